@@ -1,0 +1,26 @@
+"""Which keys a member may act on. A key that isn't theirs to know about is a 404."""
+
+from django.shortcuts import get_object_or_404
+
+from organizations.access import require_admin
+from organizations.models import Membership
+
+from .models import ApiKey
+
+
+def get_own_key_or_404(membership: Membership, key_id: int) -> ApiKey:
+    """One of the member's own keys in this organization (active or not: a key revoked in
+    another tab gets a friendly answer, not a 404)."""
+    return get_object_or_404(
+        ApiKey, pk=key_id, user_id=membership.user_id, organization_id=membership.organization_id
+    )
+
+
+def get_org_key_or_404(membership: Membership, key_id: int) -> ApiKey:
+    """Any key of the organization, for its Admins and Owners (403 for Members)."""
+    require_admin(membership)
+    return get_object_or_404(
+        ApiKey.objects.select_related("user"),
+        pk=key_id,
+        organization_id=membership.organization_id,
+    )

@@ -1,0 +1,81 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from organizations.models import Organization
+
+
+class RevokeReason(models.TextChoices):
+    DELETED = "deleted", "Deleted by its owner"
+    REVOKED = "revoked", "Revoked"
+    MEMBER_REMOVED = "member_removed", "Member removed from the organization"
+
+
+class Surface(models.TextChoices):
+    API = "api", "API"
+    MCP = "mcp", "MCP"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """An API key of one member in one organization. The key itself is never stored."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    hint = models.CharField(max_length=20)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    pepper_id = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_surface = models.CharField(max_length=3, choices=Surface.choices, blank=True)
+    last_used_client = models.CharField(max_length=200, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "user", "-created_at"],
+                condition=Q(revoked_at__isnull=True),
+                name="active_keys_by_owner",
+            ),
+            models.Index(
+                fields=["organization", "-created_at"],
+                condition=Q(revoked_at__isnull=True),
+                name="active_keys_by_org",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.hint})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "apikeys"
+
+urlpatterns = [
+    path("", views.key_list, name="list"),
+    path("mine/", views.my_keys_section, name="mine"),
+    path("organization/", views.org_keys_section, name="organization"),
+    path("create/", views.create_key, name="create"),
+    path("<int:key_id>/delete/", views.delete_key, name="delete"),
+    path("<int:key_id>/revoke/", views.revoke_key, name="revoke"),
+]

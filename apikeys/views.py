@@ -1,0 +1,172 @@
+"""The API keys page and its actions.
+
+Every action answers htmx with one component (a dialog, or a section of the page) and a
+plain request with the whole page, so everything works without JavaScript too. Dialogs
+have their own URLs: without JavaScript they render as the page with the dialog open.
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from genesis.htmx import finish, render_dialog
+from organizations.access import require_admin
+from organizations.decorators import organization_view
+from organizations.models import Membership
+
+from . import services
+from .access import get_org_key_or_404, get_own_key_or_404
+from .forms import KeyNameForm, OrgKeyFilterForm
+from .models import ApiKey
+
+ORG_KEYS_PER_PAGE = 20
+KEYS_CHANGED = "keys-changed"
+
+
+def my_keys(membership: Membership):
+    return ApiKey.objects.active().filter(
+        organization_id=membership.organization_id, user_id=membership.user_id
+    )
+
+
+def org_keys_context(request, membership: Membership) -> dict:
+    members = (
+        Membership.objects.filter(organization_id=membership.organization_id)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    filters = OrgKeyFilterForm(request.GET, members=members)
+    keys = filters.filter(
+        ApiKey.objects.active()
+        .filter(organization_id=membership.organization_id)
+        .select_related("user")
+    )
+    page = Paginator(keys, ORG_KEYS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {"filters": filters, "org_page": page, "filter_query": query.urlencode()}
+
+
+def page_context(request, membership: Membership, **extra) -> dict:
+    context = {"membership": membership, "my_keys": my_keys(membership), **extra}
+    if membership.is_admin:
+        context.update(org_keys_context(request, membership))
+    return context
+
+
+def render_key_dialog(request, membership, dialog_template, context, **kwargs):
+    return render_dialog(
+        request,
+        dialog_template,
+        {"membership": membership, **context},
+        page_url=reverse("apikeys:list", kwargs={"org": membership.organization.slug}),
+        page_template="apikeys/page.html",
+        page_context=lambda: page_context(request, membership),
+        **kwargs,
+    )
+
+
+@require_GET
+@organization_view
+def key_list(request, membership):
+    return render(request, "apikeys/page.html", page_context(request, membership))
+
+
+@require_GET
+@organization_view
+def my_keys_section(request, membership):
+    return render(
+        request,
+        "apikeys/page.html#my-keys",
+        {"membership": membership, "my_keys": my_keys(membership)},
+    )
+
+
+@require_GET
+@organization_view
+def org_keys_section(request, membership):
+    require_admin(membership)
+    return render(
+        request,
+        "apikeys/page.html#org-keys",
+        {"membership": membership, **org_keys_context(request, membership)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@never_cache
+@organization_view
+def create_key(request, membership):
+    form = KeyNameForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        status = 400 if form.is_bound else 200
+        return render_key_dialog(
+            request, membership, "apikeys/_create_dialog.html", {"form": form}, status=status
+        )
+    try:
+        key, plaintext = services.create_key(
+            membership.user, membership.organization, form.cleaned_data["name"]
+        )
+    except services.NotAMember:
+        raise Http404 from None
+    # The one response that carries the key. never_cache marks it no-store, and no
+    # redirect follows: the key is in no URL, session, message or log.
+    return render_key_dialog(
+        request,
+        membership,
+        "apikeys/_reveal_dialog.html",
+        {"key": key, "plaintext": plaintext},
+        trigger=KEYS_CHANGED,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@organization_view
+def delete_key(request, membership, key_id):
+    key = get_own_key_or_404(membership, key_id)
+    return confirm_then(
+        request,
+        membership,
+        key,
+        action=services.delete_key,
+        confirm_template="apikeys/_delete_dialog.html",
+        done="API key “{}” deleted. It no longer works.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@organization_view
+def revoke_key(request, membership, key_id):
+    key = get_org_key_or_404(membership, key_id)
+    return confirm_then(
+        request,
+        membership,
+        key,
+        action=services.revoke_key,
+        confirm_template="apikeys/_revoke_dialog.html",
+        done="API key “{}” revoked. It no longer works.",
+    )
+
+
+def confirm_then(request, membership, key, *, action, confirm_template, done):
+    """GET asks for confirmation; POST acts. A key that is already gone (another tab, a
+    double submit) gets a friendly note and the lists refresh."""
+    if request.method == "GET" and key.revoked_at is None:
+        return render_key_dialog(request, membership, confirm_template, {"key": key})
+    if request.method == "POST" and action(key, request.user):
+        messages.success(request, done.format(key.name))
+    else:
+        messages.info(request, f"API key “{key.name}” was already deleted or revoked.")
+    return finish(
+        request,
+        reverse("apikeys:list", kwargs={"org": membership.organization.slug}),
+        trigger=KEYS_CHANGED,
+    )

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from organizations import views as organization_views
+
+urlpatterns = [
+    path("", organization_views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("o/<slug:org>/api-keys/", include("apikeys.urls")),
+    path("o/<slug:org>/", include("organizations.urls")),
+]

@@ -1,0 +1,76 @@
+"""Django admin for operators. Membership changes go through the services, so the
+last-Owner rule holds and a removed member's keys are revoked, as in the console."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from . import services
+from .models import Membership, Organization, User
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    ordering = ["email"]
+    list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "name"]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["email", "name", "password"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
+    ]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        deleted = set(formset.deleted_forms)
+        for member_form in formset.forms:
+            if not member_form.has_changed():
+                continue
+            membership = member_form.instance
+            try:
+                if member_form in deleted:
+                    if membership.pk:
+                        services.remove_member(membership)
+                elif membership.pk is None:
+                    user, role = member_form.cleaned_data["user"], member_form.cleaned_data["role"]
+                    services.add_member(form.instance, user.email, role)
+                else:
+                    services.change_role(membership, member_form.cleaned_data["role"])
+            except services.MembershipError as error:
+                messages.error(request, f"{membership.user}: {error}")

@@ -1,0 +1,24 @@
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+
+from .access import get_membership_or_404
+
+CURRENT_ORG_SESSION_KEY = "current_organization"
+
+
+def organization_view(view):
+    """For views under /o/<org>/: sign-in required, outsiders get 404, and the view gets the
+    signed-in user's membership instead of the slug. Remembers the organization as the
+    user's current one, where `/` takes them next time."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, org, *args, **kwargs):
+        membership = get_membership_or_404(request.user, org)
+        if request.session.get(CURRENT_ORG_SESSION_KEY) != membership.organization.slug:
+            request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
+        request.membership = membership
+        return view(request, membership, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from organizations import services
+from organizations.models import Membership, Organization, Role, User
+
+DEFAULT_PASSWORD = "genesis-demo"  # noqa: S105 (a documented demo password, DEBUG only)
+
+ORGANIZATIONS = [
+    (
+        "Acme",
+        "acme",
+        [
+            ("owner@example.com", "Olivia Owner", Role.OWNER),
+            ("admin@example.com", "Adam Admin", Role.ADMIN),
+            ("member@example.com", "Mia Member", Role.MEMBER),
+        ],
+    ),
+    ("Globex", "globex", [("owner@globex.example", "Gus Globex", Role.OWNER)]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organizations and users (development only; safe to run again)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for every user.")
+
+    @transaction.atomic
+    def handle(self, *args, password, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
+        rows = []
+        for org_name, slug, people in ORGANIZATIONS:
+            organization, _ = Organization.objects.get_or_create(
+                slug=slug, defaults={"name": org_name}
+            )
+            for email, name, role in people:
+                user = User.objects.filter(email=email).first()
+                if user is None:
+                    user = User.objects.create_user(email, password, name=name)
+                else:
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+                if not Membership.objects.filter(user=user, organization=organization).exists():
+                    services.add_member(organization, email, role)
+                rows.append((org_name, role.label, email))
+        self.stdout.write(
+            self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/ with:")
+        )
+        for org_name, role, email in rows:
+            self.stdout.write(f"  {email:<24} {role:<7} in {org_name}")
+        self.stdout.write(f"  password for all: {password}")

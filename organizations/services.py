@@ -1,0 +1,74 @@
+"""Every change to organizations and memberships. Views and Django admin call these.
+
+The functions here keep the organization's invariants (one membership per user, at least
+one Owner); who may call them is decided by `access` in the views.
+Removing a membership revokes that member's keys: the apikeys app listens for the delete.
+"""
+
+from django.db import IntegrityError, transaction
+
+from .models import Membership, Organization, Role, User
+
+
+class MembershipError(Exception):
+    """A change that breaks a rule of the organization; the message is for the user."""
+
+
+LAST_OWNER_MESSAGE = "An organization needs at least one Owner. Make someone else an Owner first."
+
+
+def add_member(organization: Organization, email: str, role: str) -> Membership:
+    email = email.strip()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        raise MembershipError(
+            f"There is no Genesis account for {email}. Ask them to sign up first."
+        )
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(user=user, organization=organization, role=role)
+    except IntegrityError:
+        raise MembershipError(f"{user.email} is already a member of {organization.name}.") from None
+
+
+def _lock_owner_count(organization_id: int) -> int:
+    # Locking the Owner rows makes two concurrent demotions or removals of the last two
+    # Owners wait for each other, so one of them sees that it would leave none.
+    return len(
+        Membership.objects.select_for_update()
+        .filter(organization_id=organization_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str) -> Membership:
+    if role not in Role.values:
+        raise MembershipError("Choose Owner, Admin or Member.")
+    owners = _lock_owner_count(membership.organization_id)
+    current = Membership.objects.select_for_update().get(pk=membership.pk)
+    if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
+        raise MembershipError(LAST_OWNER_MESSAGE)
+    current.role = role
+    current.save(update_fields=["role"])
+    membership.role = role
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership) -> None:
+    """Remove a member; their keys in the organization are revoked in this transaction."""
+    owners = _lock_owner_count(membership.organization_id)
+    current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    if current is None:
+        return  # Already removed, by another tab or another Admin.
+    if current.role == Role.OWNER and owners <= 1:
+        raise MembershipError(LAST_OWNER_MESSAGE)
+    current.delete()
+
+
+@transaction.atomic
+def create_organization(name: str, slug: str, owner: User) -> Organization:
+    organization = Organization.objects.create(name=name, slug=slug)
+    Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    return organization

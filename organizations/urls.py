@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "organizations"
+
+urlpatterns = [
+    path("members/", views.member_list, name="members"),
+    path("members/add/", views.add_member, name="add_member"),
+    path("members/<int:member_id>/role/", views.change_role, name="change_role"),
+    path("members/<int:member_id>/remove/", views.remove_member, name="remove_member"),
+    path("leave/", views.leave, name="leave"),
+]

@@ -1,0 +1,166 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from genesis.htmx import finish, render_dialog, render_partial
+
+from . import access, services
+from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
+from .forms import AddMemberForm, RoleForm
+from .models import Membership
+
+MEMBERS_CHANGED = "members-changed"
+
+
+@require_GET
+@login_required
+def home(request):
+    """Take the user to the API keys of their current organization: the one they used
+    last, else the first by name."""
+    memberships = list(
+        Membership.objects.filter(user=request.user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+    if not memberships:
+        return render(request, "organizations/no_organization.html")
+    current = request.session.get(CURRENT_ORG_SESSION_KEY)
+    chosen = next((m for m in memberships if m.organization.slug == current), memberships[0])
+    return redirect("apikeys:list", org=chosen.organization.slug)
+
+
+def members_context(membership: Membership, add_form=None) -> dict:
+    members = (
+        Membership.objects.filter(organization_id=membership.organization_id)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    roles = access.assignable_roles(membership)
+    rows = [
+        {"member": member, "manageable": access.can_manage(membership, member)}
+        for member in members
+    ]
+    if membership.is_admin and add_form is None:
+        add_form = AddMemberForm(roles=roles)
+    return {"membership": membership, "rows": rows, "roles": roles, "add_form": add_form}
+
+
+def render_members(request, membership, *, add_form=None, status=200):
+    context = members_context(membership, add_form)
+    if request.htmx:
+        return render_partial(
+            request, "organizations/members.html#members-panel", context, status=status
+        )
+    return render(request, "organizations/members.html", context, status=status)
+
+
+def members_url(membership: Membership) -> str:
+    return reverse("organizations:members", kwargs={"org": membership.organization.slug})
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@organization_view
+def member_list(request, membership):
+    return render_members(request, membership)
+
+
+@require_POST
+@organization_view
+def add_member(request, membership):
+    access.require_admin(membership)
+    form = AddMemberForm(request.POST, roles=access.assignable_roles(membership))
+    if form.is_valid():
+        try:
+            added = services.add_member(
+                membership.organization, form.cleaned_data["email"], form.cleaned_data["role"]
+            )
+        except services.MembershipError as error:
+            form.add_error("email", str(error))
+        else:
+            messages.success(request, f"{added.user.name} was added as {added.get_role_display()}.")
+            if not request.htmx:
+                return redirect(members_url(membership))
+            form = None
+    status = 400 if form is not None else 200
+    return render_members(request, membership, add_form=form, status=status)
+
+
+@require_POST
+@organization_view
+def change_role(request, membership, member_id):
+    target = access.get_member_or_404(membership, member_id)
+    access.require_can_manage(membership, target)
+    form = RoleForm(request.POST)
+    status = 400
+    if not form.is_valid():
+        messages.error(request, form.errors["role"][0])
+    else:
+        role = form.cleaned_data["role"]
+        access.require_can_assign(membership, role)
+        try:
+            services.change_role(target, role)
+        except services.MembershipError as error:
+            messages.error(request, str(error))
+        else:
+            status = 200
+            messages.success(request, f"{target.user.name} is now {target.get_role_display()}.")
+    if target.user_id == membership.user_id:
+        # A changed role of your own changes what this page may show you.
+        membership.refresh_from_db(fields=["role"])
+    if not request.htmx:
+        return redirect(members_url(membership))
+    return render_members(request, membership, status=status)
+
+
+def removal_dialog(request, membership, target, *, status=200):
+    return render_dialog(
+        request,
+        "organizations/_remove_dialog.html",
+        {"membership": membership, "target": target},
+        page_url=members_url(membership),
+        page_template="organizations/members.html",
+        page_context=lambda: members_context(membership),
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@organization_view
+def remove_member(request, membership, member_id):
+    target = access.get_member_or_404(membership, member_id)
+    access.require_can_manage(membership, target)
+    return remove_after_confirmation(request, membership, target)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@organization_view
+def leave(request, membership):
+    return remove_after_confirmation(request, membership, membership)
+
+
+def remove_after_confirmation(request, membership, target):
+    if request.method == "GET":
+        return removal_dialog(request, membership, target)
+    try:
+        services.remove_member(target)
+    except services.MembershipError as error:
+        messages.error(request, str(error))
+        if request.htmx:
+            return removal_dialog(request, membership, target, status=400)
+        return redirect(members_url(membership))
+    if target.pk == membership.pk:
+        messages.success(request, f"You left {membership.organization.name}.")
+        request.session.pop(CURRENT_ORG_SESSION_KEY, None)
+        return finish(request, reverse("home"), redirect_htmx=True)
+    messages.success(
+        request,
+        f"{target.user.name} was removed from {membership.organization.name}. "
+        "Their API keys in it were revoked.",
+    )
+    return finish(request, members_url(membership), trigger=MEMBERS_CHANGED)

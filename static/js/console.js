@@ -1,0 +1,139 @@
+// Genesis Console: dialogs, the Copy button and the one-time key's cleanup.
+// Everything here is an enhancement: without JavaScript every dialog is a page of its own.
+(() => {
+  "use strict";
+
+  document.documentElement.classList.replace("no-js", "js");
+
+  // The element that opened the current dialog, to give focus back when it closes.
+  let opener = null;
+
+  function openDialogs(root) {
+    root.querySelectorAll("dialog[data-dialog]").forEach((dialog) => {
+      if (dialog.open && dialog.matches(":modal")) return;
+      if (dialog.open) dialog.close();
+      dialog.showModal();
+    });
+  }
+
+  function restoreFocus() {
+    const target =
+      opener && opener.isConnected
+        ? opener
+        : document.querySelector("main h2[tabindex], main h1") || document.getElementById("main");
+    opener = null;
+    if (target) target.focus();
+  }
+
+  // The key must not outlive its dialog: not in the DOM, not in the back/forward cache.
+  function forgetSecrets() {
+    document.querySelectorAll("[data-secret]").forEach((secret) => {
+      const dialog = secret.closest("dialog");
+      if (dialog) dialog.remove();
+      else secret.remove();
+    });
+  }
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const active = document.activeElement;
+    const target = event.detail.target;
+    if (target && target.id === "dialog-slot" && active && !active.closest("dialog")) {
+      opener = active;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || target.id !== "dialog-slot") return;
+    if (target.querySelector("dialog[data-dialog]")) openDialogs(target);
+    else restoreFocus();
+  });
+
+  // Errors htmx doesn't swap (403, 404, 405, 429, 5xx): say so where messages appear.
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const text =
+      status === 403
+        ? "You're not allowed to do that. Reload the page to see what changed."
+        : status === 404
+          ? "That is no longer here. Reload the page to see what changed."
+          : status === 429
+            ? "Too many requests. Wait a moment and try again."
+            : `Something went wrong (${status}). Reload the page and try again.`;
+    const messages = document.getElementById("messages");
+    if (!messages) return;
+    const message = document.createElement("p");
+    message.className = "message message--error";
+    message.textContent = text;
+    messages.replaceChildren(message);
+  });
+
+  // `close` doesn't bubble: listen while capturing.
+  document.addEventListener(
+    "close",
+    (event) => {
+      const dialog = event.target;
+      if (!(dialog instanceof HTMLDialogElement) || !dialog.hasAttribute("data-dialog")) return;
+      const back = dialog.querySelector("[data-dialog-close]");
+      dialog.remove();
+      // A dialog that came as a page of its own: leave its URL, so reload shows the list
+      // (and never posts the creation form again).
+      if (back && back.href && window.location.href !== back.href) {
+        window.history.replaceState(null, "", back.href);
+      }
+      restoreFocus();
+    },
+    true,
+  );
+
+  document.addEventListener("click", (event) => {
+    const close = event.target.closest("[data-dialog-close]");
+    if (close) {
+      const dialog = close.closest("dialog");
+      if (dialog) {
+        event.preventDefault();
+        dialog.close();
+      }
+      return;
+    }
+    const copy = event.target.closest("[data-copy]");
+    if (copy) copyFrom(copy);
+  });
+
+  async function copyFrom(button) {
+    const source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    const label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(source.value);
+      button.textContent = "Copied";
+    } catch {
+      source.select();
+      button.textContent = "Press Ctrl+C to copy";
+    }
+    window.setTimeout(() => {
+      button.textContent = label;
+    }, 2000);
+  }
+
+  window.addEventListener("pagehide", forgetSecrets);
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) forgetSecrets();
+  });
+
+  document.addEventListener("DOMContentLoaded", () => openDialogs(document));
+
+  // Close the header menus when focus or a click leaves them.
+  document.addEventListener("click", (event) => {
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach((menu) => {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
+})();

@@ -1,0 +1,79 @@
+import pytest
+from django.test import Client
+
+from organizations.models import Role
+
+from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def owner(org):
+    return MembershipFactory(
+        organization=org, role=Role.OWNER, user__name="Olivia Owner", user__email="owner@acme.test"
+    )
+
+
+@pytest.fixture
+def admin(org):
+    return MembershipFactory(
+        organization=org, role=Role.ADMIN, user__name="Adam Admin", user__email="admin@acme.test"
+    )
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory(
+        organization=org, role=Role.MEMBER, user__name="Mia Member", user__email="member@acme.test"
+    )
+
+
+@pytest.fixture
+def outsider(other_org):
+    """An Admin of another organization."""
+    return MembershipFactory(
+        organization=other_org,
+        role=Role.ADMIN,
+        user__name="Otto Outsider",
+        user__email="admin@globex.test",
+    )
+
+
+@pytest.fixture
+def team(owner, admin, member, outsider):
+    return {"owner": owner, "admin": admin, "member": member, "outsider": outsider}
+
+
+@pytest.fixture
+def client_for():
+    """A test client signed in as the membership's user (or anonymous for None)."""
+
+    def make(membership):
+        client = Client()
+        if membership is not None:
+            client.force_login(membership.user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_key():
+    def make(membership, name="CI pipeline", **kwargs):
+        return ApiKeyFactory(membership=membership, name=name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def new_user(db):
+    return UserFactory(name="Nina New", email="nina@example.com")

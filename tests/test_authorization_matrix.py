@@ -1,0 +1,149 @@
+"""Who can do what: every action for every role, the outsider (an Admin of another
+organization) and anonymous, with the status and what happened in the database."""
+
+import pytest
+
+from apikeys.models import ApiKey, RevokeReason
+from organizations.models import Membership, Role
+
+from .factories import MembershipFactory
+
+ROLES = ["owner", "admin", "member", "outsider", "anonymous"]
+LOGIN = "login"  # anonymous: sent to sign in, nothing done
+
+
+def actor(team, role):
+    return None if role == "anonymous" else team[role]
+
+
+def assert_status(response, expected):
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    else:
+        assert response.status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 200), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_list_own_keys(team, client_for, make_key, role, expected):
+    mine = make_key(team["member"], "Member key")
+    response = client_for(actor(team, role)).get("/o/acme/api-keys/")
+    assert_status(response, expected)
+    if role == "member":
+        assert "Member key" in response.text
+    elif expected == 200:
+        # Owners and Admins see it in the organization section only.
+        assert response.text.count(mine.hint) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 200), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_create_key(team, client_for, role, expected):
+    response = client_for(actor(team, role)).post(
+        "/o/acme/api-keys/create/", {"name": "Deploy bot"}
+    )
+    assert_status(response, expected)
+    created = ApiKey.objects.filter(name="Deploy bot", organization__slug="acme")
+    if expected == 200:
+        assert created.get().user == team[role].user
+    else:
+        assert not created.exists()
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 302), ("admin", 302), ("member", 302), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_delete_own_key(team, client_for, make_key, role, expected):
+    # The outsider and anonymous try the member's key: they have none here.
+    holder = team[role] if role in ("owner", "admin", "member") else team["member"]
+    key = make_key(holder)
+    response = client_for(actor(team, role)).post(f"/o/acme/api-keys/{key.pk}/delete/")
+    assert_status(response, expected)
+    key.refresh_from_db()
+    if expected == 302:
+        assert key.revoke_reason == RevokeReason.DELETED
+        assert key.revoked_by == holder.user
+    else:
+        assert key.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 404), ("admin", 404), ("member", 404), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_delete_another_members_key(team, client_for, make_key, role, expected):
+    # Delete is for your own keys only; Admins and Owners revoke instead.
+    other = team["admin"] if role == "member" else team["member"]
+    key = make_key(other)
+    response = client_for(actor(team, role)).post(f"/o/acme/api-keys/{key.pk}/delete/")
+    assert_status(response, expected)
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 302), ("admin", 302), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_revoke_a_members_key(team, client_for, make_key, role, expected):
+    target = make_key(MembershipFactory(organization=team["member"].organization))
+    response = client_for(actor(team, role)).post(f"/o/acme/api-keys/{target.pk}/revoke/")
+    assert_status(response, expected)
+    target.refresh_from_db()
+    if expected == 302:
+        assert target.revoke_reason == RevokeReason.REVOKED
+        assert target.revoked_by == team[role].user
+    else:
+        assert target.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "section"),
+    [
+        ("owner", 200, 200),
+        ("admin", 200, 200),
+        ("member", 200, 403),
+        ("outsider", 404, 404),
+        ("anonymous", LOGIN, LOGIN),
+    ],
+)
+def test_see_organization_section(team, client_for, make_key, role, page, section):
+    other_key = make_key(team["member"], "Someone else's key")
+    client = client_for(actor(team, role))
+    page_response = client.get("/o/acme/api-keys/")
+    section_response = client.get("/o/acme/api-keys/organization/")
+    assert_status(page_response, page)
+    assert_status(section_response, section)
+    shows_section = "Organization API Keys" in page_response.text
+    assert shows_section == (role in ("owner", "admin"))
+    if role in ("owner", "admin"):
+        assert other_key.hint in section_response.text
+        assert "member@acme.test" in section_response.text
+    if role == "member":
+        assert "org-keys" not in page_response.text
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 302), ("admin", 302), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_manage_members(team, client_for, new_user, role, expected):
+    client = client_for(actor(team, role))
+    added = client.post("/o/acme/members/add/", {"email": new_user.email, "role": Role.MEMBER})
+    assert_status(added, expected)
+    membership = Membership.objects.filter(user=new_user, organization__slug="acme")
+    assert membership.exists() == (expected == 302)
+
+    target = team["member"]
+    changed = client.post(f"/o/acme/members/{target.pk}/role/", {"role": Role.ADMIN})
+    removed = client.post(f"/o/acme/members/{target.pk}/remove/")
+    assert_status(changed, expected)
+    assert_status(removed, expected)
+    still_member = Membership.objects.filter(pk=target.pk).exists()
+    assert still_member == (expected != 302)
