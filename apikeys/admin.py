@@ -2,6 +2,7 @@
 shown once to its owner) and never editable in what makes it a key."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 
 from . import services
 from .models import ApiKey
@@ -35,9 +36,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        # Revoke instead: a revoked key keeps its history.
-        return False
+    # Operators revoke keys rather than delete them, so a key keeps its history. Deleting a
+    # user or an organization still takes its keys along (Django checks this permission
+    # for the cascade), hence no delete page and no bulk delete rather than no permission.
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.display(description="State")
     def state(self, key):

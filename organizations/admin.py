@@ -59,6 +59,8 @@ class OrganizationAdmin(admin.ModelAdmin):
         if formset.model is not Membership:
             return super().save_formset(request, form, formset, change)
         deleted = set(formset.deleted_forms)
+        # What admin's history message reads; a form's save() would have set these.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for member_form in formset.forms:
             if not member_form.has_changed():
                 continue
@@ -67,10 +69,13 @@ class OrganizationAdmin(admin.ModelAdmin):
                 if member_form in deleted:
                     if membership.pk:
                         services.remove_member(membership)
+                        formset.deleted_objects.append(membership)
                 elif membership.pk is None:
                     user, role = member_form.cleaned_data["user"], member_form.cleaned_data["role"]
-                    services.add_member(form.instance, user.email, role)
+                    added = services.add_member(form.instance, user.email, role)
+                    formset.new_objects.append(added)
                 else:
                     services.change_role(membership, member_form.cleaned_data["role"])
+                    formset.changed_objects.append((membership, ["role"]))
             except services.MembershipError as error:
                 messages.error(request, f"{membership.user}: {error}")

@@ -21,9 +21,7 @@ def add_member(organization: Organization, email: str, role: str) -> Membership:
     email = email.strip()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
-        raise MembershipError(
-            f"There is no Genesis account for {email}. Ask them to sign up first."
-        )
+        raise MembershipError(f"No Genesis account uses {email}. Ask them to sign up first.")
     try:
         with transaction.atomic():
             return Membership.objects.create(user=user, organization=organization, role=role)

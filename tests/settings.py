@@ -7,7 +7,7 @@ os.environ.setdefault("APIKEY_PEPPERS", "t1:tests-only-pepper-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ["DEBUG"] = "0"
 
-from genesis.settings import *  # noqa: E402, F403
+from genesis.settings import *  # noqa: F403
 
 # Manifest storage needs collectstatic; tests serve the source files.
 STORAGES = {

@@ -1,0 +1,157 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.hashers import get_hashers
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apikeys import keys, services
+from apikeys.models import ApiKey
+from organizations import services as org_services
+from organizations.models import Membership, Role
+
+
+def test_a_valid_key_gives_its_context(admin, make_key):
+    key = make_key(admin, "Deploy")
+    context = services.authenticate(key.plaintext)
+    assert context.key.pk == key.pk
+    assert context.user == admin.user
+    assert context.organization == admin.organization
+    assert context.role == Role.ADMIN
+
+
+@pytest.mark.parametrize("raw", ["", "nonsense", "gns_" + "A" * 38, "Bearer gns_x"])
+def test_a_malformed_key_costs_no_query(db, django_assert_num_queries, raw):
+    with django_assert_num_queries(0):
+        assert services.authenticate(raw) is None
+
+
+def test_a_bad_checksum_costs_no_query(member, make_key, django_assert_num_queries):
+    key = make_key(member)
+    broken = key.plaintext[:-1] + ("A" if key.plaintext[-1] != "A" else "B")
+    with django_assert_num_queries(0):
+        assert services.authenticate(broken) is None
+
+
+def test_a_valid_key_costs_one_query(member, make_key, django_assert_num_queries):
+    key = make_key(member)
+    with django_assert_num_queries(1):
+        context = services.authenticate(key.plaintext)
+        # Everything the caller needs is loaded by that one query.
+        assert (context.user.email, context.organization.slug) == (
+            member.user.email,
+            member.organization.slug,
+        )
+
+
+def test_an_unknown_well_formed_key_costs_one_query(db, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert services.authenticate(keys.generate()) is None
+
+
+def test_no_password_hasher_runs(member, make_key, monkeypatch):
+    key = make_key(member)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("authenticate must not hash like a password")
+
+    for hasher in get_hashers():
+        monkeypatch.setattr(type(hasher), "verify", fail)
+        monkeypatch.setattr(type(hasher), "encode", fail)
+    assert services.authenticate(key.plaintext) is not None
+
+
+def test_a_deleted_key_is_refused(member, make_key):
+    key = make_key(member)
+    services.delete_key(key, member.user)
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_a_revoked_key_is_refused(member, admin, make_key):
+    key = make_key(member)
+    services.revoke_key(key, admin.user)
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_an_expired_key_is_refused(member, make_key):
+    key = make_key(member, expires_at=timezone.now() + timedelta(days=1))
+    assert services.authenticate(key.plaintext) is not None
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_a_deactivated_users_key_is_refused(member, make_key):
+    key = make_key(member)
+    member.user.is_active = False
+    member.user.save(update_fields=["is_active"])
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_removing_the_member_through_the_service_revokes_and_refuses(owner, member, make_key):
+    key = make_key(member)
+    org_services.remove_member(member)
+    key.refresh_from_db()
+    assert key.revoke_reason == "member_removed"
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_removing_the_member_through_the_orm_revokes(member, make_key):
+    key = make_key(member)
+    Membership.objects.filter(pk=member.pk).delete()
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_deleting_the_user_kills_the_key(member, make_key):
+    key = make_key(member)
+    member.user.delete()
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_membership_is_checked_even_if_revocation_was_skipped(member, make_key):
+    # A code path that removes a membership without signals (raw SQL, a bulk tool)
+    # must still not leave a working key behind.
+    key = make_key(member)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Membership._meta.db_table} WHERE id = %s",  # noqa: S608
+            [member.pk],
+        )
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_a_key_works_only_in_its_own_organization_membership(member, outsider, make_key):
+    # Being a member of some other organization doesn't keep a key alive.
+    key = make_key(member)
+    Membership.objects.create(user=member.user, organization=outsider.organization)
+    org_services.remove_member(member)
+    assert services.authenticate(key.plaintext) is None
+
+
+def test_keys_survive_a_pepper_rotation(member, make_key, settings):
+    old = dict(settings.APIKEY_PEPPERS)
+    key = make_key(member)
+    with override_settings(APIKEY_PEPPERS={"rotated": "r" * 32, **old}):
+        assert services.authenticate(key.plaintext) is not None
+        new_key = make_key(member, "after rotation")
+        assert new_key.pepper_id == "rotated"
+        assert services.authenticate(new_key.plaintext) is not None
+
+
+def test_authenticate_runs_one_query_even_with_several_peppers(member, make_key, settings):
+    key = make_key(member)
+    peppers = {"rotated": "r" * 32, **settings.APIKEY_PEPPERS}
+    with override_settings(APIKEY_PEPPERS=peppers), CaptureQueriesContext(connection) as queries:
+        assert services.authenticate(key.plaintext) is not None
+    assert len(queries) == 1
+
+
+def test_create_key_refuses_a_non_member(outsider, org):
+    with pytest.raises(services.NotAMember):
+        services.create_key(outsider.user, org, "sneaky")
+    assert not ApiKey.objects.exists()

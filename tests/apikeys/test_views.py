@@ -1,0 +1,252 @@
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apikeys import services
+from apikeys.models import ApiKey
+
+from ..factories import ApiKeyFactory, MembershipFactory
+
+
+def create(client, name, **headers):
+    return client.post("/o/acme/api-keys/create/", {"name": name}, **headers)
+
+
+class TestCreate:
+    def test_it_shows_the_form(self, member, client_for):
+        response = client_for(member).get("/o/acme/api-keys/create/")
+        assert response.status_code == 200
+        assert "Key name" in response.text
+        assert "<dialog" in response.text
+
+    def test_it_trims_the_name(self, member, client_for):
+        create(client_for(member), "  Deploy bot  ")
+        assert ApiKey.objects.get().name == "Deploy bot"
+
+    @pytest.mark.parametrize(
+        ("name", "message"),
+        [
+            ("", "Enter a name for the key."),
+            ("   \t ", "Enter a name for the key."),
+            ("x" * 101, "at most 100 characters"),
+            ("bad\x00name", "control or invisible characters"),
+            ("bell\x07", "control or invisible characters"),
+            ("line\nbreak", "control or invisible characters"),
+            ("zero\u200bwidth", "control or invisible characters"),
+            ("right\u202eleft", "control or invisible characters"),
+        ],
+    )
+    @pytest.mark.parametrize("htmx", [False, True])
+    def test_it_rejects_bad_names(self, member, client_for, name, message, htmx):
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        response = create(client_for(member), name, **headers)
+        assert response.status_code == 400
+        assert message in response.text
+        assert 'aria-invalid="true"' in response.text
+        assert not ApiKey.objects.exists()
+
+    def test_it_accepts_100_characters(self, member, client_for):
+        assert create(client_for(member), "x" * 100).status_code == 200
+        assert ApiKey.objects.get().name == "x" * 100
+
+    def test_it_escapes_markup_in_names(self, member, client_for):
+        client = client_for(member)
+        create(client, "<script>alert(1)</script>")
+        page = client.get("/o/acme/api-keys/")
+        assert "<script>alert(1)</script>" not in page.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+    def test_it_escapes_markup_in_a_rejected_name(self, member, client_for):
+        response = create(client_for(member), "<b>" + "x" * 100)
+        assert "<b>xxx" not in response.text
+        assert "&lt;b&gt;" in response.text
+
+    def test_it_requires_csrf(self, member):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(member.user)
+        response = create(client, "No token")
+        assert response.status_code == 403
+        assert "This form has expired" in response.text
+        assert not ApiKey.objects.exists()
+
+    def test_double_submits_make_two_keys_without_errors(self, member, client_for):
+        # Each submit is a new key shown once; neither fails.
+        client = client_for(member)
+        assert create(client, "Twice").status_code == 200
+        assert create(client, "Twice").status_code == 200
+        assert ApiKey.objects.filter(name="Twice").count() == 2
+
+
+class TestDelete:
+    def test_it_asks_first(self, member, client_for, make_key):
+        key = make_key(member, "Old laptop")
+        response = client_for(member).get(f"/o/acme/api-keys/{key.pk}/delete/")
+        assert response.status_code == 200
+        assert "Delete API key" in response.text
+        assert "Old laptop" in response.text
+        key.refresh_from_db()
+        assert key.revoked_at is None
+
+    def test_it_deletes_and_says_so(self, member, client_for, make_key):
+        key = make_key(member, "Old laptop")
+        response = client_for(member).post(f"/o/acme/api-keys/{key.pk}/delete/", follow=True)
+        assert "API key “Old laptop” deleted" in response.text
+        assert f'id="key-{key.pk}"' not in response.text
+        assert services.authenticate(key.plaintext) is None
+
+    def test_htmx_closes_the_dialog_and_refreshes(self, member, client_for, make_key):
+        key = make_key(member)
+        response = client_for(member).post(
+            f"/o/acme/api-keys/{key.pk}/delete/", HTTP_HX_REQUEST="true"
+        )
+        assert response.status_code == 200
+        assert response["HX-Trigger"] == "keys-changed"
+        assert "<dialog" not in response.text
+        assert "deleted" in response.text  # the message, swapped out of band
+
+    def test_a_key_already_deleted_in_another_tab_gets_a_friendly_answer(
+        self, member, client_for, make_key
+    ):
+        key = make_key(member, "Stale")
+        client = client_for(member)
+        client.post(f"/o/acme/api-keys/{key.pk}/delete/")
+        for method in (client.get, client.post):
+            response = method(f"/o/acme/api-keys/{key.pk}/delete/", follow=True)
+            assert response.status_code == 200
+            assert "was already deleted or revoked" in response.text
+
+    def test_it_rejects_forged_ids_of_other_organizations(self, member, outsider, client_for):
+        theirs = ApiKeyFactory(membership=outsider)
+        response = client_for(member).post(f"/o/acme/api-keys/{theirs.pk}/delete/")
+        assert response.status_code == 404
+        # Even through their organization's URL: member isn't in it.
+        response = client_for(member).post(f"/o/globex/api-keys/{theirs.pk}/delete/")
+        assert response.status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.revoked_at is None
+
+    def test_it_rejects_unknown_and_malformed_ids(self, member, client_for):
+        client = client_for(member)
+        assert client.post("/o/acme/api-keys/999999/delete/").status_code == 404
+        assert client.post("/o/acme/api-keys/abc/delete/").status_code == 404
+
+    @pytest.mark.parametrize("method", ["put", "patch", "delete"])
+    def test_it_rejects_other_methods(self, member, client_for, make_key, method):
+        key = make_key(member)
+        response = getattr(client_for(member), method)(f"/o/acme/api-keys/{key.pk}/delete/")
+        assert response.status_code == 405
+
+
+class TestRevoke:
+    def test_it_asks_with_the_owner_shown(self, admin, member, client_for, make_key):
+        key = make_key(member, "Mia's CI")
+        response = client_for(admin).get(f"/o/acme/api-keys/{key.pk}/revoke/")
+        assert response.status_code == 200
+        assert "Revoke API key" in response.text
+        assert "Mia Member" in response.text
+        assert "member@acme.test" in response.text
+        assert ">Revoke</button>" in response.text
+
+    def test_it_revokes_and_the_key_stops_working(self, admin, member, client_for, make_key):
+        key = make_key(member)
+        response = client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/", follow=True)
+        assert "revoked" in response.text
+        assert f'id="org-key-{key.pk}"' not in response.text
+        assert services.authenticate(key.plaintext) is None
+
+    def test_a_double_submitted_revoke_is_harmless(self, admin, member, client_for, make_key):
+        key = make_key(member)
+        client = client_for(admin)
+        first = client.post(f"/o/acme/api-keys/{key.pk}/revoke/", HTTP_HX_REQUEST="true")
+        second = client.post(f"/o/acme/api-keys/{key.pk}/revoke/", HTTP_HX_REQUEST="true")
+        assert (first.status_code, second.status_code) == (200, 200)
+        assert "already deleted or revoked" in second.text
+        key.refresh_from_db()
+        assert key.revoked_by == admin.user
+
+    def test_it_rejects_keys_of_other_organizations(self, admin, outsider, client_for):
+        theirs = ApiKeyFactory(membership=outsider)
+        response = client_for(admin).post(f"/o/acme/api-keys/{theirs.pk}/revoke/")
+        assert response.status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.revoked_at is None
+
+    def test_get_on_post_only_urls_is_405(self, admin, client_for):
+        client = client_for(admin)
+        assert client.get("/o/acme/members/add/").status_code == 405
+        assert client.post("/o/acme/api-keys/").status_code == 405
+        assert client.post("/o/acme/api-keys/organization/").status_code == 405
+
+
+class TestLists:
+    def test_my_keys_shows_only_my_active_keys(self, owner, member, client_for, make_key):
+        mine = make_key(owner, "Owner key")
+        make_key(member, "Member key")
+        gone = make_key(owner, "Gone key")
+        services.delete_key(gone, owner.user)
+        response = client_for(owner).get("/o/acme/api-keys/mine/")
+        assert "Owner key" in response.text
+        assert mine.hint in response.text
+        assert "Member key" not in response.text
+        assert "Gone key" not in response.text
+        assert "Never" in response.text
+
+    def test_empty_state_invites_to_create(self, member, client_for):
+        response = client_for(member).get("/o/acme/api-keys/")
+        assert "You have no API keys in Acme yet" in response.text
+        assert "Create your first API key" in response.text
+
+    def test_organization_section_shows_creator_and_filters(self, admin, member, client_for):
+        for index in range(3):
+            ApiKeyFactory(membership=member, name=f"mia-{index}")
+        ApiKeyFactory(membership=admin, name="adam-deploy")
+        client = client_for(admin)
+        response = client.get("/o/acme/api-keys/organization/")
+        assert response.text.count("member@acme.test") >= 3
+        assert "Mia Member" in response.text
+        by_member = client.get(f"/o/acme/api-keys/organization/?member={member.user_id}")
+        assert "mia-0" in by_member.text
+        assert "adam-deploy" not in by_member.text
+        by_name = client.get("/o/acme/api-keys/organization/?q=DEPLOY")
+        assert "adam-deploy" in by_name.text
+        assert "mia-0" not in by_name.text
+
+    @pytest.mark.parametrize(
+        "query", ["member=abc", "member=999999", "page=-1", "page=zz", "q=" + "x" * 500]
+    )
+    def test_bad_filters_are_ignored(self, admin, client_for, query):
+        response = client_for(admin).get(f"/o/acme/api-keys/?{query}")
+        assert response.status_code == 200
+
+    def test_organization_section_is_paginated(self, admin, member, client_for):
+        for index in range(25):
+            ApiKeyFactory(membership=member, name=f"key-{index:02}")
+        client = client_for(admin)
+        first = client.get("/o/acme/api-keys/organization/")
+        assert "Page 1 of 2" in first.text
+        assert "key-24" in first.text and "key-04" not in first.text
+        second = client.get("/o/acme/api-keys/organization/?page=2")
+        assert "key-04" in second.text and "key-24" not in second.text
+
+    @pytest.mark.parametrize("url", ["/o/acme/api-keys/", "/o/acme/api-keys/organization/"])
+    def test_queries_do_not_grow_with_keys_or_members(self, admin, client_for, url):
+        client = client_for(admin)
+        client.get(url)  # the session now remembers the current organization
+
+        def queries():
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            return len(captured)
+
+        ApiKeyFactory(membership=admin)
+        few = queries()
+        for membership in [
+            admin,
+            *MembershipFactory.create_batch(5, organization=admin.organization),
+        ]:
+            ApiKeyFactory.create_batch(4, membership=membership)
+        assert queries() == few
+        # The page: session, user, membership, switcher, my keys, and for the organization
+        # section members (for the filter), count and page.
+        assert few == (8 if url.endswith("api-keys/") else 6)

@@ -1,0 +1,47 @@
+import io
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+
+from organizations.models import Membership, Organization, User
+
+
+def seed(**kwargs):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def test_it_creates_the_demo_and_is_idempotent(db, settings):
+    settings.DEBUG = True
+    output = seed()
+    seed()
+    assert set(Organization.objects.values_list("slug", flat=True)) == {"acme", "globex"}
+    assert User.objects.count() == 4
+    roles = {
+        (m.user.email, m.organization.slug): m.role
+        for m in Membership.objects.select_related("user", "organization")
+    }
+    assert roles == {
+        ("owner@example.com", "acme"): "owner",
+        ("admin@example.com", "acme"): "admin",
+        ("member@example.com", "acme"): "member",
+        ("owner@globex.example", "globex"): "owner",
+    }
+    assert "owner@example.com" in output
+    assert "genesis-demo" in output
+    assert authenticate(username="admin@example.com", password="genesis-demo")
+
+
+def test_it_takes_a_password(db, settings):
+    settings.DEBUG = True
+    seed(password="another-secret-1")
+    assert authenticate(username="member@example.com", password="another-secret-1")
+
+
+def test_it_refuses_without_debug(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        seed()
+    assert not User.objects.exists()

@@ -1,0 +1,115 @@
+"""Django admin goes through the same services as the console."""
+
+import pytest
+
+from apikeys import services as key_services
+from apikeys.models import ApiKey
+from organizations.models import Membership, Role
+
+from .factories import UserFactory
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(email="ops@genesis.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def ops(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/organizations/user/",
+        "/admin/organizations/user/add/",
+        "/admin/organizations/organization/",
+        "/admin/apikeys/apikey/",
+    ],
+)
+def test_admin_pages_load(ops, team, make_key, url):
+    make_key(team["member"])
+    assert ops.get(url).status_code == 200
+
+
+def test_key_change_page_shows_no_digest(ops, member, make_key):
+    key = make_key(member)
+    response = ops.get(f"/admin/apikeys/apikey/{key.pk}/change/")
+    assert response.status_code == 200
+    assert key.hint in response.text
+    assert key.digest not in response.text
+    assert key.plaintext not in response.text
+
+
+def test_keys_cannot_be_added_or_deleted_in_admin(ops, member, make_key):
+    key = make_key(member)
+    assert ops.get("/admin/apikeys/apikey/add/").status_code == 403
+    assert ops.post(f"/admin/apikeys/apikey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert 'value="delete_selected"' not in ops.get("/admin/apikeys/apikey/").text
+    ops.post("/admin/apikeys/apikey/", {"action": "delete_selected", "_selected_action": [key.pk]})
+    assert ApiKey.objects.filter(pk=key.pk).exists()
+
+
+def test_revoke_action_goes_through_the_service(ops, operator, member, make_key):
+    first, second = make_key(member, "one"), make_key(member, "two")
+    response = ops.post(
+        "/admin/apikeys/apikey/",
+        {"action": "revoke_selected", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    assert "Revoked 2 API keys." in response.text
+    for key in (first, second):
+        key.refresh_from_db()
+        assert (key.revoke_reason, key.revoked_by) == ("revoked", operator)
+        assert key_services.authenticate(key.plaintext) is None
+
+
+def inline_data(org, memberships, changes):
+    data = {
+        "name": org.name,
+        "slug": org.slug,
+        "created_at_0": "2026-01-01",
+        "created_at_1": "00:00:00",
+        "memberships-TOTAL_FORMS": str(len(memberships)),
+        "memberships-INITIAL_FORMS": str(len(memberships)),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for index, membership in enumerate(memberships):
+        prefix = f"memberships-{index}-"
+        data |= {
+            prefix + "id": str(membership.pk),
+            prefix + "organization": str(org.pk),
+            prefix + "user": str(membership.user_id),
+            prefix + "role": membership.role,
+        }
+        data |= {prefix + key: value for key, value in changes.get(membership.pk, {}).items()}
+    return data
+
+
+def test_removing_a_membership_inline_revokes_keys(ops, owner, member, make_key):
+    key = make_key(member)
+    org = owner.organization
+    data = inline_data(org, [owner, member], {member.pk: {"DELETE": "on"}})
+    response = ops.post(f"/admin/organizations/organization/{org.pk}/change/", data)
+    assert response.status_code == 302, response.text
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    assert key_services.authenticate(key.plaintext) is None
+
+
+def test_the_last_owner_rule_holds_in_admin(ops, owner, member):
+    org = owner.organization
+    data = inline_data(org, [owner, member], {owner.pk: {"role": Role.MEMBER}})
+    response = ops.post(f"/admin/organizations/organization/{org.pk}/change/", data, follow=True)
+    assert "at least one Owner" in response.text
+    assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
+
+
+def test_deleting_a_user_in_admin_kills_their_keys(ops, member, make_key):
+    key = make_key(member)
+    response = ops.post(f"/admin/organizations/user/{member.user_id}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert key_services.authenticate(key.plaintext) is None

@@ -1,0 +1,43 @@
+"""Production settings refuse to start without their secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env):
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "APIKEY_PEPPERS")}
+    base.update(DJANGO_SETTINGS_MODULE="genesis.settings", DEBUG="0", **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"APIKEY_PEPPERS": "p1:" + "x" * 32}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "s" * 50}, "APIKEY_PEPPERS must be set"),
+        ({"SECRET_KEY": "s" * 50, "APIKEY_PEPPERS": "p1:short"}, "16+ characters"),
+    ],
+)
+def test_production_needs_its_secrets(env, message):
+    result = load_settings(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "x" * 32 not in result.stderr
+
+
+def test_production_starts_with_its_secrets():
+    result = load_settings(SECRET_KEY="s" * 50, APIKEY_PEPPERS="p2:" + "y" * 32 + ",p1:" + "x" * 32)
+    assert result.returncode == 0, result.stderr
