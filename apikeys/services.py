@@ -1,10 +1,13 @@
 """Every change to API keys, and the one way a key is checked. Views, Django admin, the API
 and the MCP server all come through here."""
 
+import functools
+import ipaddress
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from organizations.models import Membership, Organization, User
@@ -25,6 +28,21 @@ class KeyContext:
     user: User
     organization: Organization
     role: str
+
+    def describe(self) -> dict:
+        """Who and what the key stands for (never the secret): the API's /me and the MCP
+        server's whoami tool both answer with this."""
+        return {
+            "user_name": self.user.name,
+            "user_email": self.user.email,
+            "organization_name": self.organization.name,
+            "organization_slug": self.organization.slug,
+            "role": self.role,
+            "key_name": self.key.name,
+            "key_hint": self.key.hint,
+            "key_created_at": self.key.created_at,
+            "key_expires_at": self.key.expires_at,
+        }
 
 
 @transaction.atomic
@@ -85,6 +103,67 @@ def revoke_member_keys(user_id: int, organization_id: int) -> int:
     )
 
 
+LAST_USED_INTERVAL = timedelta(minutes=1)
+
+
+def _valid_ip(ip: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
+
+
+def record_use(key: ApiKey, *, ip: str | None, surface: str, client: str) -> None:
+    """Note when, from where and by what a key was last used: one UPDATE at most once a
+    minute per key, so a busy key doesn't turn every request into a write."""
+    now = timezone.now()
+    if key.last_used_at and now - key.last_used_at < LAST_USED_INTERVAL:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
+    # The condition repeats the check in SQL, so concurrent workers write once between them.
+    ApiKey.objects.filter(stale, pk=key.pk).update(
+        last_used_at=now,
+        last_used_ip=_valid_ip(ip),
+        last_used_surface=surface,
+        last_used_client=client[: ApiKey._meta.get_field("last_used_client").max_length],
+    )
+    key.last_used_at = now
+
+
+@functools.cache
+def _authenticate_sql(digest_count: int) -> str:
+    """The one query behind authenticate, written once: Django's ORM spends far longer
+    building and compiling this four-table query than the database spends running it
+    (about 1.8 ms against 0.06 ms on SQLite), and this runs on every API and MCP request."""
+    quote = connection.ops.quote_name
+
+    def table(model):
+        return quote(model._meta.db_table)
+
+    def column(model, field):
+        return quote(model._meta.get_field(field).column)
+
+    digests = ", ".join(["%s"] * digest_count)
+    # Only quoted names from the models' own metadata go in; values are parameters.
+    return (
+        f"SELECT k.*, m.{column(Membership, 'role')} AS role,"  # noqa: S608
+        f" u.{column(User, 'email')} AS user_email, u.{column(User, 'name')} AS user_name,"
+        f" o.{column(Organization, 'name')} AS organization_name,"
+        f" o.{column(Organization, 'slug')} AS organization_slug"
+        f" FROM {table(ApiKey)} k"
+        f" JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')}"
+        f" JOIN {table(Organization)} o"
+        f" ON o.{column(Organization, 'id')} = k.{column(ApiKey, 'organization')}"
+        f" JOIN {table(Membership)} m"
+        f" ON m.{column(Membership, 'organization')} = k.{column(ApiKey, 'organization')}"
+        f" AND m.{column(Membership, 'user')} = k.{column(ApiKey, 'user')}"
+        f" WHERE k.{column(ApiKey, 'digest')} IN ({digests})"
+        f" AND k.{column(ApiKey, 'revoked_at')} IS NULL"
+        f" AND u.{column(User, 'is_active')}"
+        f" AND (k.{column(ApiKey, 'expires_at')} IS NULL OR k.{column(ApiKey, 'expires_at')} > %s)"
+    )
+
+
 def authenticate(raw_key: object) -> KeyContext | None:
     """The key's context, or None for any key that must not work.
 
@@ -96,18 +175,20 @@ def authenticate(raw_key: object) -> KeyContext | None:
     if not keys.is_well_formed(raw_key):
         return None
     digests = keys.candidate_digests(raw_key)
-    key = (
-        ApiKey.objects.select_related("user", "organization")
-        .filter(
-            digest__in=digests.values(),
-            revoked_at__isnull=True,
-            user__is_active=True,
-            organization__memberships__user=F("user"),
-        )
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-        .annotate(role=F("organization__memberships__role"))
-        .first()
-    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = _authenticate_sql(len(digests))
+    key = next(iter(ApiKey.objects.raw(sql, [*digests.values(), now])), None)
     if key is None or digests.get(key.pepper_id) != key.digest:
         return None
+    # Only what the query loaded; any other field would load on access.
+    key.user = User.from_db(
+        None,
+        ["id", "email", "name", "is_active"],
+        [key.user_id, key.user_email, key.user_name, True],
+    )
+    key.organization = Organization.from_db(
+        None,
+        ["id", "name", "slug"],
+        [key.organization_id, key.organization_name, key.organization_slug],
+    )
     return KeyContext(key=key, user=key.user, organization=key.organization, role=key.role)

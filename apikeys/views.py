@@ -5,6 +5,7 @@ plain request with the whole page, so everything works without JavaScript too. D
 have their own URLs: without JavaScript they render as the page with the dialog open.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -19,7 +20,7 @@ from organizations.access import require_admin
 from organizations.decorators import organization_view
 from organizations.models import Membership
 
-from . import services
+from . import clients, services
 from .access import get_org_key_or_404, get_own_key_or_404
 from .forms import KeyNameForm, OrgKeyFilterForm
 from .models import ApiKey
@@ -121,7 +122,11 @@ def create_key(request, membership):
         request,
         membership,
         "apikeys/_reveal_dialog.html",
-        {"key": key, "plaintext": plaintext},
+        {
+            "key": key,
+            "plaintext": plaintext,
+            "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH), plaintext),
+        },
         trigger=KEYS_CHANGED,
     )
 
@@ -153,6 +158,23 @@ def revoke_key(request, membership, key_id):
         action=services.revoke_key,
         confirm_template="apikeys/_revoke_dialog.html",
         done="API key “{}” revoked. It no longer works.",
+    )
+
+
+@require_GET
+@organization_view
+def mcp_server(request, membership):
+    server_url = request.build_absolute_uri(settings.MCP_PATH)
+    return render(
+        request,
+        "apikeys/mcp_server.html",
+        {
+            "membership": membership,
+            "server_url": server_url,
+            "snippets": clients.mcp_client_snippets(server_url),
+            "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH)),
+            "api_docs_url": f"{settings.API_PATH}docs",
+        },
     )
 
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "template_partials",
     "organizations",
     "apikeys",
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,7 +140,45 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Failed-key counters (apikeys.throttle). Local memory is per process: set REDIS_URL so
+# every worker shares them.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# Where the transports listen; the console shows these URLs to users.
+API_PATH = "/api/v1/"
+MCP_PATH = "/mcp"
+
+# The MCP server checks Host and Origin itself (DNS-rebinding protection); Django's
+# ALLOWED_HOSTS doesn't reach /mcp. By default it accepts the hosts Django accepts.
+MCP_ALLOWED_HOSTS = env_list(
+    "MCP_ALLOWED_HOSTS",
+    ",".join(f"{host},{host}:*" for host in ALLOWED_HOSTS if not host.startswith(".")),
+)
+MCP_ALLOWED_ORIGINS = env_list(
+    "MCP_ALLOWED_ORIGINS",
+    ",".join(
+        f"{scheme}://{host},{scheme}://{host}:*"
+        for host in ALLOWED_HOSTS
+        if not host.startswith(".")
+        for scheme in ("https", "http")
+    ),
+)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from apikeys import views as key_views
+from genesis.api import api
 from organizations import views as organization_views
 
 urlpatterns = [
@@ -13,6 +16,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path(settings.API_PATH.lstrip("/"), api.urls),
     path("o/<slug:org>/api-keys/", include("apikeys.urls")),
+    path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),
     path("o/<slug:org>/", include("organizations.urls")),
 ]

@@ -105,10 +105,10 @@
     if (!source) return;
     const label = button.textContent;
     try {
-      await navigator.clipboard.writeText(source.value);
+      await navigator.clipboard.writeText(source.value ?? source.textContent);
       button.textContent = "Copied";
     } catch {
-      source.select();
+      if (source.select) source.select();
       button.textContent = "Press Ctrl+C to copy";
     }
     window.setTimeout(() => {

@@ -1,0 +1,92 @@
+"""How to use a key from common tools: the snippets on the MCP server page.
+
+Built here rather than in templates so the JSON is always valid. Snippets hold a
+placeholder, never a real key.
+"""
+
+import json
+
+PLACEHOLDER = "YOUR_API_KEY"
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2)
+
+
+def mcp_client_snippets(server_url: str) -> list[dict]:
+    bearer = f"Bearer {PLACEHOLDER}"
+    return [
+        {
+            "id": "claude-code",
+            "title": "Claude Code",
+            "where": "Run in a terminal:",
+            "code": (
+                f"claude mcp add --transport http genesis {server_url} "
+                f'--header "Authorization: {bearer}"'
+            ),
+        },
+        {
+            "id": "cursor",
+            "title": "Cursor",
+            "where": "Add to ~/.cursor/mcp.json (or .cursor/mcp.json in a project):",
+            "code": _json(
+                {
+                    "mcpServers": {
+                        "genesis": {"url": server_url, "headers": {"Authorization": bearer}}
+                    }
+                }
+            ),
+        },
+        {
+            "id": "vscode",
+            "title": "VS Code",
+            "where": "Add to .vscode/mcp.json. VS Code asks for the key once and keeps it "
+            "in its secret storage:",
+            "code": _json(
+                {
+                    "inputs": [
+                        {
+                            "type": "promptString",
+                            "id": "genesis-api-key",
+                            "description": "Genesis API key",
+                            "password": True,
+                        }
+                    ],
+                    "servers": {
+                        "genesis": {
+                            "type": "http",
+                            "url": server_url,
+                            "headers": {"Authorization": "Bearer ${input:genesis-api-key}"},
+                        }
+                    },
+                }
+            ),
+        },
+        {
+            "id": "mcp-remote",
+            "title": "Clients that only speak stdio (mcp-remote)",
+            "where": "For Claude Desktop and other stdio-only clients, bridge with mcp-remote "
+            "(needs Node.js). Add to the client's MCP configuration:",
+            "code": _json(
+                {
+                    "mcpServers": {
+                        "genesis": {
+                            "command": "npx",
+                            "args": [
+                                "-y",
+                                "mcp-remote",
+                                server_url,
+                                "--header",
+                                "Authorization:${GENESIS_AUTH}",
+                            ],
+                            "env": {"GENESIS_AUTH": bearer},
+                        }
+                    }
+                }
+            ),
+        },
+    ]
+
+
+def curl_me(api_url: str, key: str = PLACEHOLDER) -> str:
+    return f'curl -H "x-api-key: {key}" {api_url}me'

@@ -1,0 +1,41 @@
+"""Slow down key guessing: a client IP with too many failed key checks in a minute is
+refused (429) on every key-authenticated request until that minute is over.
+
+Counts live in Django's cache: local memory by default (per process), Redis in production
+so every worker shares them. A fixed one-minute window costs one cache read per request.
+"""
+
+import time
+
+from django.core.cache import cache
+
+FAILURE_LIMIT = 20
+WINDOW_SECONDS = 60
+
+
+def _window() -> tuple[str, int]:
+    now = time.time()
+    start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    return str(start), max(1, int(start + WINDOW_SECONDS - now + 0.999))
+
+
+def _cache_key(ip: str, window: str) -> str:
+    return f"apikey-failures:{window}:{ip}"
+
+
+def retry_after(ip: str) -> int:
+    """Seconds this IP must wait before its keys are checked again; 0 when it may go on."""
+    window, remaining = _window()
+    failures = cache.get(_cache_key(ip, window), 0)
+    return remaining if failures > FAILURE_LIMIT else 0
+
+
+def record_failure(ip: str) -> None:
+    window, remaining = _window()
+    key = _cache_key(ip, window)
+    # add() is a no-op when the counter exists; incr() is atomic in Redis and locmem.
+    cache.add(key, 0, timeout=remaining + 1)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=WINDOW_SECONDS)

@@ -1,0 +1,106 @@
+"""Shared pieces of the benchmarks: a production-like environment on a scratch SQLite
+database, a demo key, servers started as subprocesses, and wrk."""
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def bench_env(db_path: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnop",  # noqa: S106  # noqa: S106
+        APIKEY_PEPPERS="b1:bench-only-pepper-0123456789",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        LOG_LEVEL="ERROR",
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def prepare_database() -> tuple[dict, str]:
+    """A fresh database with one member and one key; returns the environment and the key."""
+    db_path = os.path.join(tempfile.mkdtemp(prefix="genesis-bench-"), "bench.sqlite3")
+    env = bench_env(db_path)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    script = (
+        "from organizations.models import User, Role; from organizations import services as o; "
+        "from apikeys import services as k; "
+        "u = User.objects.create_user('bench@example.com', 'x', name='Bench'); "
+        "org = o.create_organization('Bench', 'bench', u); "
+        "print(k.create_key(u, org, 'bench')[1])"
+    )
+    result = subprocess.run(  # noqa: S603
+        [*manage, "shell", "-c", script],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return env, result.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A server command run as a subprocess until it answers /api/v1/health."""
+
+    def __init__(self, argv: list[str], env: dict, port: int):
+        self.argv, self.env, self.port = argv, env, port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self):
+        self.process = subprocess.Popen(  # noqa: S603
+            self.argv, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v1/health", timeout=1):  # noqa: S310
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError(f"server did not start: {self.argv}")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wrk(url: str, seconds: int = 5, connections: int = 8, header: str | None = None) -> float:
+    """Requests per second from wrk (2 threads), bounded in time; loopback only."""
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if header:
+        argv[1:1] = ["-H", header]
+    output = subprocess.run(argv, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    if re.search(r"Non-2xx or 3xx responses: \d+", output):
+        raise RuntimeError(f"errors under load:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def median(values) -> float:
+    return statistics.median(values)

@@ -1,0 +1,109 @@
+"""The Genesis API (django-ninja): a thin adapter over apikeys.services.authenticate."""
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError
+from ninja.security import APIKeyHeader
+
+from apikeys import services, throttle
+from apikeys.models import Surface
+
+# Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
+# missing key from a revoked one. The MCP server answers with the same body.
+UNAUTHORIZED = {"error": "invalid_token", "error_description": "Authentication required"}
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+
+
+def client_ip(request: HttpRequest) -> str:
+    # The proxy in front (or uvicorn's --proxy-headers) sets REMOTE_ADDR to the client.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class ApiKeyAuth(APIKeyHeader):
+    param_name = "X-API-Key"
+
+    def authenticate(self, request, key):
+        ip = client_ip(request)
+        wait = throttle.retry_after(ip)
+        if wait:
+            raise Throttled(wait)
+        context = services.authenticate(key)
+        if context is None:
+            throttle.record_failure(ip)
+            return None
+        services.record_use(
+            context.key,
+            ip=ip,
+            surface=Surface.API,
+            client=request.headers.get("User-Agent", ""),
+        )
+        return context
+
+
+api = NinjaAPI(
+    title="Genesis API",
+    version="1",
+    description="Send your API key in the `x-api-key` header. Create keys in Genesis Console.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request, exc):
+    return api.create_response(request, UNAUTHORIZED, status=401)
+
+
+@api.exception_handler(Throttled)
+def throttled(request, exc):
+    response = api.create_response(
+        request,
+        {"error": "too_many_requests", "error_description": "Too many failed attempts"},
+        status=429,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+class Health(Schema):
+    status: str
+
+
+class Me(Schema):
+    user_name: str
+    user_email: str
+    organization_name: str
+    organization_slug: str
+    role: str
+    key_name: str
+    key_hint: str
+    key_created_at: datetime
+    key_expires_at: datetime | None
+
+
+class Error(Schema):
+    error: str
+    error_description: str
+
+
+@api.get("/health", response=Health, tags=["meta"], summary="Health check for load balancers")
+def health(request):
+    return {"status": "ok"}
+
+
+@api.get(
+    "/me",
+    auth=ApiKeyAuth(),
+    response={200: Me, 401: Error, 429: Error},
+    tags=["keys"],
+    summary="Who this API key belongs to",
+)
+def me(request):
+    return request.auth.describe()

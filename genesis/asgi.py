@@ -1,0 +1,41 @@
+"""Everything in one process: the console and the Genesis API, plus the MCP server at /mcp.
+
+    uvicorn genesis.asgi:application
+
+Django's own ASGI handler hops between the event loop and worker threads for every sync
+middleware and view, and measured several times slower than Django under WSGI. So the
+console and API run as Django's WSGI app inside a2wsgi's thread pool, and only /mcp, which
+needs ASGI, is served natively. In production, serve genesis.wsgi with gunicorn and this
+app for /mcp (README, "Production").
+"""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genesis.settings")
+django_wsgi = get_wsgi_application()
+
+from a2wsgi import WSGIMiddleware  # noqa: E402  (after Django is set up)
+from django.conf import settings  # noqa: E402
+
+from genesis.mcp import build_mcp_app  # noqa: E402
+
+
+def build_application():
+    console = WSGIMiddleware(django_wsgi)
+    mcp = build_mcp_app()
+
+    async def application(scope, receive, send):
+        # The lifespan starts the MCP session manager; Django has none.
+        if scope["type"] == "lifespan":
+            return await mcp(scope, receive, send)
+        path = scope.get("path", "")
+        if path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/"):
+            return await mcp(scope, receive, send)
+        return await console(scope, receive, send)
+
+    return application
+
+
+application = build_application()

@@ -1,0 +1,169 @@
+"""The MCP server through the MCP SDK's own client, against a real uvicorn server."""
+
+import asyncio
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import Implementation
+
+from apikeys import throttle
+from apikeys.models import ApiKey
+from genesis.api import UNAUTHORIZED
+
+
+async def _session(url, key, action, client_info=None, statuses=None):
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+
+    async def record(response):
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    hooks = {"response": [record]}
+    async with httpx2.AsyncClient(headers=headers, timeout=10, event_hooks=hooks) as http:
+        transport = streamable_http_client(f"{url}/mcp", http_client=http)
+        async with Client(transport, client_info=client_info, read_timeout_seconds=10) as client:
+            return await action(client)
+
+
+def with_mcp(server, key, action, client_info=None, statuses=None):
+    session = _session(server.url, key, action, client_info, statuses)
+    return asyncio.run(asyncio.wait_for(session, 30))
+
+
+async def list_and_call(client):
+    tools = await client.list_tools()
+    whoami = await client.call_tool("whoami", {})
+    mine = await client.call_tool("list_my_api_keys", {})
+    return tools, whoami, mine
+
+
+def test_the_sdk_client_lists_and_calls_both_tools(server, transactional_db, member, make_key):
+    key = make_key(member, "Claude")
+    other = make_key(member, "Cursor")
+    tools, whoami, mine = with_mcp(server, key.plaintext, list_and_call)
+
+    assert {tool.name for tool in tools.tools} == {"whoami", "list_my_api_keys"}
+    assert not whoami.is_error
+    assert whoami.structured_content | {"key_created_at": None} == {
+        "user_name": "Mia Member",
+        "user_email": "member@acme.test",
+        "organization_name": "Acme",
+        "organization_slug": "acme",
+        "role": "member",
+        "key_name": "Claude",
+        "key_hint": key.hint,
+        "key_created_at": None,
+        "key_expires_at": None,
+    }
+    listed = mine.structured_content["result"]
+    assert {item["hint"] for item in listed} == {key.hint, other.hint}
+    assert {item["name"] for item in listed} == {"Claude", "Cursor"}
+    text = str(mine.structured_content) + str(whoami.structured_content)
+    assert key.plaintext not in text and other.plaintext not in text
+
+
+def test_tools_see_only_the_callers_keys_in_the_keys_organization(
+    server, transactional_db, member, admin, outsider, make_key
+):
+    from organizations.models import Membership
+
+    key = make_key(member, "mine")
+    make_key(admin, "the admin's")
+    elsewhere = Membership.objects.create(user=member.user, organization=outsider.organization)
+    make_key(elsewhere, "other organization")
+    _, _, mine = with_mcp(server, key.plaintext, list_and_call)
+    assert [item["name"] for item in mine.structured_content["result"]] == ["mine"]
+
+
+def test_use_is_recorded_with_the_client_name_and_version(
+    server, transactional_db, member, make_key
+):
+    key = make_key(member)
+    with_mcp(
+        server,
+        key.plaintext,
+        lambda client: client.list_tools(),
+        client_info=Implementation(name="genesis-tests", version="9.9"),
+    )
+    key.refresh_from_db()
+    assert key.last_used_surface == "mcp"
+    assert key.last_used_client == "genesis-tests 9.9"
+    assert key.last_used_ip == "127.0.0.1"
+
+
+def raw_mcp(server, key=None, **headers):
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.post(
+        f"{server.url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+        headers={"Accept": "application/json, text/event-stream", **headers},
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", ["missing", "malformed", "bad checksum", "unknown", "revoked", "basic auth"]
+)
+def test_every_refusal_is_the_same_401_with_www_authenticate(
+    server, transactional_db, member, make_key, kind
+):
+    key = make_key(member)
+    revoked = make_key(member, "revoked")
+    ApiKey.objects.filter(pk=revoked.pk).update(revoked_by=member.user, revoked_at=key.created_at)
+    headers = {
+        "missing": {},
+        "malformed": {"Authorization": "Bearer nope"},
+        "bad checksum": {"Authorization": f"Bearer {key.plaintext[:-1]}x"},
+        "unknown": {"Authorization": f"Bearer gns_{'A' * 32}{key.plaintext[-6:]}"},
+        "revoked": {"Authorization": f"Bearer {revoked.plaintext}"},
+        "basic auth": {"Authorization": "Basic dXNlcjpwYXNz"},
+    }[kind]
+    response = raw_mcp(server, **headers)
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_sdk_client_is_refused_with_a_bad_key(server, transactional_db):
+    for key in (None, "gns_garbage"):
+        statuses = []
+        with pytest.raises(ExceptionGroup) as refused:
+            with_mcp(server, key, lambda client: client.list_tools(), statuses=statuses)
+        assert refused.group_contains(MCPError, depth=2)
+        assert statuses and set(statuses) == {401}
+
+
+def test_console_changes_apply_on_the_very_next_mcp_request(
+    server, transactional_db, client_for, owner, admin, member, make_key
+):
+    deleted, revoked, removed = (make_key(member, name) for name in ("d", "r", "x"))
+    for key in (deleted, revoked, removed):
+        assert raw_mcp(server, key.plaintext).status_code == 200
+
+    client_for(member).post(f"/o/acme/api-keys/{deleted.pk}/delete/")
+    assert raw_mcp(server, deleted.plaintext).status_code == 401
+    client_for(admin).post(f"/o/acme/api-keys/{revoked.pk}/revoke/")
+    assert raw_mcp(server, revoked.plaintext).status_code == 401
+    client_for(owner).post(f"/o/acme/members/{member.pk}/remove/")
+    assert raw_mcp(server, removed.plaintext).status_code == 401
+
+
+def test_host_and_origin_are_checked(server, transactional_db, member, make_key):
+    key = make_key(member).plaintext
+    assert raw_mcp(server, key, Host="localhost").status_code == 200
+    assert raw_mcp(server, key, Host="evil.example").status_code == 421
+    assert raw_mcp(server, key, Origin="https://evil.example").status_code == 403
+    assert raw_mcp(server, key, Origin="http://localhost:3000").status_code == 200
+
+
+def test_too_many_failures_get_429(server, transactional_db, member, make_key):
+    key = make_key(member).plaintext
+    for _ in range(throttle.FAILURE_LIMIT + 1):
+        assert raw_mcp(server, "gns_wrong").status_code == 401
+    blocked = raw_mcp(server, key)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) >= 1
