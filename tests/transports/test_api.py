@@ -157,3 +157,11 @@ def test_console_changes_apply_on_the_very_next_request(
     client_for(owner).post(f"/o/acme/members/{member.pk}/remove/")
     assert me(http, removed.plaintext).status_code == 401
     assert me(http, other.plaintext).status_code == 200
+
+
+def test_the_asgi_app_also_serves_the_console_and_static_files(http):
+    assert "Sign in to Genesis Console" in http.get("/accounts/login/").text
+    css = http.get("/static/css/console.css")
+    assert css.status_code == 200
+    assert "text/css" in css.headers["content-type"]
+    assert http.get("/static/django_htmx/htmx-2.min.js").status_code == 200
