@@ -1,9 +1,23 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from organizations.models import Role
 
 from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+from .servers import ThreadedServer
+
+
+def pytest_collection_modifyitems(items):
+    # Playwright keeps an event loop in the main thread once it starts, which Django's
+    # ORM then refuses to run beside: run the browser tests last.
+    items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Failed-attempt counters live in the process-wide cache: each test starts clean.
+    cache.clear()
 
 
 @pytest.fixture
@@ -77,3 +91,10 @@ def make_key():
 @pytest.fixture
 def new_user(db):
     return UserFactory(name="Nina New", email="nina@example.com")
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup):
+    """The whole product (console, API, MCP) on a loopback port, for the session."""
+    with ThreadedServer() as running:
+        yield running

@@ -1,61 +1,8 @@
-import socket
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ThreadedServer:
-    """genesis.asgi's application (console, API and MCP) under uvicorn, in a thread."""
-
-    def __init__(self):
-        from genesis.asgi import build_application
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            build_application(), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    with ThreadedServer() as running:
-        yield running
 
 
 @pytest.fixture
 def http(server, transactional_db):
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    # Failed-attempt counters live in the (process-wide) cache: start each test clean.
-    from django.core.cache import cache
-
-    cache.clear()

@@ -1,6 +1,7 @@
 """The MCP server through the MCP SDK's own client, against a real uvicorn server."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import httpx2
@@ -29,8 +30,15 @@ async def _session(url, key, action, client_info=None, statuses=None):
 
 
 def with_mcp(server, key, action, client_info=None, statuses=None):
-    session = _session(server.url, key, action, client_info, statuses)
-    return asyncio.run(asyncio.wait_for(session, 30))
+    """Run a client session to completion, in a thread of its own (with its own event
+    loop, whatever runs in this one)."""
+
+    def run():
+        session = _session(server.url, key, action, client_info, statuses)
+        return asyncio.run(asyncio.wait_for(session, 30))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=60)
 
 
 async def list_and_call(client):

@@ -1,0 +1,79 @@
+"""Screenshots of the console for the README, from demo data in a scratch database.
+
+python -m tests.e2e.screenshots      (writes docs/screenshots/*.png)
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+
+
+def main():
+    scratch = tempfile.mkdtemp(prefix="genesis-shots-")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="genesis.settings",
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{scratch}/shots.sqlite3",
+        DJANGO_ALLOW_ASYNC_UNSAFE="true",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from playwright.sync_api import sync_playwright
+
+    from apikeys.services import create_key
+    from organizations.models import Membership
+
+    from ..servers import ThreadedServer
+    from .conftest import CHROMIUM
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    demo_keys = {
+        "member@example.com": ["GitHub Actions", "Claude Code"],
+        "admin@example.com": ["Deploy bot"],
+        "owner@example.com": ["Nightly export"],
+    }
+    for email, names in demo_keys.items():
+        membership = Membership.objects.select_related("user", "organization").get(
+            user__email=email, organization__slug="acme"
+        )
+        for name in names:
+            create_key(membership.user, membership.organization, name)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with ThreadedServer() as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 820})
+        page.goto(f"{server.url}/accounts/login/")
+        page.get_by_label("Email").fill("admin@example.com")
+        page.get_by_label("Password").fill("genesis-demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Organization API Keys").wait_for()
+        page.screenshot(path=OUT / "api-keys.png", full_page=True)
+        page.get_by_role("region", name="Organization API Keys").screenshot(
+            path=OUT / "organization-api-keys.png"
+        )
+        page.get_by_role("button", name="Create API key").first.click()
+        page.get_by_label("Key name").fill("Staging smoke tests")
+        page.get_by_role("dialog").get_by_role("button", name="Create API key").click()
+        page.get_by_role("dialog", name="API key created").wait_for()
+        page.screenshot(path=OUT / "reveal-dialog.png")
+        page.keyboard.press("Escape")
+        page.goto(f"{server.url}/o/acme/members/")
+        page.screenshot(path=OUT / "members.png", full_page=True)
+        browser.close()
+    for path in sorted(OUT.glob("*.png")):
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""axe-core finds no serious or critical violation on any page, dialogs open included."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from .test_api_keys import create_key, open_keys_page
+
+axe = Axe()
+
+
+def assert_accessible(page):
+    results = axe.run(page)
+    serious = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious, "\n".join(serious)
+
+
+def test_sign_in_page(live, page):
+    page.goto(f"{live.url}/accounts/login/")
+    assert_accessible(page)
+
+
+def test_api_keys_page_as_a_member_with_the_reveal_dialog(live, page, member, sign_in, make_key):
+    make_key(member, "Existing key")
+    sign_in(member)
+    open_keys_page(page, live)
+    assert_accessible(page)
+    create_key(page, "Fresh key")
+    assert_accessible(page)
+
+
+def test_api_keys_page_as_an_admin(live, page, admin, member, sign_in, make_key):
+    make_key(member, "Mia's key")
+    make_key(admin, "Adam's key")
+    sign_in(admin)
+    open_keys_page(page, live)
+    assert_accessible(page)
+    page.get_by_role("button", name="Revoke API key Mia's key").click()
+    expect(page.get_by_role("dialog", name="Revoke API key")).to_be_visible()
+    assert_accessible(page)
+
+
+def test_empty_api_keys_page_and_create_dialog(live, page, member, sign_in):
+    sign_in(member)
+    open_keys_page(page, live)
+    assert_accessible(page)
+    page.get_by_role("button", name="Create API key").first.click()
+    dialog = page.get_by_role("dialog", name="Create API key")
+    dialog.get_by_label("Key name").fill("   ")  # passes the browser's check, not ours
+    dialog.get_by_role("button", name="Create API key").click()
+    expect(dialog.get_by_text("Enter a name for the key.")).to_be_visible()
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("path", ["/o/acme/members/", "/o/acme/mcp-server/"])
+def test_members_and_mcp_server_pages(live, page, owner, admin, member, sign_in, path):
+    sign_in(owner)
+    page.goto(f"{live.url}{path}")
+    assert_accessible(page)
+
+
+def test_narrow_screens(live, page, admin, member, sign_in, make_key):
+    make_key(member, "Mia's key")
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(admin)
+    open_keys_page(page, live)
+    assert_accessible(page)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, "no sideways scrolling at 375 px"
+
+
+def test_the_check_itself_catches_a_violation(live, page):
+    page.goto(f"{live.url}/accounts/login/")
+    page.evaluate("document.querySelector('label[for=id_password]').remove()")
+    with pytest.raises(AssertionError, match="label"):
+        assert_accessible(page)
