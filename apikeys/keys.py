@@ -13,6 +13,7 @@ import secrets
 import zlib
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 PREFIX = "gns_"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -30,15 +31,18 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
+@sensitive_variables()
 def _checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
 
 
+@sensitive_variables()
 def generate() -> str:
     body = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(SECRET_LENGTH))
     return body + _checksum(body)
 
 
+@sensitive_variables()
 def is_well_formed(raw_key: object) -> bool:
     """Prefix, length, alphabet and checksum: everything that can be checked for free."""
     if not isinstance(raw_key, str) or len(raw_key) != KEY_LENGTH:
@@ -49,6 +53,7 @@ def is_well_formed(raw_key: object) -> bool:
     return hmac.compare_digest(_checksum(body), checksum)
 
 
+@sensitive_variables()
 def digest(raw_key: str, pepper_id: str) -> str:
     pepper = settings.APIKEY_PEPPERS[pepper_id]
     return hmac.new(pepper.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
@@ -58,11 +63,13 @@ def current_pepper_id() -> str:
     return next(iter(settings.APIKEY_PEPPERS))
 
 
+@sensitive_variables()
 def candidate_digests(raw_key: str) -> dict[str, str]:
     """The key's digest under every configured pepper, so keys outlive a pepper rotation."""
     return {pepper_id: digest(raw_key, pepper_id) for pepper_id in settings.APIKEY_PEPPERS}
 
 
+@sensitive_variables()
 def hint(raw_key: str) -> str:
     """What lists show: enough to tell keys apart, far too little to use one."""
     return f"{raw_key[: len(PREFIX) + 4]}…{raw_key[-4:]}"

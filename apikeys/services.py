@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from organizations.models import Membership, Organization, User
 
@@ -45,6 +46,7 @@ class KeyContext:
         }
 
 
+@sensitive_variables("plaintext")
 @transaction.atomic
 def create_key(
     user: User, organization: Organization, name: str, expires_at=None
@@ -164,6 +166,7 @@ def _authenticate_sql(digest_count: int) -> str:
     )
 
 
+@sensitive_variables("raw_key")
 def authenticate(raw_key: object) -> KeyContext | None:
     """The key's context, or None for any key that must not work.
 

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -103,6 +104,7 @@ def org_keys_section(request, membership):
 @vary_on_headers("HX-Request")
 @never_cache
 @organization_view
+@sensitive_variables("plaintext", "key")
 def create_key(request, membership):
     form = KeyNameForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():

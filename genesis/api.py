@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import APIKeyHeader
@@ -28,6 +29,14 @@ def client_ip(request: HttpRequest) -> str:
 class ApiKeyAuth(APIKeyHeader):
     param_name = "X-API-Key"
 
+    # Crash reports list each frame's local variables: none of the frames that hold the
+    # key may show it.
+    @sensitive_variables("key")
+    def __call__(self, request):
+        key = self._get_key(request)
+        return self.authenticate(request, key)
+
+    @sensitive_variables("key")
     def authenticate(self, request, key):
         ip = client_ip(request)
         wait = throttle.retry_after(ip)

@@ -15,6 +15,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
+from django.views.decorators.debug import sensitive_variables
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -38,6 +39,7 @@ class Caller:
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_caller", default=None)
 
 
+@sensitive_variables("token")
 def _check_key(token: str, caller: Caller | None) -> services.KeyContext | None:
     # /mcp bypasses Django's request signals: tidy the connection ourselves.
     close_old_connections()
@@ -55,6 +57,7 @@ def _check_key(token: str, caller: Caller | None) -> services.KeyContext | None:
 class KeyVerifier:
     """Turns a Genesis API key into the SDK's AccessToken (without the key in it)."""
 
+    @sensitive_variables("token")
     async def verify_token(self, token: str) -> AccessToken | None:
         context = await sync_to_async(_check_key)(token, _caller.get())
         if context is None:

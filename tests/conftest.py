@@ -1,3 +1,4 @@
+import httpx
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -98,3 +99,9 @@ def server(django_db_setup):
     """The whole product (console, API, MCP) on a loopback port, for the session."""
     with ThreadedServer() as running:
         yield running
+
+
+@pytest.fixture
+def http(server, transactional_db):
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client

@@ -23,3 +23,12 @@ WHITENOISE_AUTOREFRESH = True
 # server) share the test database with the test itself.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+
+# Servers started by tests close their connections after each request, so the test
+# database can be dropped at the end (PostgreSQL refuses while sessions are open).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Tests speak plain http to test servers.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0

@@ -1,0 +1,177 @@
+"""Hardened settings, headers, sign-in brute force, and secrets kept out of logs and
+error reports."""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import RequestFactory
+from django.views.debug import ExceptionReporter
+
+from apikeys import keys, services
+from apikeys.models import ApiKey
+from genesis.api import ApiKeyAuth
+
+from .factories import PASSWORD
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
+
+
+def test_check_deploy_passes_with_production_settings():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEBUG"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="genesis.settings",
+        DEBUG="0",
+        SECRET_KEY="Zq8#r2L!v9Xw4@tN7&yB1^pK6*mC3(hF0)sJ5-eG8+uD2=aQ-w7Lp0kVx3",
+        ALLOWED_HOSTS="console.example.com",
+        APIKEY_PEPPERS="p1:" + "k" * 40,
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_console_pages_send_the_security_headers(member, client_for):
+    response = client_for(member).get("/o/acme/api-keys/")
+    policy = response["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", policy).group(1)
+    assert f'nonce="{nonce}"' in response.text
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_is_sent_over_https(member, client_for, settings):
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    response = client_for(member).get("/o/acme/api-keys/", secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/o/acme/api-keys/", "/o/acme/members/", "/o/acme/mcp-server/"]
+)
+def test_pages_have_no_inline_script_or_style(owner, member, make_key, client_for, path):
+    make_key(member)
+    client = client_for(None if path.startswith("/accounts") else owner)
+    html = client.get(path).text
+    for script in re.findall(r"<script\b[^>]*>", html):
+        assert "src=" in script, script
+    assert "<style" not in html
+    assert not re.search(r"\sstyle=", html)
+    assert not re.search(r"\son[a-z]+=", html), "no inline event handlers"
+
+
+def login(client, email, password):
+    return client.post("/accounts/login/", {"username": email, "password": password})
+
+
+def test_sign_in_locks_after_five_failures_for_that_email_and_ip(member, admin, client):
+    for _ in range(4):
+        assert login(client, member.user.email, "wrong").status_code == 200
+    assert login(client, member.user.email, "wrong").status_code == 429
+    locked = login(client, member.user.email, PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.text
+    assert "_auth_user_id" not in client.session
+    # Someone else signing in from the same place is not locked out.
+    assert login(client, admin.user.email, PASSWORD).status_code == 302
+
+
+def test_a_success_resets_the_failure_count(member, client):
+    for _ in range(4):
+        login(client, member.user.email, "wrong")
+    assert login(client, member.user.email, PASSWORD).status_code == 302
+    client.post("/accounts/logout/")
+    for _ in range(4):
+        login(client, member.user.email, "wrong")
+    assert login(client, member.user.email, PASSWORD).status_code == 302
+
+
+def test_no_log_record_ever_holds_a_key(http, member, admin, client_for, caplog):
+    with caplog.at_level(logging.DEBUG):
+        created = client_for(member).post("/o/acme/api-keys/create/", {"name": "logged?"})
+        plaintext = KEY.search(created.text).group(0)
+        assert http.get("/api/v1/me", headers={"x-api-key": plaintext}).status_code == 200
+        mcp = {"Authorization": f"Bearer {plaintext}", "Accept": "application/json"}
+        tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        assert http.post("/mcp", json=tools, headers=mcp).status_code == 200
+        key_id = KEY.pattern and created.text.split('id="key-')[1].split('"')[0]
+        client_for(admin).post(f"/o/acme/api-keys/{key_id}/revoke/")
+        assert http.get("/api/v1/me", headers={"x-api-key": plaintext}).status_code == 401
+        assert http.post("/mcp", json=tools, headers=mcp).status_code == 401
+    assert caplog.records, "the logs were captured"
+    for record in caplog.records:
+        assert plaintext not in record.getMessage()
+        assert plaintext not in str(record.__dict__)
+
+
+def report_for(request, monkeypatch):
+    """Django's error report for a crash in the middle of checking the request's key."""
+
+    def crash(digest_count):
+        raise RuntimeError("boom")
+
+    # Crash where no key is passed, so every frame holding it is ours to check.
+    monkeypatch.setattr(services, "_authenticate_sql", crash)
+    try:
+        ApiKeyAuth()(request)
+    except RuntimeError:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        return reporter.get_traceback_html() + reporter.get_traceback_text()
+    raise AssertionError("the key check did not crash")
+
+
+def test_error_reports_never_show_the_key(db, monkeypatch):
+    key = keys.generate()
+    request = RequestFactory().get("/api/v1/me", HTTP_X_API_KEY=key)
+    report = report_for(request, monkeypatch)
+    assert "boom" in report
+    assert "HTTP_X_API_KEY" in report
+    assert key not in report
+    assert key[4:20] not in report
+
+
+def test_error_reports_never_show_key_headers(db):
+    key = keys.generate()
+    request = RequestFactory().get("/mcp", HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_API_KEY=key)
+    reporter = ExceptionReporter(request, RuntimeError, RuntimeError("boom"), None)
+    report = reporter.get_traceback_html() + reporter.get_traceback_text()
+    assert "HTTP_AUTHORIZATION" in report
+    assert key not in report
+
+
+def test_the_view_that_shows_a_key_hides_it_from_error_reports(member):
+    from apikeys import views
+
+    def crash(path):
+        raise RuntimeError("boom")
+
+    request = RequestFactory().post("/o/acme/api-keys/create/", {"name": "crash"})
+    request.user, request.session, request.htmx = member.user, {}, False
+    # Crash after the key exists, where the view builds the reveal dialog.
+    request.build_absolute_uri = crash
+    try:
+        views.create_key(request, org="acme")
+    except RuntimeError:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        report = reporter.get_traceback_html()
+    plaintext = ApiKey.objects.get().hint[:8]
+    assert "boom" in report
+    assert not KEY.search(report)
+    assert plaintext  # the key was made before the crash
