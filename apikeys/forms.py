@@ -1,4 +1,5 @@
 import unicodedata
+import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -26,6 +27,8 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         ),
         help_text="Something that tells you where the key is used.",
     )
+    # One id per displayed form: submitting it twice makes one key, not two.
+    form_id = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
 
 
 class OrgKeyFilterForm(forms.Form):

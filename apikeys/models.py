@@ -53,11 +53,21 @@ class ApiKey(models.Model):
     last_used_surface = models.CharField(max_length=3, choices=Surface.choices, blank=True)
     last_used_client = models.CharField(max_length=200, blank=True)
 
+    # The id of the form that created the key, so a double-submitted form makes one key.
+    form_id = models.UUIDField(null=True, blank=True, editable=False)
+
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "form_id"],
+                condition=Q(form_id__isnull=False),
+                name="one_key_per_creation_form",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["organization", "user", "-created_at"],

@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -19,6 +19,14 @@ from .models import ApiKey, RevokeReason
 
 class NotAMember(Exception):
     """Keys are only made for members of the organization."""
+
+
+class AlreadyCreated(Exception):
+    """This creation form was already submitted; `key` is what it made (its secret was
+    shown in that first response only)."""
+
+    def __init__(self, key):
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -47,17 +55,36 @@ class KeyContext:
 
 
 @sensitive_variables("plaintext")
-@transaction.atomic
 def create_key(
-    user: User, organization: Organization, name: str, expires_at=None
+    user: User, organization: Organization, name: str, expires_at=None, form_id=None
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext.
 
     The plaintext exists only in the return value: the caller shows it once and drops it.
+    `form_id` identifies the submitted form: a second submission of the same form raises
+    AlreadyCreated instead of making a second key.
     """
+    try:
+        return _create_key(user, organization, name, expires_at, form_id)
+    except IntegrityError:
+        existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
+        if form_id is None or existing is None:
+            raise
+        raise AlreadyCreated(existing) from None
+
+
+@sensitive_variables("plaintext")
+@transaction.atomic
+def _create_key(user, organization, name, expires_at, form_id):
+    if form_id is not None:
+        existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
+        if existing is not None:
+            raise AlreadyCreated(existing)
     # Lock the membership: a concurrent removal either waits for this key and then
     # revokes it, or has already removed the member and we refuse.
-    locked = Membership.objects.select_for_update().filter(user=user, organization=organization)
+    locked = Membership.objects.select_for_update(of=("self",)).filter(
+        user=user, organization=organization
+    )
     if not list(locked.values_list("pk", flat=True)):
         raise NotAMember
     plaintext = keys.generate()
@@ -70,6 +97,7 @@ def create_key(
         digest=keys.digest(plaintext, pepper_id),
         pepper_id=pepper_id,
         expires_at=expires_at,
+        form_id=form_id,
     )
     return key, plaintext
 

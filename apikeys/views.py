@@ -114,10 +114,21 @@ def create_key(request, membership):
         )
     try:
         key, plaintext = services.create_key(
-            membership.user, membership.organization, form.cleaned_data["name"]
+            membership.user,
+            membership.organization,
+            form.cleaned_data["name"],
+            form_id=form.cleaned_data["form_id"],
         )
     except services.NotAMember:
         raise Http404 from None
+    except services.AlreadyCreated as already:
+        return render_key_dialog(
+            request,
+            membership,
+            "apikeys/_already_created_dialog.html",
+            {"key": already.key},
+            trigger=KEYS_CHANGED,
+        )
     # The one response that carries the key. never_cache marks it no-store, and no
     # redirect follows: the key is in no URL, session, message or log.
     return render_key_dialog(

@@ -86,7 +86,6 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_org")
         ]
-        ordering = ["organization__name"]
 
     def __str__(self):
         return f"{self.user} in {self.organization} ({self.get_role_display()})"

@@ -33,7 +33,7 @@ def _lock_owner_count(organization_id: int) -> int:
     # Locking the Owner rows makes two concurrent demotions or removals of the last two
     # Owners wait for each other, so one of them sees that it would leave none.
     return len(
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",))
         .filter(organization_id=organization_id, role=Role.OWNER)
         .values_list("pk", flat=True)
     )
@@ -44,7 +44,7 @@ def change_role(membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise MembershipError("Choose Owner, Admin or Member.")
     owners = _lock_owner_count(membership.organization_id)
-    current = Membership.objects.select_for_update().get(pk=membership.pk)
+    current = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
         raise MembershipError(LAST_OWNER_MESSAGE)
     current.role = role
@@ -57,7 +57,7 @@ def change_role(membership: Membership, role: str) -> Membership:
 def remove_member(membership: Membership) -> None:
     """Remove a member; their keys in the organization are revoked in this transaction."""
     owners = _lock_owner_count(membership.organization_id)
-    current = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    current = Membership.objects.select_for_update(of=("self",)).filter(pk=membership.pk).first()
     if current is None:
         return  # Already removed, by another tab or another Admin.
     if current.role == Role.OWNER and owners <= 1:

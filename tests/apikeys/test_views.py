@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -7,6 +9,8 @@ from apikeys import services
 from apikeys.models import ApiKey
 
 from ..factories import ApiKeyFactory, MembershipFactory
+
+KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
 
 
 def create(client, name, **headers):
@@ -70,12 +74,42 @@ class TestCreate:
         assert "This form has expired" in response.text
         assert not ApiKey.objects.exists()
 
-    def test_double_submits_make_two_keys_without_errors(self, member, client_for):
-        # Each submit is a new key shown once; neither fails.
+    def test_a_double_submitted_form_makes_one_key(self, member, client_for):
         client = client_for(member)
-        assert create(client, "Twice").status_code == 200
-        assert create(client, "Twice").status_code == 200
+        form = client.get("/o/acme/api-keys/create/").text
+        form_id = re.search(r'name="form_id" value="([0-9a-f-]+)"', form).group(1)
+        data = {"name": "Twice", "form_id": form_id}
+        first = client.post("/o/acme/api-keys/create/", data)
+        second = client.post("/o/acme/api-keys/create/", data, HTTP_HX_REQUEST="true")
+        assert (first.status_code, second.status_code) == (200, 200)
+        key = ApiKey.objects.get(name="Twice")
+        assert KEY.search(first.text)
+        assert not KEY.search(second.text)
+        assert "API key already created" in second.text
+        assert key.hint in second.text
+
+    def test_each_displayed_form_makes_its_own_key(self, member, client_for):
+        client = client_for(member)
+        for _ in range(2):
+            form = client.get("/o/acme/api-keys/create/").text
+            form_id = re.search(r'name="form_id" value="([0-9a-f-]+)"', form).group(1)
+            client.post("/o/acme/api-keys/create/", {"name": "Twice", "form_id": form_id})
         assert ApiKey.objects.filter(name="Twice").count() == 2
+
+    def test_a_rejected_form_keeps_its_id(self, member, client_for):
+        form_id = "6f1b0f5e-0000-4000-8000-000000000000"
+        response = client_for(member).post(
+            "/o/acme/api-keys/create/", {"name": "", "form_id": form_id}
+        )
+        assert f'value="{form_id}"' in response.text
+
+    def test_a_bad_form_id_is_a_clear_400(self, member, client_for):
+        response = client_for(member).post(
+            "/o/acme/api-keys/create/", {"name": "ok", "form_id": "not-a-uuid"}
+        )
+        assert response.status_code == 400
+        assert "This form is out of date" in response.text
+        assert not ApiKey.objects.exists()
 
 
 class TestDelete:

@@ -1,0 +1,37 @@
+import os
+
+import pytest
+
+from apikeys import throttle
+
+
+def fail(ip, times):
+    for _ in range(times):
+        throttle.record_failure(ip)
+
+
+def test_an_ip_is_blocked_only_past_the_limit(db):
+    fail("203.0.113.1", throttle.FAILURE_LIMIT)
+    assert throttle.retry_after("203.0.113.1") == 0
+    fail("203.0.113.1", 1)
+    wait = throttle.retry_after("203.0.113.1")
+    assert 1 <= wait <= throttle.WINDOW_SECONDS
+    assert throttle.retry_after("203.0.113.2") == 0
+
+
+def test_the_block_ends_with_the_window(db, monkeypatch):
+    monkeypatch.setattr(throttle.time, "time", lambda: 1_000_040.0)
+    fail("203.0.113.1", throttle.FAILURE_LIMIT + 1)
+    assert throttle.retry_after("203.0.113.1") == 40  # the window began at 1_000_020
+    monkeypatch.setattr(throttle.time, "time", lambda: 1_000_080.0)
+    assert throttle.retry_after("203.0.113.1") == 0
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_counters_live_in_redis_when_configured(db):
+    from django.core.cache import caches
+
+    assert type(caches["default"]).__name__ == "RedisCache"
+    fail("198.51.100.7", throttle.FAILURE_LIMIT + 1)
+    assert throttle.retry_after("198.51.100.7") > 0
+    assert throttle.retry_after("198.51.100.8") == 0
