@@ -3,6 +3,7 @@ import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from genesis.forms import DescribedErrorsMixin
 
@@ -32,24 +33,21 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
 
 
 class OrgKeyFilterForm(forms.Form):
-    """Filters of the Organization API Keys section. Bad values are ignored, not errors."""
+    """Filters of the Organization API Keys section. Bad values are ignored, not errors.
 
-    member = forms.TypedChoiceField(
-        label="Created by", required=False, coerce=int, empty_value=None
-    )
+    Free text rather than a list of members, so the section costs the same with a
+    thousand members as with three."""
+
+    member = forms.CharField(label="Created by", required=False, max_length=254, strip=True)
     q = forms.CharField(label="Name", required=False, max_length=100, strip=True)
-
-    def __init__(self, *args, members, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["member"].choices = [("", "Everyone")] + [
-            (m.user_id, f"{m.user.name} ({m.user.email})") for m in members
-        ]
 
     def filter(self, queryset):
         if not self.is_valid():
             return queryset
-        if self.cleaned_data["member"]:
-            queryset = queryset.filter(user_id=self.cleaned_data["member"])
+        if member := self.cleaned_data["member"]:
+            queryset = queryset.filter(
+                Q(user__name__icontains=member) | Q(user__email__icontains=member)
+            )
         if self.cleaned_data["q"]:
             queryset = queryset.filter(name__icontains=self.cleaned_data["q"])
         return queryset

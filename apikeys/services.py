@@ -4,7 +4,7 @@ and the MCP server all come through here."""
 import functools
 import ipaddress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -160,11 +160,28 @@ def record_use(key: ApiKey, *, ip: str | None, surface: str, client: str) -> Non
     key.last_used_at = now
 
 
+# What authenticate loads of a key (attribute names); other fields load on access.
+_KEY_FIELDS = (
+    "id",
+    "organization_id",
+    "user_id",
+    "name",
+    "hint",
+    "digest",
+    "pepper_id",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+)
+_KEY_DATETIMES = range(7, 10)
+
+
 @functools.cache
 def _authenticate_sql(digest_count: int) -> str:
-    """The one query behind authenticate, written once: Django's ORM spends far longer
-    building and compiling this four-table query than the database spends running it
-    (about 1.8 ms against 0.06 ms on SQLite), and this runs on every API and MCP request."""
+    """The one query behind authenticate, written once and run on a plain cursor: Django's
+    ORM spends far longer building this four-table query and turning its row into objects
+    than the database spends running it (about 1.8 ms against 0.06 ms on SQLite), and it
+    runs on every API and MCP request."""
     quote = connection.ops.quote_name
 
     def table(model):
@@ -173,13 +190,14 @@ def _authenticate_sql(digest_count: int) -> str:
     def column(model, field):
         return quote(model._meta.get_field(field).column)
 
+    columns = {field.attname: field.column for field in ApiKey._meta.concrete_fields}
+    key_columns = ", ".join(f"k.{quote(columns[name])}" for name in _KEY_FIELDS)
     digests = ", ".join(["%s"] * digest_count)
     # Only quoted names from the models' own metadata go in; values are parameters.
     return (
-        f"SELECT k.*, m.{column(Membership, 'role')} AS role,"  # noqa: S608
-        f" u.{column(User, 'email')} AS user_email, u.{column(User, 'name')} AS user_name,"
-        f" o.{column(Organization, 'name')} AS organization_name,"
-        f" o.{column(Organization, 'slug')} AS organization_slug"
+        f"SELECT {key_columns}, m.{column(Membership, 'role')},"  # noqa: S608
+        f" u.{column(User, 'email')}, u.{column(User, 'name')},"
+        f" o.{column(Organization, 'name')}, o.{column(Organization, 'slug')}"
         f" FROM {table(ApiKey)} k"
         f" JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')}"
         f" JOIN {table(Organization)} o"
@@ -192,6 +210,13 @@ def _authenticate_sql(digest_count: int) -> str:
         f" AND u.{column(User, 'is_active')}"
         f" AND (k.{column(ApiKey, 'expires_at')} IS NULL OR k.{column(ApiKey, 'expires_at')} > %s)"
     )
+
+
+def _aware(value):
+    # SQLite hands back naive UTC datetimes; PostgreSQL aware ones.
+    if value is not None and timezone.is_naive(value):
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 @sensitive_variables("raw_key")
@@ -207,19 +232,22 @@ def authenticate(raw_key: object) -> KeyContext | None:
         return None
     digests = keys.candidate_digests(raw_key)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    sql = _authenticate_sql(len(digests))
-    key = next(iter(ApiKey.objects.raw(sql, [*digests.values(), now])), None)
-    if key is None or digests.get(key.pepper_id) != key.digest:
+    with connection.cursor() as cursor:
+        cursor.execute(_authenticate_sql(len(digests)), [*digests.values(), now])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    # Only what the query loaded; any other field would load on access.
+    values = list(row[: len(_KEY_FIELDS)])
+    for index in _KEY_DATETIMES:
+        values[index] = _aware(values[index])
+    key = ApiKey.from_db(connection.alias, _KEY_FIELDS, values)
+    if digests.get(key.pepper_id) != key.digest:
+        return None
+    role, email, name, organization_name, slug = row[len(_KEY_FIELDS) :]
     key.user = User.from_db(
-        None,
-        ["id", "email", "name", "is_active"],
-        [key.user_id, key.user_email, key.user_name, True],
+        connection.alias, ("id", "email", "name", "is_active"), (key.user_id, email, name, True)
     )
     key.organization = Organization.from_db(
-        None,
-        ["id", "name", "slug"],
-        [key.organization_id, key.organization_name, key.organization_slug],
+        connection.alias, ("id", "name", "slug"), (key.organization_id, organization_name, slug)
     )
-    return KeyContext(key=key, user=key.user, organization=key.organization, role=key.role)
+    return KeyContext(key=key, user=key.user, organization=key.organization, role=role)

@@ -37,12 +37,7 @@ def my_keys(membership: Membership):
 
 
 def org_keys_context(request, membership: Membership) -> dict:
-    members = (
-        Membership.objects.filter(organization_id=membership.organization_id)
-        .select_related("user")
-        .order_by("user__name", "user__email")
-    )
-    filters = OrgKeyFilterForm(request.GET, members=members)
+    filters = OrgKeyFilterForm(request.GET)
     keys = filters.filter(
         ApiKey.objects.active()
         .filter(organization_id=membership.organization_id)

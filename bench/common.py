@@ -25,6 +25,7 @@ def bench_env(db_path: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"sqlite:///{db_path}",
         LOG_LEVEL="ERROR",
+        SECURE_SSL_REDIRECT="0",  # plain http on loopback
         PYTHONPATH=str(ROOT),
     )
     env.pop("REDIS_URL", None)

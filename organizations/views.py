@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,24 +33,34 @@ def home(request):
     return redirect("apikeys:list", org=chosen.organization.slug)
 
 
-def members_context(membership: Membership, add_form=None) -> dict:
+MEMBERS_PER_PAGE = 50
+
+
+def members_context(request, membership: Membership, add_form=None) -> dict:
     members = (
         Membership.objects.filter(organization_id=membership.organization_id)
         .select_related("user")
-        .order_by("user__name", "user__email")
+        .order_by("user__name", "user__email", "pk")
     )
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     roles = access.assignable_roles(membership)
     rows = [
         {"member": member, "manageable": access.can_manage(membership, member)}
-        for member in members
+        for member in page.object_list
     ]
     if membership.is_admin and add_form is None:
         add_form = AddMemberForm(roles=roles)
-    return {"membership": membership, "rows": rows, "roles": roles, "add_form": add_form}
+    return {
+        "membership": membership,
+        "rows": rows,
+        "members_page": page,
+        "roles": roles,
+        "add_form": add_form,
+    }
 
 
 def render_members(request, membership, *, add_form=None, status=200):
-    context = members_context(membership, add_form)
+    context = members_context(request, membership, add_form)
     if request.htmx:
         return render_partial(
             request, "organizations/members.html#members-panel", context, status=status
@@ -123,7 +134,7 @@ def removal_dialog(request, membership, target, *, status=200):
         {"membership": membership, "target": target},
         page_url=members_url(membership),
         page_template="organizations/members.html",
-        page_context=lambda: members_context(membership),
+        page_context=lambda: members_context(request, membership),
         status=status,
     )
 

@@ -201,3 +201,15 @@ class TestLeave:
         response = client.post("/o/acme/leave/")
         assert response.status_code == 302
         assert Membership.objects.filter(pk=member.pk).exists()
+
+
+def test_long_member_lists_are_paginated(owner, client_for):
+    MembershipFactory.create_batch(60, organization=owner.organization)
+    client = client_for(owner)
+    first = client.get("/o/acme/members/")
+    assert "61 members" in first.text
+    assert "Page 1 of 2" in first.text
+    assert first.text.count('<tr id="member-') == 50
+    second = client.get("/o/acme/members/?page=2")
+    assert second.text.count('<tr id="member-') == 11
+    assert client.get("/o/acme/members/?page=oops").status_code == 200

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apikeys.models import ApiKey
 from organizations import services
@@ -67,3 +69,16 @@ def test_removing_twice_is_harmless(owner, member):
 def test_create_organization_makes_the_creator_owner(new_user):
     organization = services.create_organization("Initech", "initech", new_user)
     assert organization.memberships.get().role == Role.OWNER
+
+
+def test_removal_costs_the_same_few_queries_however_many_keys(owner, make_key):
+    counts = []
+    for key_count in (2, 40):
+        membership = MembershipFactory(organization=owner.organization)
+        for _ in range(key_count):
+            make_key(membership)
+        with CaptureQueriesContext(connection) as queries:
+            services.remove_member(membership)
+        counts.append(len(queries))
+        assert not ApiKey.objects.active().filter(user=membership.user).exists()
+    assert counts[0] == counts[1] <= 10
