@@ -70,12 +70,12 @@ class ApiKey(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["organization", "user", "-created_at"],
+                fields=["organization", "user", "-created_at", "-id"],
                 condition=Q(revoked_at__isnull=True),
                 name="active_keys_by_owner",
             ),
             models.Index(
-                fields=["organization", "-created_at"],
+                fields=["organization", "-created_at", "-id"],
                 condition=Q(revoked_at__isnull=True),
                 name="active_keys_by_org",
             ),
@@ -83,6 +83,11 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.hint})"
+
+    @property
+    def pk_str(self) -> str:
+        # Row URLs are "<list URL><pk>/<action>/": one reverse() per page, not per row.
+        return str(self.pk)
 
     @property
     def is_active(self) -> bool:

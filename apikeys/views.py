@@ -7,7 +7,6 @@ have their own URLs: without JavaScript they render as the page with the dialog 
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from genesis.htmx import finish, render_dialog
+from genesis.pages import page_of
 from organizations.access import require_admin
 from organizations.decorators import organization_view
 from organizations.models import Membership
@@ -28,6 +28,10 @@ from .models import ApiKey
 
 ORG_KEYS_PER_PAGE = 20
 KEYS_CHANGED = "keys-changed"
+
+
+def keys_url(membership: Membership) -> str:
+    return reverse("apikeys:list", kwargs={"org": membership.organization.slug})
 
 
 def my_keys(membership: Membership):
@@ -43,7 +47,7 @@ def org_keys_context(request, membership: Membership) -> dict:
         .filter(organization_id=membership.organization_id)
         .select_related("user")
     )
-    page = Paginator(keys, ORG_KEYS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(keys, request.GET.get("page"), ORG_KEYS_PER_PAGE)
     query = request.GET.copy()
     query.pop("page", None)
     return {"filters": filters, "org_page": page, "filter_query": query.urlencode()}
@@ -51,6 +55,7 @@ def org_keys_context(request, membership: Membership) -> dict:
 
 def page_context(request, membership: Membership, **extra) -> dict:
     context = {"membership": membership, "my_keys": my_keys(membership), **extra}
+    context["keys_url"] = keys_url(membership)
     if membership.is_admin:
         context.update(org_keys_context(request, membership))
     return context
@@ -61,7 +66,7 @@ def render_key_dialog(request, membership, dialog_template, context, **kwargs):
         request,
         dialog_template,
         {"membership": membership, **context},
-        page_url=reverse("apikeys:list", kwargs={"org": membership.organization.slug}),
+        page_url=keys_url(membership),
         page_template="apikeys/page.html",
         page_context=lambda: page_context(request, membership),
         **kwargs,
@@ -80,7 +85,11 @@ def my_keys_section(request, membership):
     return render(
         request,
         "apikeys/page.html#my-keys",
-        {"membership": membership, "my_keys": my_keys(membership)},
+        {
+            "membership": membership,
+            "my_keys": my_keys(membership),
+            "keys_url": keys_url(membership),
+        },
     )
 
 
@@ -91,7 +100,11 @@ def org_keys_section(request, membership):
     return render(
         request,
         "apikeys/page.html#org-keys",
-        {"membership": membership, **org_keys_context(request, membership)},
+        {
+            "membership": membership,
+            "keys_url": keys_url(membership),
+            **org_keys_context(request, membership),
+        },
     )
 
 
@@ -195,8 +208,4 @@ def confirm_then(request, membership, key, *, action, confirm_template, done):
         messages.success(request, done.format(key.name))
     else:
         messages.info(request, f"API key “{key.name}” was already deleted or revoked.")
-    return finish(
-        request,
-        reverse("apikeys:list", kwargs={"org": membership.organization.slug}),
-        trigger=KEYS_CHANGED,
-    )
+    return finish(request, keys_url(membership), trigger=KEYS_CHANGED)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "template_partials",
+    "genesis",  # template tags shared by the apps
     "organizations",
     "apikeys",
 ]

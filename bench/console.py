@@ -1,0 +1,126 @@
+"""Console scaling: an Admin's API keys page in an organization with 10 keys against one
+with 10,000 keys over 1,000 members (queries and median time), and removing a member who
+holds 1,000 keys (queries)."""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(requests: int = 30) -> list[tuple[str, float, str]]:
+    sys.path.insert(0, str(ROOT))
+    from common import bench_env
+
+    db = os.path.join(tempfile.mkdtemp(prefix="genesis-console-"), "console.sqlite3")
+    os.environ.update(bench_env(db), DJANGO_SETTINGS_MODULE="genesis.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from apikeys import keys
+    from apikeys.models import ApiKey
+    from organizations.models import Membership, Organization, Role, User
+    from organizations.services import create_organization, remove_member
+
+    call_command("migrate", verbosity=0)
+    admin = User.objects.create_user("admin@bench.example", "x", name="Bench Admin")
+
+    def organization(slug: str, members: int, keys_each: int) -> Organization:
+        org = create_organization(slug.title(), slug, admin)
+        users = User.objects.bulk_create(
+            User(email=f"m{i}@{slug}.example", name=f"Member {i}", password="!")  # noqa: S106
+            for i in range(members)
+        )
+        Membership.objects.bulk_create(
+            Membership(user=user, organization=org, role=Role.MEMBER) for user in users
+        )
+        rows = []
+        for user in users:
+            for number in range(keys_each):
+                raw = keys.generate()
+                rows.append(
+                    ApiKey(
+                        user=user,
+                        organization=org,
+                        name=f"key {number}",
+                        hint=keys.hint(raw),
+                        digest=keys.digest(raw, keys.current_pepper_id()),
+                        pepper_id=keys.current_pepper_id(),
+                    )
+                )
+        ApiKey.objects.bulk_create(rows, batch_size=2000)
+        return org
+
+    small = organization("small", members=10, keys_each=1)
+    large = organization("large", members=1000, keys_each=10)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin)
+
+    def measure(org):
+        url = f"/o/{org.slug}/api-keys/"
+        client.get(url)  # the session now remembers the organization
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as queries:
+            if client.get(url).status_code != 200:
+                raise RuntimeError(f"{url} failed")
+        query_count = len(queries)  # now: later requests reset the log
+        timings = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.get(url)
+            timings.append(time.perf_counter() - started)
+        return query_count, sorted(timings)[len(timings) // 2]
+
+    small_queries, small_time = measure(small)
+    large_queries, large_time = measure(large)
+    small_queries, small_time = measure(small)  # alternate, the first ran cold
+
+    holder = Membership.objects.filter(organization=large, role=Role.MEMBER).first()
+    extra = []
+    for number in range(990):
+        raw = keys.generate()
+        extra.append(
+            ApiKey(
+                user=holder.user,
+                organization=large,
+                name=f"extra {number}",
+                hint=keys.hint(raw),
+                digest=keys.digest(raw, keys.current_pepper_id()),
+                pepper_id=keys.current_pepper_id(),
+            )
+        )
+    ApiKey.objects.bulk_create(extra)
+    held = ApiKey.objects.active().filter(user=holder.user, organization=large).count()
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        remove_member(holder)
+        removal_time = time.perf_counter() - started
+    removal_queries = len(queries)
+    left = ApiKey.objects.active().filter(user=holder.user, organization=large).count()
+    if left:
+        raise RuntimeError("removal left active keys")
+    return [
+        ("10 keys: queries", small_queries, ""),
+        ("10,000 keys / 1,000 members: queries", large_queries, "same as 10 keys"),
+        ("10 keys: median page time (ms)", small_time * 1000, ""),
+        ("10,000 keys: median page time (ms)", large_time * 1000, ""),
+        ("time ratio 10,000 / 10", large_time / small_time, "<= 1.3"),
+        (f"removing a member with {held:,} keys: queries", removal_queries, "<= 10"),
+        (f"removing a member with {held:,} keys: time (ms)", removal_time * 1000, ""),
+    ]
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    print("| console | value | target |\n|---|---|---|")
+    for name, value, target in main():
+        print(f"| {name} | {value:,.2f} | {target} |")

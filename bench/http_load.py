@@ -1,0 +1,110 @@
+"""HTTP: /api/v1/me (valid key) against /api/v1/health on the same uvicorn server, the
+MCP whoami tool through the MCP SDK's client, and ours against the peer (DRF +
+djangorestframework-api-key) under gunicorn with one sync worker. wrk on loopback,
+alternating, several rounds; medians of per-round ratios."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import BIN, ROOT, Server, free_port, median, prepare_database, wrk
+
+PEER = Path(__file__).resolve().parent / "peer"
+
+
+def uvicorn(port):
+    return [
+        str(BIN / "uvicorn"), "genesis.asgi:application", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def gunicorn(app, port, chdir=ROOT):
+    return [
+        str(BIN / "gunicorn"), app, "-w", "1", "-b", f"127.0.0.1:{port}", "--chdir", str(chdir),
+    ]  # fmt: skip
+
+
+def mcp_whoami_rate(url: str, key: str, seconds: float) -> float:
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run():
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=10) as http:
+            transport = streamable_http_client(f"{url}/mcp", http_client=http)
+            async with Client(transport) as client:
+                await client.call_tool("whoami", {})
+                calls, started = 0, time.perf_counter()
+                while time.perf_counter() - started < seconds:
+                    result = await client.call_tool("whoami", {})
+                    if result.is_error:
+                        raise RuntimeError("whoami failed")
+                    calls += 1
+                return calls / (time.perf_counter() - started)
+
+    return asyncio.run(run())
+
+
+def prepare_peer() -> tuple[dict, str]:
+    database = Path(tempfile.mkdtemp(prefix="genesis-peer-")) / "peer.sqlite3"
+    env = {**os.environ, "PEER_DB": str(database)}
+    result = subprocess.run(
+        [sys.executable, "prepare.py"],
+        cwd=PEER,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return env, result.stdout.strip().splitlines()[-1]
+
+
+def main(rounds: int = 3, seconds: int = 5) -> list[tuple[str, float, str]]:
+    env, key = prepare_database()
+    peer_env, peer_key = prepare_peer()
+    ratios, me_rates, health_rates, mcp_rates, peer_ratios = [], [], [], [], []
+    ours_rates, peer_rates = [], []
+    for _ in range(rounds):
+        port = free_port()
+        with Server(uvicorn(port), env, port) as server:
+            wrk(f"{server.url}/api/v1/health", seconds=1)
+            health = wrk(f"{server.url}/api/v1/health", seconds)
+            me = wrk(f"{server.url}/api/v1/me", seconds, header=f"x-api-key: {key}")
+            health_rates.append(health)
+            me_rates.append(me)
+            ratios.append(me / health)
+            mcp_rates.append(mcp_whoami_rate(server.url, key, seconds))
+        port = free_port()
+        with Server(gunicorn("genesis.wsgi:application", port), env, port) as server:
+            ours = wrk(f"{server.url}/api/v1/me", seconds, header=f"x-api-key: {key}")
+        port = free_port()
+        with Server(gunicorn("peer_wsgi:application", port, PEER), peer_env, port) as server:
+            peer = wrk(f"{server.url}/api/v1/me", seconds, header=f"x-api-key: {peer_key}")
+        ours_rates.append(ours)
+        peer_rates.append(peer)
+        peer_ratios.append(ours / peer)
+        print(
+            f"round done: me/health {ratios[-1]:.2f}, ours/peer {peer_ratios[-1]:.2f}",
+            file=sys.stderr,
+        )
+    return [
+        ("uvicorn genesis.asgi: /api/v1/health req/s", median(health_rates), ""),
+        ("uvicorn genesis.asgi: /api/v1/me req/s", median(me_rates), ""),
+        ("/me vs /health (median of rounds)", median(ratios), ">= 0.75"),
+        ("MCP whoami calls/s (SDK client, one session)", median(mcp_rates), ""),
+        ("gunicorn genesis.wsgi, 1 sync worker: /me req/s", median(ours_rates), ""),
+        ("peer (DRF + drf-api-key), gunicorn, 1 sync worker: /me req/s", median(peer_rates), ""),
+        ("ours vs peer (median of rounds)", median(peer_ratios), ">= 1.0"),
+    ]
+
+
+if __name__ == "__main__":
+    print("| HTTP | req/s or ratio | target |\n|---|---|---|")
+    for name, value, target in main():
+        print(f"| {name} | {value:,.2f} | {target} |")

@@ -1,0 +1,68 @@
+"""Small pieces of markup that lists repeat on every row. Tags rather than includes:
+an include costs several times more, and a page of keys renders dozens of these."""
+
+import functools
+
+from django import template
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
+
+register = template.Library()
+
+
+@functools.cache
+def icon(name: str) -> str:
+    return mark_safe(get_template(f"_icons.html#{name}").render().strip())  # noqa: S308
+
+
+@register.simple_tag
+def timestamp(value, relative=False):
+    """A <time> element: the date (or "3 hours ago"), the exact time on hover."""
+    local = timezone.localtime(value)
+    text = f"{timesince(value)} ago" if relative else date_format(local, "M j, Y")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        local.isoformat(),
+        date_format(local, "Y-m-d H:i:s T"),
+        text,
+    )
+
+
+@register.simple_tag
+def last_used(key):
+    """When, over which surface and from which client a key was last used, or Never."""
+    if not key.last_used_at:
+        return format_html('<span class="muted">{}</span>', "Never")
+    where = ""
+    if key.last_used_surface:
+        client = Truncator(key.last_used_client).chars(40)
+        where = format_html(
+            ' <span class="muted">via {}{}</span>',
+            key.get_last_used_surface_display(),
+            format_html(" · {}", client) if client else "",
+        )
+    return format_html("{}{}", timestamp(key.last_used_at, relative=True), where)
+
+
+@register.simple_tag
+def dialog_button(url, text="", label="", icon_name="", classes="button", title=""):
+    """A button that opens a dialog: htmx fetches the dialog into #dialog-slot; without
+    JavaScript the form takes the browser to the dialog's own page. Icon buttons pass
+    `label` (their accessible name) instead of visible `text`."""
+    name = format_html(' aria-label="{}" title="{}"', label, title or label) if label else ""
+    return format_html(
+        '<form class="dialog-opener" method="get" action="{}" hx-get="{}"'
+        ' hx-target="#dialog-slot" hx-swap="innerHTML">'
+        '<button type="submit" class="{}"{}>{}{}</button></form>',
+        url,
+        url,
+        classes,
+        name,
+        icon(icon_name) if icon_name else "",
+        text,
+    )
