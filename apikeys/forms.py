@@ -1,11 +1,15 @@
 import unicodedata
 import uuid
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 
 from genesis.forms import DescribedErrorsMixin
+
+from .services import PolicyError, check_expiry
 
 
 def reject_control_characters(value: str) -> None:
@@ -13,23 +17,85 @@ def reject_control_characters(value: str) -> None:
         raise ValidationError("Key names can't contain control or invisible characters.")
 
 
-class KeyNameForm(DescribedErrorsMixin, forms.Form):
+NAME_FIELD = dict(
+    label="Key name",
+    max_length=100,
+    strip=True,
+    validators=[reject_control_characters],
+    error_messages={
+        "required": "Enter a name for the key.",
+        "max_length": "Key names can be at most 100 characters (this one has %(show_value)d).",
+    },
+    help_text="Something that tells you where the key is used.",
+)
+
+EXPIRY_DAYS = (7, 30, 60, 90)
+
+
+class RenameForm(DescribedErrorsMixin, forms.Form):
     name = forms.CharField(
-        label="Key name",
-        max_length=100,
-        strip=True,
-        validators=[reject_control_characters],
-        error_messages={
-            "required": "Enter a name for the key.",
-            "max_length": "Key names can be at most 100 characters (this one has %(show_value)d).",
-        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}), **NAME_FIELD
+    )
+
+
+class KeyNameForm(DescribedErrorsMixin, forms.Form):
+    """The create form: a name and an expiry within the organization's policy."""
+
+    name = forms.CharField(
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "autofocus": True, "placeholder": "e.g. CI pipeline"}
         ),
-        help_text="Something that tells you where the key is used.",
+        **NAME_FIELD,
     )
     # One id per displayed form: submitting it twice makes one key, not two.
     form_id = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
+    expires = forms.ChoiceField(label="Expiration", required=False)
+    expires_on = forms.DateField(
+        label="Expiry date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Used when Expiration is a custom date. The key stops working at the end "
+        "of that day (UTC).",
+        error_messages={"invalid": "Enter a date like 2027-03-31."},
+    )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        limit = organization.max_key_lifetime_days
+        choices = [] if limit else [("never", "Never")]
+        choices += [
+            (str(days), f"{days} days") for days in EXPIRY_DAYS if not limit or days <= limit
+        ]
+        if limit and limit not in EXPIRY_DAYS:
+            choices.append((str(limit), f"{limit} days"))
+        choices.append(("custom", "Custom date"))
+        self.fields["expires"].choices = choices
+        self.fields["expires"].initial = choices[0][0] if not limit else str(min(30, limit))
+        if limit:
+            self.fields[
+                "expires"
+            ].help_text = f"{organization.name} allows API keys for at most {limit} days."
+
+    def clean(self):
+        cleaned = super().clean()
+        date = cleaned.get("expires_on")
+        # Without a choice (an API-less script posting a name only): never, where allowed.
+        choice = cleaned.get("expires") or "never"
+        expires_at = None
+        if choice == "custom":
+            if date is None:
+                self.add_error("expires_on", "Choose the day the key should stop working.")
+                return cleaned
+            expires_at = datetime.combine(date + timedelta(days=1), time.min, tzinfo=UTC)
+        elif choice and choice != "never":
+            expires_at = timezone.now() + timedelta(days=int(choice))
+        try:
+            check_expiry(self.organization, expires_at)
+        except PolicyError as error:
+            self.add_error("expires_on" if choice == "custom" else "expires", str(error))
+        cleaned["expires_at"] = expires_at
+        return cleaned
 
 
 class OrgKeyFilterForm(forms.Form):

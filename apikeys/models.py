@@ -10,6 +10,7 @@ class RevokeReason(models.TextChoices):
     DELETED = "deleted", "Deleted by its owner"
     REVOKED = "revoked", "Revoked"
     MEMBER_REMOVED = "member_removed", "Member removed from the organization"
+    ROLLED = "rolled", "Replaced by a rolled key"
 
 
 class Surface(models.TextChoices):
@@ -88,6 +89,10 @@ class ApiKey(models.Model):
     def pk_str(self) -> str:
         # Row URLs are "<list URL><pk>/<action>/": one reverse() per page, not per row.
         return str(self.pk)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
 
     @property
     def is_active(self) -> bool:

@@ -21,6 +21,30 @@ class NotAMember(Exception):
     """Keys are only made for members of the organization."""
 
 
+class PolicyError(Exception):
+    """The organization's key policy forbids this; the message is for the user."""
+
+
+class KeyGone(Exception):
+    """The key was deleted, revoked or rolled meanwhile (another tab, another Admin)."""
+
+
+# Seconds of slack between a form computing an expiry and the service checking it.
+_POLICY_SLACK = timedelta(minutes=5)
+
+
+def check_expiry(organization: Organization, expires_at) -> None:
+    """Raise PolicyError unless `expires_at` (None: never) suits the organization."""
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise PolicyError("Choose an expiry date in the future.")
+    days = organization.max_key_lifetime_days
+    if days is not None and (
+        expires_at is None or expires_at > now + timedelta(days) + _POLICY_SLACK
+    ):
+        raise PolicyError(f"{organization.name} allows API keys for at most {days} days.")
+
+
 class AlreadyCreated(Exception):
     """This creation form was already submitted; `key` is what it made (its secret was
     shown in that first response only)."""
@@ -87,6 +111,7 @@ def _create_key(user, organization, name, expires_at, form_id):
     )
     if not list(locked.values_list("pk", flat=True)):
         raise NotAMember
+    check_expiry(organization, expires_at)
     plaintext = keys.generate()
     pepper_id = keys.current_pepper_id()
     key = ApiKey.objects.create(
@@ -122,6 +147,32 @@ def delete_key(key: ApiKey, actor: User) -> bool:
 def revoke_key(key: ApiKey, actor: User | None) -> bool:
     """An Admin, Owner or operator revokes a key of the organization."""
     return _revoke(key, actor, RevokeReason.REVOKED)
+
+
+def rename_key(key: ApiKey, name: str) -> None:
+    if not ApiKey.objects.active().filter(pk=key.pk).update(name=name):
+        raise KeyGone
+    key.name = name
+
+
+@sensitive_variables("plaintext")
+@transaction.atomic
+def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
+    """Replace a key with a new secret: same name, same lifetime (within the organization's
+    current limit). The old secret stops working when this commits; the new one is
+    returned once, like create_key."""
+    current = ApiKey.objects.select_for_update(of=("self",)).filter(pk=key.pk).first()
+    if current is None or current.revoked_at is not None or current.is_expired:
+        raise KeyGone
+    expires_at = None
+    if current.expires_at is not None:
+        expires_at = timezone.now() + (current.expires_at - current.created_at)
+    days = current.organization.max_key_lifetime_days
+    if days is not None:
+        limit = timezone.now() + timedelta(days)
+        expires_at = min(expires_at or limit, limit)
+    _revoke(current, actor, RevokeReason.ROLLED)
+    return _create_key(current.user, current.organization, current.name, expires_at, None)
 
 
 def revoke_member_keys(user_id: int, organization_id: int) -> int:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("create/", views.create_key, name="create"),
     path("<int:key_id>/delete/", views.delete_key, name="delete"),
     path("<int:key_id>/revoke/", views.revoke_key, name="revoke"),
+    path("<int:key_id>/rename/", views.rename_key, name="rename"),
+    path("<int:key_id>/roll/", views.roll_key, name="roll"),
 ]

@@ -23,7 +23,7 @@ from organizations.models import Membership
 
 from . import clients, services
 from .access import get_org_key_or_404, get_own_key_or_404
-from .forms import KeyNameForm, OrgKeyFilterForm
+from .forms import KeyNameForm, OrgKeyFilterForm, RenameForm
 from .models import ApiKey
 
 ORG_KEYS_PER_PAGE = 20
@@ -114,7 +114,7 @@ def org_keys_section(request, membership):
 @organization_view
 @sensitive_variables("plaintext", "key")
 def create_key(request, membership):
-    form = KeyNameForm(request.POST or None)
+    form = KeyNameForm(request.POST or None, organization=membership.organization)
     if request.method == "GET" or not form.is_valid():
         status = 400 if form.is_bound else 200
         return render_key_dialog(
@@ -125,10 +125,16 @@ def create_key(request, membership):
             membership.user,
             membership.organization,
             form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
             form_id=form.cleaned_data["form_id"],
         )
     except services.NotAMember:
         raise Http404 from None
+    except services.PolicyError as error:  # the policy changed while the form was open
+        form.add_error("expires", str(error))
+        return render_key_dialog(
+            request, membership, "apikeys/_create_dialog.html", {"form": form}, status=400
+        )
     except services.AlreadyCreated as already:
         return render_key_dialog(
             request,
@@ -139,6 +145,12 @@ def create_key(request, membership):
         )
     # The one response that carries the key. never_cache marks it no-store, and no
     # redirect follows: the key is in no URL, session, message or log.
+    return reveal(request, membership, key, plaintext)
+
+
+@sensitive_variables("plaintext")
+def reveal(request, membership, key, plaintext):
+    """The one response that carries a new key (created or rolled)."""
     return render_key_dialog(
         request,
         membership,
@@ -150,6 +162,54 @@ def create_key(request, membership):
         },
         trigger=KEYS_CHANGED,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@organization_view
+def rename_key(request, membership, key_id):
+    key = get_own_key_or_404(membership, key_id)
+    if key.revoked_at is not None:
+        return gone(request, membership, key)
+    form = RenameForm(request.POST or None, initial={"name": key.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rename_key(key, form.cleaned_data["name"])
+        except services.KeyGone:
+            return gone(request, membership, key)
+        messages.success(request, f"API key renamed to “{key.name}”.")
+        return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
+    status = 400 if form.is_bound else 200
+    return render_key_dialog(
+        request,
+        membership,
+        "apikeys/_rename_dialog.html",
+        {"key": key, "form": form},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@never_cache
+@organization_view
+@sensitive_variables("plaintext")
+def roll_key(request, membership, key_id):
+    key = get_own_key_or_404(membership, key_id)
+    if request.method == "GET" and key.revoked_at is None and not key.is_expired:
+        return render_key_dialog(request, membership, "apikeys/_roll_dialog.html", {"key": key})
+    try:
+        if request.method != "POST":
+            raise services.KeyGone
+        new_key, plaintext = services.roll_key(key, request.user)
+    except services.KeyGone:
+        return gone(request, membership, key)
+    return reveal(request, membership, new_key, plaintext)
+
+
+def gone(request, membership, key):
+    messages.info(request, f"API key “{key.name}” was already deleted, revoked or expired.")
+    return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
 
 
 @require_http_methods(["GET", "POST"])

@@ -23,6 +23,11 @@ def require_admin(membership: Membership) -> None:
         raise PermissionDenied("Only Admins and Owners can do this.")
 
 
+def require_owner(membership: Membership) -> None:
+    if not membership.is_owner:
+        raise PermissionDenied("Only Owners can change the organization's settings.")
+
+
 def get_member_or_404(membership: Membership, member_id: int) -> Membership:
     """Another membership of the same organization, for an Admin or Owner to manage."""
     require_admin(membership)

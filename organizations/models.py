@@ -60,6 +60,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by Owners: new API keys must expire within this many days (None: no limit).
+    max_key_lifetime_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -65,6 +65,19 @@ def remove_member(membership: Membership) -> None:
     current.delete()
 
 
+KEY_LIFETIME_CHOICES = (7, 30, 60, 90, 180, 365)
+
+
+def set_key_lifetime_policy(organization: Organization, days: int | None) -> Organization:
+    """The longest lifetime new API keys may have (None: no limit). Existing keys keep
+    their expiry."""
+    if days is not None and days not in KEY_LIFETIME_CHOICES:
+        raise MembershipError("Choose one of the offered lifetimes.")
+    organization.max_key_lifetime_days = days
+    organization.save(update_fields=["max_key_lifetime_days"])
+    return organization
+
+
 @transaction.atomic
 def create_organization(name: str, slug: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name, slug=slug)

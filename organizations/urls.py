@@ -10,4 +10,5 @@ urlpatterns = [
     path("members/<int:member_id>/role/", views.change_role, name="change_role"),
     path("members/<int:member_id>/remove/", views.remove_member, name="remove_member"),
     path("leave/", views.leave, name="leave"),
+    path("settings/", views.settings_page, name="settings"),
 ]

@@ -10,7 +10,7 @@ from genesis.htmx import finish, render_dialog, render_partial
 
 from . import access, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
-from .forms import AddMemberForm, RoleForm
+from .forms import AddMemberForm, KeyPolicyForm, RoleForm
 from .models import Membership
 
 MEMBERS_CHANGED = "members-changed"
@@ -128,10 +128,15 @@ def change_role(request, membership, member_id):
 
 
 def removal_dialog(request, membership, target, *, status=200):
+    # The keys this removal revokes, so nobody is surprised. Read through the reverse
+    # relation: this app doesn't import apikeys, whose receiver does the revoking.
+    doomed = target.user.api_keys.filter(
+        organization_id=membership.organization_id, revoked_at__isnull=True
+    ).order_by("-last_used_at", "-created_at")
     return render_dialog(
         request,
         "organizations/_remove_dialog.html",
-        {"membership": membership, "target": target},
+        {"membership": membership, "target": target, "doomed_keys": doomed},
         page_url=members_url(membership),
         page_template="organizations/members.html",
         page_context=lambda: members_context(request, membership),
@@ -175,3 +180,24 @@ def remove_after_confirmation(request, membership, target):
         "Their API keys in it were revoked.",
     )
     return finish(request, members_url(membership), trigger=MEMBERS_CHANGED)
+
+
+@require_http_methods(["GET", "POST"])
+@organization_view
+def settings_page(request, membership):
+    access.require_owner(membership)
+    organization = membership.organization
+    form = KeyPolicyForm(
+        request.POST or None, initial={"max_key_lifetime_days": organization.max_key_lifetime_days}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.set_key_lifetime_policy(organization, form.cleaned_data["max_key_lifetime_days"])
+        messages.success(request, "Settings saved.")
+        return redirect("organizations:settings", org=organization.slug)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "organizations/settings.html",
+        {"membership": membership, "form": form},
+        status=status,
+    )

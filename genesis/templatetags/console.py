@@ -10,7 +10,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
-from django.utils.timesince import timesince
+from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
 
@@ -30,6 +30,23 @@ def timestamp(value, relative=False):
         local.isoformat(),
         date_format(local, "Y-m-d H:i:s T"),
         text,
+    )
+
+
+@register.simple_tag
+def expiry(key):
+    """Never, "in 3 days" (the exact time on hover), or an Expired badge."""
+    if key.expires_at is None:
+        return format_html('<span class="muted">{}</span>', "Never")
+    local = timezone.localtime(key.expires_at)
+    exact = date_format(local, "Y-m-d H:i:s T")
+    if key.is_expired:
+        return format_html('<span class="badge badge--danger" title="{}">Expired</span>', exact)
+    return format_html(
+        '<time datetime="{}" title="{}">in {}</time>',
+        local.isoformat(),
+        exact,
+        timeuntil(key.expires_at),
     )
 
 
