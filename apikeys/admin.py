@@ -2,14 +2,15 @@
 shown once to its owner) and never editable in what makes it a key."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+
+from genesis.admin import NoDirectDeleteMixin
 
 from . import services
 from .models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "hint", "user", "organization", "state", "created_at", "last_used_at"]
     list_filter = ["organization", "revoke_reason", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "hint", "user__email", "user__name", "organization__name"]
@@ -35,17 +36,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-    # Operators revoke keys rather than delete them, so a key keeps its history. Deleting a
-    # user or an organization still takes its keys along (Django checks this permission
-    # for the cascade), hence no delete page and no bulk delete rather than no permission.
-    def delete_view(self, request, object_id, extra_context=None):
-        raise PermissionDenied
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.display(description="State")
     def state(self, key):

@@ -11,6 +11,7 @@ class RevokeReason(models.TextChoices):
     REVOKED = "revoked", "Revoked"
     MEMBER_REMOVED = "member_removed", "Member removed from the organization"
     ROLLED = "rolled", "Replaced by a rolled key"
+    USER_DEACTIVATED = "user_deactivated", "User deactivated"
 
 
 class Surface(models.TextChoices):

@@ -11,7 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from organizations.models import Membership, Organization, User
+from organizations import audit
+from organizations.models import AuditAction, Membership, Organization, User
 
 from . import keys
 from .models import ApiKey, RevokeReason
@@ -124,7 +125,23 @@ def _create_key(user, organization, name, expires_at, form_id):
         expires_at=expires_at,
         form_id=form_id,
     )
+    _audit(key, AuditAction.KEY_CREATED, details={"expires_at": _iso(expires_at)})
     return key, plaintext
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _audit(key: ApiKey, action: str, *, actor: User | None = None, details=None) -> None:
+    audit.record(
+        key.organization_id,
+        action,
+        actor_id=actor.pk if actor else None,
+        target_user_id=key.user_id,
+        target=f"{key.name} ({key.hint})",
+        details=details,
+    )
 
 
 def _revoke(key: ApiKey, actor: User | None, reason: str) -> bool:
@@ -139,20 +156,30 @@ def _revoke(key: ApiKey, actor: User | None, reason: str) -> bool:
     return bool(updated)
 
 
+@transaction.atomic
 def delete_key(key: ApiKey, actor: User) -> bool:
     """The owner deletes their own key. Kept as a revoked row, so its history stays."""
-    return _revoke(key, actor, RevokeReason.DELETED)
+    deleted = _revoke(key, actor, RevokeReason.DELETED)
+    if deleted:
+        _audit(key, AuditAction.KEY_DELETED, actor=actor)
+    return deleted
 
 
+@transaction.atomic
 def revoke_key(key: ApiKey, actor: User | None) -> bool:
     """An Admin, Owner or operator revokes a key of the organization."""
-    return _revoke(key, actor, RevokeReason.REVOKED)
+    revoked = _revoke(key, actor, RevokeReason.REVOKED)
+    if revoked:
+        _audit(key, AuditAction.KEY_REVOKED, actor=actor)
+    return revoked
 
 
+@transaction.atomic
 def rename_key(key: ApiKey, name: str) -> None:
     if not ApiKey.objects.active().filter(pk=key.pk).update(name=name):
         raise KeyGone
-    key.name = name
+    old, key.name = key.name, name
+    _audit(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
 
 
 @sensitive_variables("plaintext")
@@ -172,16 +199,38 @@ def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
         limit = timezone.now() + timedelta(days)
         expires_at = min(expires_at or limit, limit)
     _revoke(current, actor, RevokeReason.ROLLED)
-    return _create_key(current.user, current.organization, current.name, expires_at, None)
-
-
-def revoke_member_keys(user_id: int, organization_id: int) -> int:
-    """Revoke every active key a member issued in an organization; returns how many."""
-    return (
-        ApiKey.objects.active()
-        .filter(user_id=user_id, organization_id=organization_id)
-        .update(revoked_at=timezone.now(), revoke_reason=RevokeReason.MEMBER_REMOVED)
+    new_key, plaintext = _create_key(
+        current.user, current.organization, current.name, expires_at, None
     )
+    _audit(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
+    return new_key, plaintext
+
+
+AUDITED_KEYS_PER_EVENT = 50
+
+
+def revoke_member_keys(
+    user_id: int, organization_id: int | None, reason: str = RevokeReason.MEMBER_REMOVED
+) -> int:
+    """Revoke every active key a user issued in an organization (in all of them: None),
+    with one audit event per organization; returns how many."""
+    active = ApiKey.objects.active().filter(user_id=user_id)
+    if organization_id is not None:
+        active = active.filter(organization_id=organization_id)
+    # What is about to be revoked, for the log (bounded); then one UPDATE.
+    hints_by_org = {}
+    for org_id, hint in active.values_list("organization_id", "hint")[:1000]:
+        hints_by_org.setdefault(org_id, []).append(hint)
+    revoked = active.update(revoked_at=timezone.now(), revoke_reason=reason)
+    for org_id, hints in hints_by_org.items():
+        audit.record(
+            org_id,
+            AuditAction.KEY_AUTO_REVOKED,
+            target_user_id=user_id,
+            target=f"{len(hints)} API key{'s' if len(hints) != 1 else ''}",
+            details={"reason": reason, "keys": hints[:AUDITED_KEYS_PER_EVENT]},
+        )
+    return revoked
 
 
 LAST_USED_INTERVAL = timedelta(minutes=1)

@@ -2,14 +2,22 @@
 admin, the ORM, or the deletion of the user. The receiver runs inside the deleting
 transaction, so the removal and the revocation commit together."""
 
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from organizations.models import Membership
+from organizations.models import Membership, User
 
+from .models import RevokeReason
 from .services import revoke_member_keys
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="revoke_keys_of_removed_member")
 def revoke_keys_of_removed_member(sender, instance: Membership, **kwargs):
     revoke_member_keys(instance.user_id, instance.organization_id)
+
+
+@receiver(post_save, sender=User, dispatch_uid="revoke_keys_of_deactivated_user")
+def revoke_keys_of_deactivated_user(sender, instance: User, **kwargs):
+    # authenticate() refuses them anyway; revoking makes it visible and audited.
+    if not instance.is_active:
+        revoke_member_keys(instance.pk, None, reason=RevokeReason.USER_DEACTIVATED)

@@ -5,8 +5,10 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from genesis.admin import NoDirectDeleteMixin
+
 from . import services
-from .models import Membership, Organization, User
+from .models import AuditEvent, Membership, Organization, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -79,3 +81,19 @@ class OrganizationAdmin(admin.ModelAdmin):
                     formset.changed_objects.append((membership, ["role"]))
             except services.MembershipError as error:
                 messages.error(request, f"{membership.user}: {error}")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
+    """Read-only: the log is written by the services and never edited."""
+
+    list_display = ["created_at", "organization", "actor", "action", "target", "ip"]
+    list_filter = ["action", "organization"]
+    search_fields = ["target", "actor__email", "target_user__email"]
+    list_select_related = ["organization", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,9 @@
 from django import forms
+from django.db.models import Q
 
 from genesis.forms import DescribedErrorsMixin
 
-from .models import Role
+from .models import AuditAction, Role
 from .services import KEY_LIFETIME_CHOICES
 
 
@@ -47,3 +48,29 @@ class KeyPolicyForm(DescribedErrorsMixin, forms.Form):
         self.fields["max_key_lifetime_days"].choices = [("", "No limit")] + [
             (days, f"{days} days") for days in KEY_LIFETIME_CHOICES
         ]
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of the audit log. Bad values are ignored, not errors."""
+
+    action = forms.ChoiceField(
+        label="Action", required=False, choices=[("", "All actions"), *AuditAction.choices]
+    )
+    member = forms.CharField(
+        label="Member", required=False, max_length=254, strip=True,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
+    )  # fmt: skip
+
+    def filter(self, queryset):
+        if not self.is_valid():
+            return queryset
+        if self.cleaned_data["action"]:
+            queryset = queryset.filter(action=self.cleaned_data["action"])
+        if member := self.cleaned_data["member"]:
+            queryset = queryset.filter(
+                Q(actor__email__icontains=member)
+                | Q(actor__name__icontains=member)
+                | Q(target_user__email__icontains=member)
+                | Q(target_user__name__icontains=member)
+            )
+        return queryset

@@ -100,3 +100,70 @@ class Membership(models.Model):
     @property
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
+
+
+class AuditAction(models.TextChoices):
+    KEY_CREATED = "key_created", "API key created"
+    KEY_DELETED = "key_deleted", "API key deleted"
+    KEY_REVOKED = "key_revoked", "API key revoked"
+    KEY_AUTO_REVOKED = "key_auto_revoked", "API keys revoked automatically"
+    KEY_RENAMED = "key_renamed", "API key renamed"
+    KEY_ROLLED = "key_rolled", "API key rolled"
+    MEMBER_ADDED = "member_added", "Member added"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    POLICY_CHANGED = "policy_changed", "Key policy changed"
+
+
+class AuditEvent(models.Model):
+    """One entry of an organization's audit log. Written by services, never edited."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What was acted on, in words: a key's name and hint, a member's email.
+    target = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"])]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.target}"
+
+    def summary(self) -> str:
+        """The details in words, for the audit log page."""
+        details = self.details or {}
+        roles = dict(Role.choices)
+        if self.action == AuditAction.ROLE_CHANGED:
+            return f"{roles.get(details.get('from'), '?')} → {roles.get(details.get('to'), '?')}"
+        if self.action == AuditAction.MEMBER_ADDED:
+            return f"as {roles.get(details.get('role'), '?')}"
+        if self.action == AuditAction.KEY_AUTO_REVOKED:
+            reason = {"member_removed": "member removed", "user_deactivated": "user deactivated"}
+            return f"{reason.get(details.get('reason'), details.get('reason', ''))}: " + ", ".join(
+                details.get("keys", [])
+            )
+        if self.action == AuditAction.KEY_RENAMED:
+            return f"“{details.get('from')}” → “{details.get('to')}”"
+        if self.action == AuditAction.KEY_ROLLED:
+            return f"new key {details.get('new_key', '')}"
+        if self.action == AuditAction.POLICY_CHANGED:
+
+            def days(value):
+                return f"{value} days" if value else "no limit"
+
+            return f"{days(details.get('from'))} → {days(details.get('to'))}"
+        if self.action == AuditAction.KEY_CREATED and details.get("expires_at"):
+            return f"expires {details['expires_at'][:10]}"
+        return ""

@@ -7,7 +7,8 @@ Removing a membership revokes that member's keys: the apikeys app listens for th
 
 from django.db import IntegrityError, transaction
 
-from .models import Membership, Organization, Role, User
+from . import audit
+from .models import AuditAction, Membership, Organization, Role, User
 
 
 class MembershipError(Exception):
@@ -24,7 +25,15 @@ def add_member(organization: Organization, email: str, role: str) -> Membership:
         raise MembershipError(f"No Genesis account uses {email}. Ask them to sign up first.")
     try:
         with transaction.atomic():
-            return Membership.objects.create(user=user, organization=organization, role=role)
+            membership = Membership.objects.create(user=user, organization=organization, role=role)
+            audit.record(
+                organization.pk,
+                AuditAction.MEMBER_ADDED,
+                target_user_id=user.pk,
+                target=user.email,
+                details={"role": role},
+            )
+            return membership
     except IntegrityError:
         raise MembershipError(f"{user.email} is already a member of {organization.name}.") from None
 
@@ -47,6 +56,14 @@ def change_role(membership: Membership, role: str) -> Membership:
     current = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
         raise MembershipError(LAST_OWNER_MESSAGE)
+    if current.role != role:
+        audit.record(
+            current.organization_id,
+            AuditAction.ROLE_CHANGED,
+            target_user_id=current.user_id,
+            target=membership.user.email,
+            details={"from": current.role, "to": role},
+        )
     current.role = role
     current.save(update_fields=["role"])
     membership.role = role
@@ -62,6 +79,13 @@ def remove_member(membership: Membership) -> None:
         return  # Already removed, by another tab or another Admin.
     if current.role == Role.OWNER and owners <= 1:
         raise MembershipError(LAST_OWNER_MESSAGE)
+    audit.record(
+        current.organization_id,
+        AuditAction.MEMBER_REMOVED,
+        target_user_id=current.user_id,
+        target=membership.user.email,
+        details={"role": current.role},
+    )
     current.delete()
 
 
@@ -73,6 +97,13 @@ def set_key_lifetime_policy(organization: Organization, days: int | None) -> Org
     their expiry."""
     if days is not None and days not in KEY_LIFETIME_CHOICES:
         raise MembershipError("Choose one of the offered lifetimes.")
+    if organization.max_key_lifetime_days != days:
+        audit.record(
+            organization.pk,
+            AuditAction.POLICY_CHANGED,
+            target="Maximum API key lifetime",
+            details={"from": organization.max_key_lifetime_days, "to": days},
+        )
     organization.max_key_lifetime_days = days
     organization.save(update_fields=["max_key_lifetime_days"])
     return organization

@@ -11,4 +11,5 @@ urlpatterns = [
     path("members/<int:member_id>/remove/", views.remove_member, name="remove_member"),
     path("leave/", views.leave, name="leave"),
     path("settings/", views.settings_page, name="settings"),
+    path("audit/", views.audit_log, name="audit"),
 ]

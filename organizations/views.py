@@ -7,11 +7,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from genesis.htmx import finish, render_dialog, render_partial
+from genesis.pages import page_of
 
 from . import access, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
-from .forms import AddMemberForm, KeyPolicyForm, RoleForm
-from .models import Membership
+from .forms import AddMemberForm, AuditFilterForm, KeyPolicyForm, RoleForm
+from .models import AuditEvent, Membership
 
 MEMBERS_CHANGED = "members-changed"
 
@@ -200,4 +201,31 @@ def settings_page(request, membership):
         "organizations/settings.html",
         {"membership": membership, "form": form},
         status=status,
+    )
+
+
+AUDIT_EVENTS_PER_PAGE = 50
+
+
+@require_GET
+@organization_view
+def audit_log(request, membership):
+    access.require_admin(membership)
+    filters = AuditFilterForm(request.GET)
+    events = filters.filter(
+        AuditEvent.objects.filter(organization_id=membership.organization_id).select_related(
+            "actor", "target_user"
+        )
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "organizations/audit.html",
+        {
+            "membership": membership,
+            "filters": filters,
+            "events_page": page_of(events, request.GET.get("page"), AUDIT_EVENTS_PER_PAGE),
+            "filter_query": query.urlencode(),
+        },
     )

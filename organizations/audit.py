@@ -1,0 +1,62 @@
+"""The audit trail: who did what, when, from where, to whom. Never a secret.
+
+Services record events inside their transactions. They learn the acting user and IP of
+the request through AuditContextMiddleware (Django admin included), so every path that
+changes state is covered without passing the request around. Outside a request
+(management commands, a shell) there is no actor, and the log shows "system".
+"""
+
+import contextvars
+from dataclasses import dataclass
+
+from .models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Context:
+    actor_id: int | None = None
+    ip: str | None = None
+
+
+_context: contextvars.ContextVar[Context] = contextvars.ContextVar(
+    "audit_context",
+    default=Context(),  # noqa: B039 (frozen, so shared safely)
+)
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _context.set(Context(ip=request.META.get("REMOTE_ADDR") or None))
+        try:
+            return self.get_response(request)
+        finally:
+            _context.reset(token)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # After authentication, before the view: the signed-in user is the actor.
+        if request.user.is_authenticated:
+            _context.set(Context(actor_id=request.user.pk, ip=_context.get().ip))
+
+
+def record(
+    organization_id: int,
+    action: str,
+    *,
+    actor_id: int | None = None,
+    target_user_id: int | None = None,
+    target: str = "",
+    details: dict | None = None,
+) -> AuditEvent:
+    context = _context.get()
+    return AuditEvent.objects.create(
+        organization_id=organization_id,
+        action=action,
+        actor_id=actor_id if actor_id is not None else context.actor_id,
+        target_user_id=target_user_id,
+        target=target[:200],
+        ip=context.ip,
+        details=details or {},
+    )

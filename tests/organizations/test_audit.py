@@ -1,0 +1,139 @@
+import re
+
+import pytest
+
+from organizations import services
+from organizations.models import AuditAction, AuditEvent, Organization, Role
+
+from ..factories import ApiKeyFactory, MembershipFactory
+
+KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
+
+
+def actions():
+    return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 403), ("outsider", 404), ("anonymous", 302)],
+)
+def test_admins_and_owners_read_the_audit_log(team, client_for, role, expected):
+    who = None if role == "anonymous" else team[role]
+    assert client_for(who).get("/o/acme/audit/").status_code == expected
+
+
+def test_console_actions_are_recorded_with_actor_ip_and_target(
+    owner, admin, member, client_for, new_user
+):
+    mia = client_for(member)
+    created = mia.post("/o/acme/api-keys/create/", {"name": "CI", "expires": "30"})
+    plaintext = KEY.search(created.text).group(0)
+    key_id = created.text.split('id="key-')[1].split('"')[0]
+    mia.post(f"/o/acme/api-keys/{key_id}/rename/", {"name": "CI runner"})
+    rolled = mia.post(f"/o/acme/api-keys/{key_id}/roll/")
+    new_id = rolled.text.split('id="key-')[1].split('"')[0]
+    client_for(admin).post(f"/o/acme/api-keys/{new_id}/revoke/")
+    boss = client_for(owner)
+    boss.post("/o/acme/members/add/", {"email": new_user.email, "role": Role.MEMBER})
+    added = new_user.memberships.get()
+    boss.post(f"/o/acme/members/{added.pk}/role/", {"role": Role.ADMIN})
+    ApiKeyFactory(membership=added, name="nina's")
+    boss.post(f"/o/acme/members/{added.pk}/remove/")
+    boss.post("/o/acme/settings/", {"max_key_lifetime_days": "90"})
+
+    assert actions() == [
+        AuditAction.KEY_CREATED,
+        AuditAction.KEY_RENAMED,
+        AuditAction.KEY_CREATED,  # the rolled key's new secret
+        AuditAction.KEY_ROLLED,
+        AuditAction.KEY_REVOKED,
+        AuditAction.MEMBER_ADDED,
+        AuditAction.ROLE_CHANGED,
+        AuditAction.KEY_CREATED,
+        AuditAction.MEMBER_REMOVED,
+        AuditAction.KEY_AUTO_REVOKED,
+        AuditAction.POLICY_CHANGED,
+    ]
+    events = list(AuditEvent.objects.order_by("id").select_related("actor", "target_user"))
+    assert events[0].actor == member.user and events[0].target_user == member.user
+    assert events[0].ip == "127.0.0.1"
+    assert events[4].actor == admin.user
+    assert events[6].details == {"from": "member", "to": "admin"}
+    assert events[9].details["reason"] == "member_removed"
+    assert events[9].actor == owner.user
+    for event in events:
+        assert plaintext not in f"{event.target} {event.details}"
+
+    page = client_for(admin).get("/o/acme/audit/").text
+    assert "API key revoked" in page and "Adam Admin" in page
+    assert "Member → Admin" in page
+    assert plaintext not in page
+
+
+def test_deactivating_a_user_revokes_and_records(member, make_key):
+    key = make_key(member)
+    member.user.is_active = False
+    member.user.save()
+    key.refresh_from_db()
+    assert key.revoke_reason == "user_deactivated"
+    event = AuditEvent.objects.get(action=AuditAction.KEY_AUTO_REVOKED)
+    assert event.details["reason"] == "user_deactivated"
+    assert event.actor is None  # outside a request: "System"
+
+
+def test_the_log_filters_by_action_and_member(owner, admin, member, client_for):
+    ApiKeyFactory(membership=member, name="mia-key")
+    ApiKeyFactory(membership=admin, name="adam-key")
+    client = client_for(owner)
+    by_action = client.get("/o/acme/audit/?action=key_created").text
+    assert "mia-key" in by_action and "adam-key" in by_action
+    by_member = client.get("/o/acme/audit/?member=member@acme").text
+    assert "mia-key" in by_member and "adam-key" not in by_member
+    assert client.get("/o/acme/audit/?action=nonsense&page=x").status_code == 200
+
+
+def test_the_log_is_paginated_and_scoped_to_the_organization(owner, outsider, client_for):
+    for index in range(55):
+        services.set_key_lifetime_policy(owner.organization, (7, 30)[index % 2])
+    services.set_key_lifetime_policy(outsider.organization, 7)
+    client = client_for(owner)
+    first = client.get("/o/acme/audit/").text
+    assert first.count('Action">Key policy changed<') == 50
+    assert "page=2" in first
+    second = client.get("/o/acme/audit/?page=2").text
+    assert second.count('Action">Key policy changed<') == 5
+
+
+def test_the_log_is_read_only_in_admin_and_organizations_can_still_be_deleted(client, member):
+    from ..factories import UserFactory
+
+    ops = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(ops)
+    ApiKeyFactory(membership=member)
+    event = AuditEvent.objects.first()
+    assert client.get("/admin/organizations/auditevent/").status_code == 200
+    assert client.get("/admin/organizations/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/organizations/auditevent/{event.pk}/delete/").status_code == 403
+    organization = member.organization
+    response = client.post(
+        f"/admin/organizations/organization/{organization.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Organization.objects.filter(pk=organization.pk).exists()
+
+
+def test_the_audit_log_costs_the_same_queries_at_any_length(owner, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(owner)
+    client.get("/o/acme/audit/")
+    counts = []
+    for _ in range(2):
+        for _ in range(20):
+            MembershipFactory(organization=owner.organization)
+        with CaptureQueriesContext(connection) as queries:
+            client.get("/o/acme/audit/")
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
