@@ -55,6 +55,9 @@ class ApiKey(models.Model):
     last_used_surface = models.CharField(max_length=3, choices=Surface.choices, blank=True)
     last_used_client = models.CharField(max_length=200, blank=True)
 
+    # When its owner was told it expires within a week (the notice goes once).
+    expiry_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # The id of the form that created the key, so a double-submitted form makes one key.
     form_id = models.UUIDField(null=True, blank=True, editable=False)
 

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
-from . import keys
+from . import keys, notices
 from .models import ApiKey, RevokeReason
 
 
@@ -171,6 +171,7 @@ def revoke_key(key: ApiKey, actor: User | None) -> bool:
     revoked = _revoke(key, actor, RevokeReason.REVOKED)
     if revoked:
         _audit(key, AuditAction.KEY_REVOKED, actor=actor)
+        notices.key_revoked(key, actor)
     return revoked
 
 
@@ -218,18 +219,21 @@ def revoke_member_keys(
     if organization_id is not None:
         active = active.filter(organization_id=organization_id)
     # What is about to be revoked, for the log (bounded); then one UPDATE.
-    hints_by_org = {}
-    for org_id, hint in active.values_list("organization_id", "hint")[:1000]:
-        hints_by_org.setdefault(org_id, []).append(hint)
+    labels_by_org = {}
+    for org_id, name, hint in active.values_list("organization_id", "name", "hint")[:1000]:
+        labels_by_org.setdefault(org_id, []).append(f"{name} ({hint})")
     revoked = active.update(revoked_at=timezone.now(), revoke_reason=reason)
-    for org_id, hints in hints_by_org.items():
+    for org_id, labels in labels_by_org.items():
         audit.record(
             org_id,
             AuditAction.KEY_AUTO_REVOKED,
             target_user_id=user_id,
-            target=f"{len(hints)} API key{'s' if len(hints) != 1 else ''}",
-            details={"reason": reason, "keys": hints[:AUDITED_KEYS_PER_EVENT]},
+            target=f"{len(labels)} API key{'s' if len(labels) != 1 else ''}",
+            details={"reason": reason, "keys": labels[:AUDITED_KEYS_PER_EVENT]},
         )
+    if reason == RevokeReason.MEMBER_REMOVED:
+        for org_id, labels in labels_by_org.items():
+            notices.keys_revoked_on_removal(user_id, org_id, labels)
     return revoked
 
 

@@ -22,7 +22,8 @@ WHITENOISE_AUTOREFRESH = True
 # A file, not memory, so servers started by tests (uvicorn threads, browsers' live
 # server) share the test database with the test itself.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One per test run, so runs side by side don't share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 
 # Servers started by tests close their connections after each request, so the test
 # database can be dropped at the end (PostgreSQL refuses while sessions are open).

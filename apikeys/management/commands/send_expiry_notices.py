@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from apikeys.notices import send_expiry_notices
+
+
+class Command(BaseCommand):
+    help = "Email owners of API keys that expire within 7 days (once per key). Run daily."
+
+    def handle(self, *args, **options):
+        sent = send_expiry_notices()
+        self.stdout.write(f"Sent {sent} expiry notice{'s' if sent != 1 else ''}.")

@@ -1,0 +1,85 @@
+"""Emails to a key's owner: when an Admin revokes it, when it was revoked because they were
+removed, and a week before it expires. Sent after the transaction commits, so a change
+that rolls back sends nothing. Never the key itself: its name and hint only."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from organizations.models import Organization, User
+
+from .models import ApiKey
+
+EXPIRY_NOTICE_AHEAD = timedelta(days=7)
+
+
+def _send(to: str, template: str, context: dict) -> None:
+    subject, _, body = render_to_string(template, context).strip().partition("\n")
+    send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [to])
+
+
+def _keys_url(organization) -> str:
+    return settings.PUBLIC_URL + reverse("apikeys:list", kwargs={"org": organization.slug})
+
+
+def key_revoked(key: ApiKey, actor) -> None:
+    """An Admin or Owner revoked someone else's key."""
+    if actor is not None and actor.pk == key.user_id:
+        return
+    context = {
+        "key": key,
+        "user": key.user,
+        "organization": key.organization,
+        "actor": actor,
+        "url": _keys_url(key.organization),
+    }
+    transaction.on_commit(lambda: _send(key.user.email, "apikeys/email/revoked.txt", context))
+
+
+def keys_revoked_on_removal(user_id: int, organization_id: int, key_labels: list[str]) -> None:
+    def send():
+        # Loaded after the commit, off the removal's own path.
+        user = User.objects.get(pk=user_id)
+        organization = Organization.objects.get(pk=organization_id)
+        context = {"user": user, "organization": organization, "keys": key_labels}
+        _send(user.email, "apikeys/email/removed.txt", context)
+
+    transaction.on_commit(send)
+
+
+def send_expiry_notices(now=None) -> int:
+    """Tell owners of keys that expire within a week, once per key; returns how many."""
+    now = now or timezone.now()
+    sent = 0
+    due = ApiKey.objects.active().filter(
+        expires_at__gt=now,
+        expires_at__lte=now + EXPIRY_NOTICE_AHEAD,
+        expiry_notice_sent_at__isnull=True,
+        user__is_active=True,
+    )
+    for key_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            # Claim the notice first: two schedulers running at once send it once.
+            claimed = ApiKey.objects.filter(pk=key_id, expiry_notice_sent_at__isnull=True).update(
+                expiry_notice_sent_at=now
+            )
+            if not claimed:
+                continue
+            key = ApiKey.objects.select_related("user", "organization").get(pk=key_id)
+            _send(
+                key.user.email,
+                "apikeys/email/expiring.txt",
+                {
+                    "key": key,
+                    "user": key.user,
+                    "organization": key.organization,
+                    "url": _keys_url(key.organization),
+                },
+            )
+            sent += 1
+    return sent
