@@ -6,6 +6,8 @@ placeholder, never a real key.
 
 import json
 
+from django.utils.translation import gettext as _
+
 PLACEHOLDER = "YOUR_API_KEY"
 
 
@@ -19,7 +21,7 @@ def mcp_client_snippets(server_url: str) -> list[dict]:
         {
             "id": "claude-code",
             "title": "Claude Code",
-            "where": "Run in a terminal:",
+            "where": _("Run in a terminal:"),
             "code": (
                 f"claude mcp add --transport http genesis {server_url} "
                 f'--header "Authorization: {bearer}"'
@@ -28,7 +30,7 @@ def mcp_client_snippets(server_url: str) -> list[dict]:
         {
             "id": "cursor",
             "title": "Cursor",
-            "where": "Add to ~/.cursor/mcp.json (or .cursor/mcp.json in a project):",
+            "where": _("Add to ~/.cursor/mcp.json (or .cursor/mcp.json in a project):"),
             "code": _json(
                 {
                     "mcpServers": {
@@ -40,8 +42,10 @@ def mcp_client_snippets(server_url: str) -> list[dict]:
         {
             "id": "vscode",
             "title": "VS Code",
-            "where": "Add to .vscode/mcp.json. VS Code asks for the key once and keeps it "
-            "in its secret storage:",
+            "where": _(
+                "Add to .vscode/mcp.json. VS Code asks for the key once and keeps it "
+                "in its secret storage:"
+            ),
             "code": _json(
                 {
                     "inputs": [
@@ -64,9 +68,11 @@ def mcp_client_snippets(server_url: str) -> list[dict]:
         },
         {
             "id": "mcp-remote",
-            "title": "Clients that only speak stdio (mcp-remote)",
-            "where": "For Claude Desktop and other stdio-only clients, bridge with mcp-remote "
-            "(needs Node.js). Add to the client's MCP configuration:",
+            "title": _("Clients that only speak stdio (mcp-remote)"),
+            "where": _(
+                "For Claude Desktop and other stdio-only clients, bridge with mcp-remote "
+                "(needs Node.js). Add to the client's MCP configuration:"
+            ),
             "code": _json(
                 {
                     "mcpServers": {

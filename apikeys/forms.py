@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
 
@@ -14,19 +15,19 @@ from .services import PolicyError, check_expiry
 
 def reject_control_characters(value: str) -> None:
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
-        raise ValidationError("Key names can't contain control or invisible characters.")
+        raise ValidationError(_("Key names can't contain control or invisible characters."))
 
 
 NAME_FIELD = dict(
-    label="Key name",
+    label=_("Key name"),
     max_length=100,
     strip=True,
     validators=[reject_control_characters],
     error_messages={
-        "required": "Enter a name for the key.",
-        "max_length": "Key names can be at most 100 characters (this one has %(show_value)d).",
+        "required": _("Enter a name for the key."),
+        "max_length": _("Key names can be at most 100 characters (this one has %(show_value)d)."),
     },
-    help_text="Something that tells you where the key is used.",
+    help_text=_("Something that tells you where the key is used."),
 )
 
 EXPIRY_DAYS = (7, 30, 60, 90)
@@ -43,39 +44,42 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
 
     name = forms.CharField(
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autofocus": True, "placeholder": "e.g. CI pipeline"}
+            attrs={"autocomplete": "off", "autofocus": True, "placeholder": _("e.g. CI pipeline")}
         ),
         **NAME_FIELD,
     )
     # One id per displayed form: submitting it twice makes one key, not two.
     form_id = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
-    expires = forms.ChoiceField(label="Expiration", required=False)
+    expires = forms.ChoiceField(label=_("Expiration"), required=False)
     expires_on = forms.DateField(
-        label="Expiry date",
+        label=_("Expiry date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Used when Expiration is a custom date. The key stops working at the end "
-        "of that day (UTC).",
-        error_messages={"invalid": "Enter a date like 2027-03-31."},
+        help_text=_(
+            "Used when Expiration is a custom date. The key stops working at the end "
+            "of that day (UTC)."
+        ),
+        error_messages={"invalid": _("Enter a date like 2027-03-31.")},
     )
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
         limit = organization.max_key_lifetime_days
-        choices = [] if limit else [("never", "Never")]
-        choices += [
-            (str(days), f"{days} days") for days in EXPIRY_DAYS if not limit or days <= limit
-        ]
+        choices = [] if limit else [("never", _("Never"))]
+        allowed = [days for days in EXPIRY_DAYS if not limit or days <= limit]
         if limit and limit not in EXPIRY_DAYS:
-            choices.append((str(limit), f"{limit} days"))
-        choices.append(("custom", "Custom date"))
+            allowed.append(limit)
+        choices += [(str(days), _("%(days)s days") % {"days": days}) for days in allowed]
+        choices.append(("custom", _("Custom date")))
         self.fields["expires"].choices = choices
         self.fields["expires"].initial = choices[0][0] if not limit else str(min(30, limit))
         if limit:
-            self.fields[
-                "expires"
-            ].help_text = f"{organization.name} allows API keys for at most {limit} days."
+            allows = _("%(organization)s allows API keys for at most %(days)s days.")
+            self.fields["expires"].help_text = allows % {
+                "organization": organization.name,
+                "days": limit,
+            }
 
     def clean(self):
         cleaned = super().clean()
@@ -85,7 +89,7 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         expires_at = None
         if choice == "custom":
             if date is None:
-                self.add_error("expires_on", "Choose the day the key should stop working.")
+                self.add_error("expires_on", _("Choose the day the key should stop working."))
                 return cleaned
             expires_at = datetime.combine(date + timedelta(days=1), time.min, tzinfo=UTC)
         elif choice and choice != "never":
@@ -104,8 +108,8 @@ class OrgKeyFilterForm(forms.Form):
     Free text rather than a list of members, so the section costs the same with a
     thousand members as with three."""
 
-    member = forms.CharField(label="Created by", required=False, max_length=254, strip=True)
-    q = forms.CharField(label="Name", required=False, max_length=100, strip=True)
+    member = forms.CharField(label=_("Created by"), required=False, max_length=254, strip=True)
+    q = forms.CharField(label=_("Name"), required=False, max_length=100, strip=True)
 
     def filter(self, queryset):
         if not self.is_valid():

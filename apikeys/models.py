@@ -2,16 +2,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Organization
 
 
 class RevokeReason(models.TextChoices):
-    DELETED = "deleted", "Deleted by its owner"
-    REVOKED = "revoked", "Revoked"
-    MEMBER_REMOVED = "member_removed", "Member removed from the organization"
-    ROLLED = "rolled", "Replaced by a rolled key"
-    USER_DEACTIVATED = "user_deactivated", "User deactivated"
+    DELETED = "deleted", _("Deleted by its owner")
+    REVOKED = "revoked", _("Revoked")
+    MEMBER_REMOVED = "member_removed", _("Member removed from the organization")
+    ROLLED = "rolled", _("Replaced by a rolled key")
+    USER_DEACTIVATED = "user_deactivated", _("User deactivated")
 
 
 class Surface(models.TextChoices):

@@ -9,7 +9,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from organizations.models import Organization, User
 
@@ -18,9 +18,11 @@ from .models import ApiKey
 EXPIRY_NOTICE_AHEAD = timedelta(days=7)
 
 
-def _send(to: str, template: str, context: dict) -> None:
-    subject, _, body = render_to_string(template, context).strip().partition("\n")
-    send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [to])
+def _send(user, template: str, context: dict) -> None:
+    """In the recipient's language, not the language of whoever triggered the notice."""
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        subject, _, body = render_to_string(template, context).strip().partition("\n")
+    send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [user.email])
 
 
 def _keys_url(organization) -> str:
@@ -38,7 +40,7 @@ def key_revoked(key: ApiKey, actor) -> None:
         "actor": actor,
         "url": _keys_url(key.organization),
     }
-    transaction.on_commit(lambda: _send(key.user.email, "apikeys/email/revoked.txt", context))
+    transaction.on_commit(lambda: _send(key.user, "apikeys/email/revoked.txt", context))
 
 
 def keys_revoked_on_removal(user_id: int, organization_id: int, key_labels: list[str]) -> None:
@@ -47,7 +49,7 @@ def keys_revoked_on_removal(user_id: int, organization_id: int, key_labels: list
         user = User.objects.get(pk=user_id)
         organization = Organization.objects.get(pk=organization_id)
         context = {"user": user, "organization": organization, "keys": key_labels}
-        _send(user.email, "apikeys/email/removed.txt", context)
+        _send(user, "apikeys/email/removed.txt", context)
 
     transaction.on_commit(send)
 
@@ -72,7 +74,7 @@ def send_expiry_notices(now=None) -> int:
                 continue
             key = ApiKey.objects.select_related("user", "organization").get(pk=key_id)
             _send(
-                key.user.email,
+                key.user,
                 "apikeys/email/expiring.txt",
                 {
                     "key": key,

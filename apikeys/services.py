@@ -9,6 +9,7 @@ from datetime import UTC, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from organizations import audit
@@ -38,12 +39,15 @@ def check_expiry(organization: Organization, expires_at) -> None:
     """Raise PolicyError unless `expires_at` (None: never) suits the organization."""
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
-        raise PolicyError("Choose an expiry date in the future.")
+        raise PolicyError(_("Choose an expiry date in the future."))
     days = organization.max_key_lifetime_days
     if days is not None and (
         expires_at is None or expires_at > now + timedelta(days) + _POLICY_SLACK
     ):
-        raise PolicyError(f"{organization.name} allows API keys for at most {days} days.")
+        raise PolicyError(
+            _("%(organization)s allows API keys for at most %(days)s days.")
+            % {"organization": organization.name, "days": days}
+        )
 
 
 class AlreadyCreated(Exception):

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
@@ -177,7 +178,7 @@ def rename_key(request, membership, key_id):
             services.rename_key(key, form.cleaned_data["name"])
         except services.KeyGone:
             return gone(request, membership, key)
-        messages.success(request, f"API key renamed to “{key.name}”.")
+        messages.success(request, _("API key renamed to “%(name)s”.") % {"name": key.name})
         return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
     status = 400 if form.is_bound else 200
     return render_key_dialog(
@@ -208,7 +209,10 @@ def roll_key(request, membership, key_id):
 
 
 def gone(request, membership, key):
-    messages.info(request, f"API key “{key.name}” was already deleted, revoked or expired.")
+    messages.info(
+        request,
+        _("API key “%(name)s” was already deleted, revoked or expired.") % {"name": key.name},
+    )
     return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
 
 
@@ -223,7 +227,7 @@ def delete_key(request, membership, key_id):
         key,
         action=services.delete_key,
         confirm_template="apikeys/_delete_dialog.html",
-        done="API key “{}” deleted. It no longer works.",
+        done=_("API key “%(name)s” deleted. It no longer works."),
     )
 
 
@@ -238,7 +242,7 @@ def revoke_key(request, membership, key_id):
         key,
         action=services.revoke_key,
         confirm_template="apikeys/_revoke_dialog.html",
-        done="API key “{}” revoked. It no longer works.",
+        done=_("API key “%(name)s” revoked. It no longer works."),
     )
 
 
@@ -265,7 +269,9 @@ def confirm_then(request, membership, key, *, action, confirm_template, done):
     if request.method == "GET" and key.revoked_at is None:
         return render_key_dialog(request, membership, confirm_template, {"key": key})
     if request.method == "POST" and action(key, request.user):
-        messages.success(request, done.format(key.name))
+        messages.success(request, done % {"name": key.name})
     else:
-        messages.info(request, f"API key “{key.name}” was already deleted or revoked.")
+        messages.info(
+            request, _("API key “%(name)s” was already deleted or revoked.") % {"name": key.name}
+        )
     return finish(request, keys_url(membership), trigger=KEYS_CHANGED)

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path(settings.API_PATH.lstrip("/"), api.urls),
     path("o/<slug:org>/api-keys/", include("apikeys.urls")),
     path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),

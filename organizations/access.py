@@ -5,6 +5,7 @@ Outsiders get 404 (no hint that the organization exists); members without the ro
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .models import Membership, Role
 
@@ -20,12 +21,12 @@ def get_membership_or_404(user, slug: str) -> Membership:
 
 def require_admin(membership: Membership) -> None:
     if not membership.is_admin:
-        raise PermissionDenied("Only Admins and Owners can do this.")
+        raise PermissionDenied(_("Only Admins and Owners can do this."))
 
 
 def require_owner(membership: Membership) -> None:
     if not membership.is_owner:
-        raise PermissionDenied("Only Owners can change the organization's settings.")
+        raise PermissionDenied(_("Only Owners can change the organization's settings."))
 
 
 def get_member_or_404(membership: Membership, member_id: int) -> Membership:
@@ -56,9 +57,9 @@ def can_manage(actor: Membership, target: Membership) -> bool:
 
 def require_can_manage(actor: Membership, target: Membership) -> None:
     if not can_manage(actor, target):
-        raise PermissionDenied("Only Owners can change or remove an Owner.")
+        raise PermissionDenied(_("Only Owners can change or remove an Owner."))
 
 
 def require_can_assign(actor: Membership, role: str) -> None:
     if role not in assignable_roles(actor):
-        raise PermissionDenied("Only Owners can make someone an Owner.")
+        raise PermissionDenied(_("Only Owners can make someone an Owner."))

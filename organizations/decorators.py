@@ -3,6 +3,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 
 from .access import get_membership_or_404
+from .models import User
 
 CURRENT_ORG_SESSION_KEY = "current_organization"
 
@@ -18,6 +19,11 @@ def organization_view(view):
         membership = get_membership_or_404(request.user, org)
         if request.session.get(CURRENT_ORG_SESSION_KEY) != membership.organization.slug:
             request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
+        language = getattr(request, "LANGUAGE_CODE", "")
+        if language and request.user.language != language:
+            # Remembered for the emails this user gets (written only when it changes).
+            User.objects.filter(pk=request.user.pk).update(language=language)
+            request.user.language = language
         request.membership = membership
         return view(request, membership, *args, **kwargs)
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
 
@@ -9,15 +10,15 @@ from .services import KEY_LIFETIME_CHOICES
 
 class AddMemberForm(DescribedErrorsMixin, forms.Form):
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
         error_messages={
-            "required": "Enter the email address of the person to add.",
-            "invalid": "Enter a valid email address.",
+            "required": _("Enter the email address of the person to add."),
+            "invalid": _("Enter a valid email address."),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@example.com"}),
     )
-    role = forms.ChoiceField(label="Role")
+    role = forms.ChoiceField(label=_("Role"))
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,26 +28,26 @@ class AddMemberForm(DescribedErrorsMixin, forms.Form):
 
 class RoleForm(DescribedErrorsMixin, forms.Form):
     role = forms.ChoiceField(
-        label="Role",
+        label=_("Role"),
         choices=Role.choices,
-        error_messages={"invalid_choice": "Choose Owner, Admin or Member."},
+        error_messages={"invalid_choice": _("Choose Owner, Admin or Member.")},
     )
 
 
 class KeyPolicyForm(DescribedErrorsMixin, forms.Form):
     max_key_lifetime_days = forms.TypedChoiceField(
-        label="Maximum lifetime of new API keys",
+        label=_("Maximum lifetime of new API keys"),
         required=False,
         coerce=int,
         empty_value=None,
-        help_text="New keys must expire within this time. Existing keys keep their expiry.",
-        error_messages={"invalid_choice": "Choose one of the offered lifetimes."},
+        help_text=_("New keys must expire within this time. Existing keys keep their expiry."),
+        error_messages={"invalid_choice": _("Choose one of the offered lifetimes.")},
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["max_key_lifetime_days"].choices = [("", "No limit")] + [
-            (days, f"{days} days") for days in KEY_LIFETIME_CHOICES
+        self.fields["max_key_lifetime_days"].choices = [("", _("No limit"))] + [
+            (days, _("%(days)s days") % {"days": days}) for days in KEY_LIFETIME_CHOICES
         ]
 
 
@@ -54,11 +55,11 @@ class AuditFilterForm(forms.Form):
     """Filters of the audit log. Bad values are ignored, not errors."""
 
     action = forms.ChoiceField(
-        label="Action", required=False, choices=[("", "All actions"), *AuditAction.choices]
+        label=_("Action"), required=False, choices=[("", _("All actions")), *AuditAction.choices]
     )
     member = forms.CharField(
-        label="Member", required=False, max_length=254, strip=True,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or email"}),
+        label=_("Member"), required=False, max_length=254, strip=True,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name or email")}),
     )  # fmt: skip
 
     def filter(self, queryset):

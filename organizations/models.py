@@ -2,6 +2,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -31,11 +32,13 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     name = models.CharField(max_length=150)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The console language last used, for emails (blank: the default language).
+    language = models.CharField(max_length=10, blank=True)
 
     objects = UserManager()
 
@@ -71,9 +74,9 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
 
 
 class Membership(models.Model):
@@ -103,16 +106,16 @@ class Membership(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    KEY_CREATED = "key_created", "API key created"
-    KEY_DELETED = "key_deleted", "API key deleted"
-    KEY_REVOKED = "key_revoked", "API key revoked"
-    KEY_AUTO_REVOKED = "key_auto_revoked", "API keys revoked automatically"
-    KEY_RENAMED = "key_renamed", "API key renamed"
-    KEY_ROLLED = "key_rolled", "API key rolled"
-    MEMBER_ADDED = "member_added", "Member added"
-    MEMBER_REMOVED = "member_removed", "Member removed"
-    ROLE_CHANGED = "role_changed", "Role changed"
-    POLICY_CHANGED = "policy_changed", "Key policy changed"
+    KEY_CREATED = "key_created", _("API key created")
+    KEY_DELETED = "key_deleted", _("API key deleted")
+    KEY_REVOKED = "key_revoked", _("API key revoked")
+    KEY_AUTO_REVOKED = "key_auto_revoked", _("API keys revoked automatically")
+    KEY_RENAMED = "key_renamed", _("API key renamed")
+    KEY_ROLLED = "key_rolled", _("API key rolled")
+    MEMBER_ADDED = "member_added", _("Member added")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    POLICY_CHANGED = "policy_changed", _("Key policy changed")
 
 
 class AuditEvent(models.Model):
@@ -148,22 +151,25 @@ class AuditEvent(models.Model):
         if self.action == AuditAction.ROLE_CHANGED:
             return f"{roles.get(details.get('from'), '?')} → {roles.get(details.get('to'), '?')}"
         if self.action == AuditAction.MEMBER_ADDED:
-            return f"as {roles.get(details.get('role'), '?')}"
+            return _("as %(role)s") % {"role": roles.get(details.get("role"), "?")}
         if self.action == AuditAction.KEY_AUTO_REVOKED:
-            reason = {"member_removed": "member removed", "user_deactivated": "user deactivated"}
+            reason = {
+                "member_removed": _("member removed"),
+                "user_deactivated": _("user deactivated"),
+            }
             return f"{reason.get(details.get('reason'), details.get('reason', ''))}: " + ", ".join(
                 details.get("keys", [])
             )
         if self.action == AuditAction.KEY_RENAMED:
             return f"“{details.get('from')}” → “{details.get('to')}”"
         if self.action == AuditAction.KEY_ROLLED:
-            return f"new key {details.get('new_key', '')}"
+            return _("new key %(hint)s") % {"hint": details.get("new_key", "")}
         if self.action == AuditAction.POLICY_CHANGED:
 
             def days(value):
-                return f"{value} days" if value else "no limit"
+                return _("%(days)s days") % {"days": value} if value else _("no limit")
 
             return f"{days(details.get('from'))} → {days(details.get('to'))}"
         if self.action == AuditAction.KEY_CREATED and details.get("expires_at"):
-            return f"expires {details['expires_at'][:10]}"
+            return _("expires %(date)s") % {"date": details["expires_at"][:10]}
         return ""

@@ -6,6 +6,7 @@ Removing a membership revokes that member's keys: the apikeys app listens for th
 """
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from . import audit
 from .models import AuditAction, Membership, Organization, Role, User
@@ -15,14 +16,18 @@ class MembershipError(Exception):
     """A change that breaks a rule of the organization; the message is for the user."""
 
 
-LAST_OWNER_MESSAGE = "An organization needs at least one Owner. Make someone else an Owner first."
+LAST_OWNER_MESSAGE = _(
+    "An organization needs at least one Owner. Make someone else an Owner first."
+)
 
 
 def add_member(organization: Organization, email: str, role: str) -> Membership:
     email = email.strip()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
-        raise MembershipError(f"No Genesis account uses {email}. Ask them to sign up first.")
+        raise MembershipError(
+            _("No Genesis account uses %(email)s. Ask them to sign up first.") % {"email": email}
+        )
     try:
         with transaction.atomic():
             membership = Membership.objects.create(user=user, organization=organization, role=role)
@@ -35,7 +40,10 @@ def add_member(organization: Organization, email: str, role: str) -> Membership:
             )
             return membership
     except IntegrityError:
-        raise MembershipError(f"{user.email} is already a member of {organization.name}.") from None
+        raise MembershipError(
+            _("%(email)s is already a member of %(organization)s.")
+            % {"email": user.email, "organization": organization.name}
+        ) from None
 
 
 def _lock_owner_count(organization_id: int) -> int:
@@ -51,7 +59,7 @@ def _lock_owner_count(organization_id: int) -> int:
 @transaction.atomic
 def change_role(membership: Membership, role: str) -> Membership:
     if role not in Role.values:
-        raise MembershipError("Choose Owner, Admin or Member.")
+        raise MembershipError(_("Choose Owner, Admin or Member."))
     owners = _lock_owner_count(membership.organization_id)
     current = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
@@ -96,12 +104,12 @@ def set_key_lifetime_policy(organization: Organization, days: int | None) -> Org
     """The longest lifetime new API keys may have (None: no limit). Existing keys keep
     their expiry."""
     if days is not None and days not in KEY_LIFETIME_CHOICES:
-        raise MembershipError("Choose one of the offered lifetimes.")
+        raise MembershipError(_("Choose one of the offered lifetimes."))
     if organization.max_key_lifetime_days != days:
         audit.record(
             organization.pk,
             AuditAction.POLICY_CHANGED,
-            target="Maximum API key lifetime",
+            target="Maximum API key lifetime",  # a log entry, kept in English
             details={"from": organization.max_key_lifetime_days, "to": days},
         )
     organization.max_key_lifetime_days = days

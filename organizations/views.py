@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -93,7 +94,11 @@ def add_member(request, membership):
         except services.MembershipError as error:
             form.add_error("email", str(error))
         else:
-            messages.success(request, f"{added.user.name} was added as {added.get_role_display()}.")
+            messages.success(
+                request,
+                _("%(name)s was added as %(role)s.")
+                % {"name": added.user.name, "role": added.get_role_display()},
+            )
             if not request.htmx:
                 return redirect(members_url(membership))
             form = None
@@ -119,7 +124,11 @@ def change_role(request, membership, member_id):
             messages.error(request, str(error))
         else:
             status = 200
-            messages.success(request, f"{target.user.name} is now {target.get_role_display()}.")
+            messages.success(
+                request,
+                _("%(name)s is now %(role)s.")
+                % {"name": target.user.name, "role": target.get_role_display()},
+            )
     if target.user_id == membership.user_id:
         # A changed role of your own changes what this page may show you.
         membership.refresh_from_db(fields=["role"])
@@ -172,13 +181,16 @@ def remove_after_confirmation(request, membership, target):
             return removal_dialog(request, membership, target, status=400)
         return redirect(members_url(membership))
     if target.pk == membership.pk:
-        messages.success(request, f"You left {membership.organization.name}.")
+        messages.success(
+            request,
+            _("You left %(organization)s.") % {"organization": membership.organization.name},
+        )
         request.session.pop(CURRENT_ORG_SESSION_KEY, None)
         return finish(request, reverse("home"), redirect_htmx=True)
     messages.success(
         request,
-        f"{target.user.name} was removed from {membership.organization.name}. "
-        "Their API keys in it were revoked.",
+        _("%(name)s was removed from %(organization)s. Their API keys in it were revoked.")
+        % {"name": target.user.name, "organization": membership.organization.name},
     )
     return finish(request, members_url(membership), trigger=MEMBERS_CHANGED)
 
@@ -193,7 +205,7 @@ def settings_page(request, membership):
     )
     if request.method == "POST" and form.is_valid():
         services.set_key_lifetime_policy(organization, form.cleaned_data["max_key_lifetime_days"])
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("organizations:settings", org=organization.slug)
     status = 400 if form.is_bound else 200
     return render(

@@ -1,12 +1,19 @@
 import httpx
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 
 from organizations.models import Role
 
 from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
 from .servers import ThreadedServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    # The install commands compile them; a bare `pytest` does it too.
+    call_command("compile_translations", verbosity=0)
 
 
 def pytest_collection_modifyitems(items):

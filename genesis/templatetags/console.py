@@ -5,12 +5,13 @@ import functools
 
 from django import template
 from django.template.loader import get_template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -24,7 +25,11 @@ def icon(name: str) -> str:
 def timestamp(value, relative=False):
     """A <time> element: the date (or "3 hours ago"), the exact time on hover."""
     local = timezone.localtime(value)
-    text = f"{timesince(value)} ago" if relative else date_format(local, "M j, Y")
+    text = (
+        _("%(time)s ago") % {"time": timesince(value)}
+        if relative
+        else formats.date_format(local, "DATE_FORMAT")
+    )
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         local.isoformat(),
@@ -37,16 +42,18 @@ def timestamp(value, relative=False):
 def expiry(key):
     """Never, "in 3 days" (the exact time on hover), or an Expired badge."""
     if key.expires_at is None:
-        return format_html('<span class="muted">{}</span>', "Never")
+        return format_html('<span class="muted">{}</span>', _("Never"))
     local = timezone.localtime(key.expires_at)
     exact = date_format(local, "Y-m-d H:i:s T")
     if key.is_expired:
-        return format_html('<span class="badge badge--danger" title="{}">Expired</span>', exact)
+        return format_html(
+            '<span class="badge badge--danger" title="{}">{}</span>', exact, _("Expired")
+        )
     return format_html(
-        '<time datetime="{}" title="{}">in {}</time>',
+        '<time datetime="{}" title="{}">{}</time>',
         local.isoformat(),
         exact,
-        timeuntil(key.expires_at),
+        _("in %(time)s") % {"time": timeuntil(key.expires_at)},
     )
 
 
@@ -54,13 +61,13 @@ def expiry(key):
 def last_used(key):
     """When, over which surface and from which client a key was last used, or Never."""
     if not key.last_used_at:
-        return format_html('<span class="muted">{}</span>', "Never")
+        return format_html('<span class="muted">{}</span>', _("Never"))
     where = ""
     if key.last_used_surface:
         client = Truncator(key.last_used_client).chars(40)
         where = format_html(
-            ' <span class="muted">via {}{}</span>',
-            key.get_last_used_surface_display(),
+            ' <span class="muted">{}{}</span>',
+            _("via %(surface)s") % {"surface": key.get_last_used_surface_display()},
             format_html(" · {}", client) if client else "",
         )
     return format_html("{}{}", timestamp(key.last_used_at, relative=True), where)

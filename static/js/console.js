@@ -49,17 +49,14 @@
     else restoreFocus();
   });
 
+  // Texts in the page's language, from data-text-* attributes on <body>.
+  const say = (name) => document.body.dataset[name] || "";
+
   // Errors htmx doesn't swap (403, 404, 405, 429, 5xx): say so where messages appear.
   document.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
-    const text =
-      status === 403
-        ? "You're not allowed to do that. Reload the page to see what changed."
-        : status === 404
-          ? "That is no longer here. Reload the page to see what changed."
-          : status === 429
-            ? "Too many requests. Wait a moment and try again."
-            : `Something went wrong (${status}). Reload the page and try again.`;
+    const known = { 403: "textError403", 404: "textError404", 429: "textError429" }[status];
+    const text = say(known || "textError");
     const messages = document.getElementById("messages");
     if (!messages) return;
     const message = document.createElement("p");
@@ -103,16 +100,16 @@
   async function copyFrom(button) {
     const source = document.querySelector(button.dataset.copy);
     if (!source) return;
-    const label = button.textContent;
+    const label = button.innerHTML;
     try {
       await navigator.clipboard.writeText(source.value ?? source.textContent);
-      button.textContent = "Copied";
+      button.textContent = say("textCopied");
     } catch {
       if (source.select) source.select();
-      button.textContent = "Press Ctrl+C to copy";
+      button.textContent = say("textCopyByHand");
     }
     window.setTimeout(() => {
-      button.textContent = label;
+      button.innerHTML = label;
     }, 2000);
   }
 
@@ -121,7 +118,16 @@
     if (event.persisted) forgetSecrets();
   });
 
-  document.addEventListener("DOMContentLoaded", () => openDialogs(document));
+  document.addEventListener("DOMContentLoaded", () => {
+    openDialogs(document);
+    // With JavaScript the language applies as soon as it is picked.
+    document.querySelectorAll("[data-autosubmit-button]").forEach((button) => {
+      button.hidden = true;
+    });
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  });
 
   // Close the header menus when focus or a click leaves them.
   document.addEventListener("click", (event) => {

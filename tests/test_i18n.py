@@ -1,0 +1,82 @@
+"""Every page in English and Japanese: the browser's language picks, the switcher overrides."""
+
+import pytest
+
+from .factories import ApiKeyFactory
+
+PAGES = [
+    ("/o/acme/api-keys/", "My API keys", "自分の APIキー"),
+    ("/o/acme/api-keys/create/", "Key name", "キー名"),
+    ("/o/acme/mcp-server/", "Client configuration", "クライアントの設定"),
+    ("/o/acme/members/", "Add member", "メンバーを追加"),
+    ("/o/acme/audit/", "Audit log", "監査ログ"),
+    ("/o/acme/settings/", "API key policy", "APIキーのポリシー"),
+]
+
+
+@pytest.mark.parametrize(("path", "english", "japanese"), PAGES)
+def test_console_pages_follow_the_browser_language(
+    owner, member, client_for, path, english, japanese
+):
+    key = ApiKeyFactory(membership=member)
+    client = client_for(owner)
+    en = client.get(path, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    ja = client.get(path, HTTP_ACCEPT_LANGUAGE="ja,en;q=0.5")
+    assert en.status_code == ja.status_code == 200
+    assert english in en.text and japanese not in en.text
+    assert japanese in ja.text
+    assert '<html lang="ja"' in ja.text
+    assert "Content-Language" in ja.headers and ja["Content-Language"] == "ja"
+    assert key.hint in client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="ja").text
+
+
+def test_sign_in_and_errors_in_japanese(db, client, member, client_for):
+    assert (
+        "Genesis Console にサインイン"
+        in client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ja").text
+    )
+    wrong = client.post(
+        "/accounts/login/",
+        {"username": "x@example.com", "password": "x"},
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert (
+        "正しいメールアドレスとパスワードを入力してください" in wrong.text
+        or "メールアドレス" in wrong.text
+    )
+    missing = client_for(member).get("/o/acme/nowhere/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert missing.status_code == 404
+    assert "ページが見つかりませんでした" in missing.text
+
+
+def test_form_errors_and_messages_in_japanese(member, client_for):
+    client = client_for(member)
+    bad = client.post("/o/acme/api-keys/create/", {"name": " "}, HTTP_ACCEPT_LANGUAGE="ja")
+    assert bad.status_code == 400
+    assert "キーの名前を入力してください。" in bad.text
+    key = ApiKeyFactory(membership=member, name="古いキー")
+    done = client.post(f"/o/acme/api-keys/{key.pk}/delete/", follow=True, HTTP_ACCEPT_LANGUAGE="ja")
+    assert "APIキー「古いキー」を削除しました。" in done.text
+
+
+def test_the_switcher_overrides_the_browser(member, client_for):
+    client = client_for(member)
+    response = client.post(
+        "/i18n/setlang/", {"language": "ja", "next": "/o/acme/api-keys/"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 302
+    page = client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "自分の APIキー" in page.text
+    assert '<option value="ja" lang="ja" selected>' in page.text
+
+
+def test_emails_go_in_the_recipients_language(
+    admin, member, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    client_for(member).get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="ja")  # Mia reads Japanese
+    key = ApiKeyFactory(membership=member, name="CI")
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/", HTTP_ACCEPT_LANGUAGE="en")
+    [mail] = mailoutbox
+    assert mail.subject == "APIキー「CI」が失効しました"
+    assert "Mia Member 様" in mail.body
