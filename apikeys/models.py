@@ -91,11 +91,6 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.hint})"
 
     @property
-    def pk_str(self) -> str:
-        # Row URLs are "<list URL><pk>/<action>/": one reverse() per page, not per row.
-        return str(self.pk)
-
-    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 

@@ -2,6 +2,7 @@
 removed, and a week before it expires. Sent after the transaction commits, so a change
 that rolls back sends nothing. Never the key itself: its name and hint only."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,13 +17,21 @@ from organizations.models import Organization, User
 from .models import ApiKey
 
 EXPIRY_NOTICE_AHEAD = timedelta(days=7)
+logger = logging.getLogger(__name__)
 
 
-def _send(user, template: str, context: dict) -> None:
-    """In the recipient's language, not the language of whoever triggered the notice."""
+def _send(user, template: str, context: dict) -> bool:
+    """In the recipient's language, not the language of whoever triggered the notice.
+    A mail server that is down loses the notice, never the change that caused it: the
+    change has committed already, so this logs and moves on."""
     with translation.override(user.language or settings.LANGUAGE_CODE):
         subject, _, body = render_to_string(template, context).strip().partition("\n")
-    send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [user.email])
+    try:
+        send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [user.email])
+    except Exception:
+        logger.exception("Could not send the %s notice to user %s", template, user.pk)
+        return False
+    return True
 
 
 def _keys_url(organization) -> str:
@@ -43,13 +52,15 @@ def key_revoked(key: ApiKey, actor) -> None:
     transaction.on_commit(lambda: _send(key.user, "apikeys/email/revoked.txt", context))
 
 
-def keys_revoked_on_removal(user_id: int, organization_id: int, key_labels: list[str]) -> None:
+def keys_revoked_on_removal(
+    user_id: int, organization_id: int, key_labels: list[str], user=None, organization=None
+) -> None:
     def send():
-        # Loaded after the commit, off the removal's own path.
-        user = User.objects.get(pk=user_id)
-        organization = Organization.objects.get(pk=organization_id)
-        context = {"user": user, "organization": organization, "keys": key_labels}
-        _send(user, "apikeys/email/removed.txt", context)
+        # Whatever the caller hadn't loaded is loaded after the commit.
+        recipient = user or User.objects.get(pk=user_id)
+        where = organization or Organization.objects.get(pk=organization_id)
+        context = {"user": recipient, "organization": where, "keys": key_labels}
+        _send(recipient, "apikeys/email/removed.txt", context)
 
     transaction.on_commit(send)
 
@@ -73,7 +84,7 @@ def send_expiry_notices(now=None) -> int:
             if not claimed:
                 continue
             key = ApiKey.objects.select_related("user", "organization").get(pk=key_id)
-            _send(
+            delivered = _send(
                 key.user,
                 "apikeys/email/expiring.txt",
                 {
@@ -83,5 +94,8 @@ def send_expiry_notices(now=None) -> int:
                     "url": _keys_url(key.organization),
                 },
             )
+            if not delivered:  # try again on the next run
+                ApiKey.objects.filter(pk=key_id).update(expiry_notice_sent_at=None)
+                continue
             sent += 1
     return sent

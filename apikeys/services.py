@@ -215,7 +215,12 @@ AUDITED_KEYS_PER_EVENT = 50
 
 
 def revoke_member_keys(
-    user_id: int, organization_id: int | None, reason: str = RevokeReason.MEMBER_REMOVED
+    user_id: int,
+    organization_id: int | None,
+    reason: str = RevokeReason.MEMBER_REMOVED,
+    *,
+    user: User | None = None,
+    organization: Organization | None = None,
 ) -> int:
     """Revoke every active key a user issued in an organization (in all of them: None),
     with one audit event per organization; returns how many."""
@@ -237,7 +242,7 @@ def revoke_member_keys(
         )
     if reason == RevokeReason.MEMBER_REMOVED:
         for org_id, labels in labels_by_org.items():
-            notices.keys_revoked_on_removal(user_id, org_id, labels)
+            notices.keys_revoked_on_removal(user_id, org_id, labels, user, organization)
     return revoked
 
 

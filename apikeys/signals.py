@@ -13,7 +13,13 @@ from .services import revoke_member_keys
 
 @receiver(post_delete, sender=Membership, dispatch_uid="revoke_keys_of_removed_member")
 def revoke_keys_of_removed_member(sender, instance: Membership, **kwargs):
-    revoke_member_keys(instance.user_id, instance.organization_id)
+    # The user and organization, where whoever deleted the membership loaded them already.
+    loaded = {
+        name: getattr(instance, name)
+        for name in ("user", "organization")
+        if Membership._meta.get_field(name).is_cached(instance)
+    }
+    revoke_member_keys(instance.user_id, instance.organization_id, **loaded)
 
 
 @receiver(post_save, sender=User, dispatch_uid="revoke_keys_of_deactivated_user")

@@ -26,10 +26,23 @@ def bench_env(db_path: str) -> dict:
         DATABASE_URL=f"sqlite:///{db_path}",
         LOG_LEVEL="ERROR",
         SECURE_SSL_REDIRECT="0",  # plain http on loopback
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         PYTHONPATH=str(ROOT),
     )
     env.pop("REDIS_URL", None)
     return env
+
+
+def setup_django_in_process(name: str, settings_module: str = "genesis.settings") -> None:
+    """Django in this process, production-like, on a fresh scratch database."""
+    import django
+    from django.core.management import call_command
+
+    db = os.path.join(tempfile.mkdtemp(prefix=f"genesis-{name}-"), f"{name}.sqlite3")
+    os.environ.update(bench_env(db), DJANGO_SETTINGS_MODULE=settings_module)
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    call_command("migrate", verbosity=0)
 
 
 def prepare_database() -> tuple[dict, str]:

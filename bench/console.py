@@ -2,25 +2,17 @@
 with 10,000 keys over 1,000 members (queries and median time), and removing a member who
 holds 1,000 keys (queries)."""
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(requests: int = 30) -> list[tuple[str, float, str]]:
-    sys.path.insert(0, str(ROOT))
-    from common import bench_env
+def main(requests: int = 20) -> list[tuple[str, float, str]]:
+    from common import setup_django_in_process
 
-    db = os.path.join(tempfile.mkdtemp(prefix="genesis-console-"), "console.sqlite3")
-    os.environ.update(bench_env(db), DJANGO_SETTINGS_MODULE="genesis.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    setup_django_in_process("console")
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -30,7 +22,6 @@ def main(requests: int = 30) -> list[tuple[str, float, str]]:
     from organizations.models import Membership, Organization, Role, User
     from organizations.services import create_organization, remove_member
 
-    call_command("migrate", verbosity=0)
     admin = User.objects.create_user("admin@bench.example", "x", name="Bench Admin")
 
     def organization(slug: str, members: int, keys_each: int) -> Organization:
@@ -79,9 +70,14 @@ def main(requests: int = 30) -> list[tuple[str, float, str]]:
             timings.append(time.perf_counter() - started)
         return query_count, sorted(timings)[len(timings) // 2]
 
-    small_queries, small_time = measure(small)
-    large_queries, large_time = measure(large)
-    small_queries, small_time = measure(small)  # alternate, the first ran cold
+    measure(small), measure(large)  # warm up
+    rounds = []
+    for _ in range(5):  # alternate; the ratio is taken within each round
+        small_queries, small_time = measure(small)
+        large_queries, large_time = measure(large)
+        rounds.append((small_time, large_time, large_time / small_time))
+    rounds.sort(key=lambda row: row[2])
+    small_time, large_time, ratio = rounds[len(rounds) // 2]
 
     holder = Membership.objects.filter(organization=large, role=Role.MEMBER).first()
     extra = []
@@ -113,7 +109,7 @@ def main(requests: int = 30) -> list[tuple[str, float, str]]:
         ("10,000 keys / 1,000 members: queries", large_queries, "same as 10 keys"),
         ("10 keys: median page time (ms)", small_time * 1000, ""),
         ("10,000 keys: median page time (ms)", large_time * 1000, ""),
-        ("time ratio 10,000 / 10", large_time / small_time, "<= 1.3"),
+        ("time ratio 10,000 / 10 (median of 5 rounds)", ratio, "<= 1.3"),
         (f"removing a member with {held:,} keys: queries", removal_queries, "<= 10"),
         (f"removing a member with {held:,} keys: time (ms)", removal_time * 1000, ""),
     ]

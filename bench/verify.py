@@ -3,9 +3,7 @@ apikeys.services.authenticate (valid, unknown and malformed keys) beside
 djangorestframework-api-key's APIKey.objects.is_valid and the same lookup verified with
 Django's Argon2PasswordHasher. Medians of several runs; ratios from the same run."""
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,16 +22,10 @@ def rate(function, seconds: float) -> float:
 
 
 def main(runs: int = 5, seconds: float = 1.0) -> list[tuple[str, float, str]]:
-    sys.path.insert(0, str(ROOT))
-    from common import bench_env
+    from common import setup_django_in_process
 
-    db = os.path.join(tempfile.mkdtemp(prefix="genesis-verify-"), "verify.sqlite3")
-    os.environ.update(bench_env(db), DJANGO_SETTINGS_MODULE="bench.settings_drf")
-    import django
-
-    django.setup()
+    setup_django_in_process("verify", "bench.settings_drf")
     from django.contrib.auth.hashers import Argon2PasswordHasher
-    from django.core.management import call_command
     from rest_framework_api_key.models import APIKey
 
     from apikeys import keys
@@ -41,7 +33,6 @@ def main(runs: int = 5, seconds: float = 1.0) -> list[tuple[str, float, str]]:
     from organizations.models import User
     from organizations.services import create_organization
 
-    call_command("migrate", verbosity=0)
     user = User.objects.create_user("verify@example.com", "x", name="Verify")
     _, valid = create_key(user, create_organization("Verify", "verify", user), "bench")
     unknown, malformed = keys.generate(), "gns_not-a-key"

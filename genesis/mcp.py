@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from apikeys import services, throttle
 from apikeys.models import ApiKey, Surface
+from genesis.api import Me
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
@@ -72,18 +73,6 @@ class KeyVerifier:
                 "whoami": context.describe(),
             },
         )
-
-
-class Me(BaseModel):
-    user_name: str
-    user_email: str
-    organization_name: str
-    organization_slug: str
-    role: str
-    key_name: str
-    key_hint: str
-    key_created_at: datetime
-    key_expires_at: datetime | None
 
 
 class KeySummary(BaseModel):

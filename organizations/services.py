@@ -82,7 +82,12 @@ def change_role(membership: Membership, role: str) -> Membership:
 def remove_member(membership: Membership) -> None:
     """Remove a member; their keys in the organization are revoked in this transaction."""
     owners = _lock_owner_count(membership.organization_id)
-    current = Membership.objects.select_for_update(of=("self",)).filter(pk=membership.pk).first()
+    current = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user", "organization")  # for the log and the member's notice
+        .filter(pk=membership.pk)
+        .first()
+    )
     if current is None:
         return  # Already removed, by another tab or another Admin.
     if current.role == Role.OWNER and owners <= 1:
@@ -91,7 +96,7 @@ def remove_member(membership: Membership) -> None:
         current.organization_id,
         AuditAction.MEMBER_REMOVED,
         target_user_id=current.user_id,
-        target=membership.user.email,
+        target=current.user.email,
         details={"role": current.role},
     )
     current.delete()

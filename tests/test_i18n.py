@@ -1,5 +1,7 @@
 """Every page in English and Japanese: the browser's language picks, the switcher overrides."""
 
+import re
+
 import pytest
 
 from .factories import ApiKeyFactory
@@ -80,3 +82,29 @@ def test_emails_go_in_the_recipients_language(
     [mail] = mailoutbox
     assert mail.subject == "APIキー「CI」が失効しました"
     assert "Mia Member 様" in mail.body
+
+
+def test_icon_buttons_are_named_in_japanese(member, client_for):
+    key = ApiKeyFactory(membership=member, name="CI")
+    page = client_for(member).get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="ja").text
+    assert 'aria-label="APIキー CI を削除"' in page
+    assert 'aria-label="APIキー CI の名前を変更"' in page
+    assert key.hint in page
+
+
+def test_the_translation_is_complete():
+    from pathlib import Path
+
+    import polib
+
+    po = polib.pofile(str(Path(__file__).parent.parent / "locale/ja/LC_MESSAGES/django.po"))
+    assert po.percent_translated() == 100
+    assert not po.fuzzy_entries()
+    placeholders = re.compile(r"%\(\w+\)[sd]|<[^>]+>")
+    for entry in po:
+        translations = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
+        for translation in translations:
+            # Same placeholders and markup, or the page breaks in Japanese only.
+            assert sorted(placeholders.findall(entry.msgid)) == sorted(
+                placeholders.findall(translation)
+            ), entry.msgid

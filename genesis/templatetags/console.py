@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -89,4 +90,46 @@ def dialog_button(url, text="", label="", icon_name="", classes="button", title=
         name,
         icon(icon_name) if icon_name else "",
         text,
+    )
+
+
+# The icon buttons of a key's row: accessible name, tooltip, icon, style.
+KEY_ACTIONS = {
+    "rename": (
+        gettext_lazy("Rename API key %(name)s"),
+        gettext_lazy("Rename"),
+        "pencil",
+        "icon-button",
+    ),
+    "roll": (
+        gettext_lazy("Roll API key %(name)s"),
+        gettext_lazy("Roll (new secret)"),
+        "refresh",
+        "icon-button",
+    ),
+    "delete": (
+        gettext_lazy("Delete API key %(name)s"),
+        gettext_lazy("Delete"),
+        "trash",
+        "icon-button icon-button--danger",
+    ),
+    "revoke": (
+        gettext_lazy("Revoke API key %(name)s"),
+        gettext_lazy("Revoke"),
+        "trash",
+        "icon-button icon-button--danger",
+    ),
+}
+
+
+@register.simple_tag
+def key_action(keys_url, key, action):
+    """One of a key row's icon buttons, opening the action's dialog."""
+    label, title, icon_name, classes = KEY_ACTIONS[action]
+    return dialog_button(
+        f"{keys_url}{key.pk}/{action}/",
+        label=label % {"name": key.name},
+        icon_name=icon_name,
+        classes=classes,
+        title=title,
     )

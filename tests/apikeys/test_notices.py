@@ -69,3 +69,21 @@ def test_expiry_notices_go_once_a_week_ahead(member, make_key, mailoutbox):
     assert ApiKey.objects.get(pk=soon.pk).expiry_notice_sent_at is not None
     later = timezone.now() + timedelta(days=14)
     assert send_expiry_notices(now=later) == 1  # "later" is now within a week
+
+
+def test_a_mail_server_that_is_down_loses_the_notice_not_the_change(
+    admin, member, client_for, make_key, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    key = make_key(member)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/")
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert "Could not send" in caplog.text
+    assert key.plaintext not in caplog.text
+    soon = make_key(member, expires_at=timezone.now() + timedelta(days=2))
+    assert send_expiry_notices() == 0
+    assert ApiKey.objects.get(pk=soon.pk).expiry_notice_sent_at is None  # retried next run
