@@ -13,7 +13,38 @@ PAGES = [
     ("/o/acme/members/", "Add member", "メンバーを追加"),
     ("/o/acme/audit/", "Audit log", "監査ログ"),
     ("/o/acme/settings/", "API key policy", "APIキーのポリシー"),
+    ("/o/acme/leave/", "Leave organization", "組織から脱退"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("action", "english", "japanese"),
+    [
+        ("delete", "Delete API key", "APIキーを削除"),
+        ("rename", "Rename API key", "APIキーの名前を変更"),
+        ("roll", "Roll API key", "APIキーをロール"),
+        ("revoke", "Revoke API key", "APIキーを失効"),
+    ],
+)
+def test_key_dialogs_in_both_languages(owner, client_for, action, english, japanese):
+    key = ApiKeyFactory(membership=owner)
+    client = client_for(owner)
+    url = f"/o/acme/api-keys/{key.pk}/{action}/"
+    assert english in client.get(url, HTTP_ACCEPT_LANGUAGE="en").text
+    assert japanese in client.get(url, HTTP_ACCEPT_LANGUAGE="ja").text
+
+
+def test_the_reveal_dialog_in_japanese(member, client_for):
+    response = client_for(member).post(
+        "/o/acme/api-keys/create/", {"name": "CI"}, HTTP_ACCEPT_LANGUAGE="ja"
+    )
+    assert "このキーは二度と表示されません。" in response.text
+    assert "コピー" in response.text
+
+
+def test_no_organization_page_in_japanese(new_user, client):
+    client.force_login(new_user)
+    assert "まだどの組織にも所属していません" in client.get("/", HTTP_ACCEPT_LANGUAGE="ja").text
 
 
 @pytest.mark.parametrize(("path", "english", "japanese"), PAGES)

@@ -57,7 +57,9 @@ def test_empty_api_keys_page_and_create_dialog(live, page, member, sign_in):
     assert_accessible(page)
 
 
-@pytest.mark.parametrize("path", ["/o/acme/members/", "/o/acme/mcp-server/"])
+@pytest.mark.parametrize(
+    "path", ["/o/acme/members/", "/o/acme/mcp-server/", "/o/acme/audit/", "/o/acme/settings/"]
+)
 def test_members_and_mcp_server_pages(live, page, owner, admin, member, sign_in, path):
     sign_in(owner)
     page.goto(f"{live.url}{path}")
