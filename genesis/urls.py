@@ -22,3 +22,5 @@ urlpatterns = [
     path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),
     path("o/<slug:org>/", include("organizations.urls")),
 ]
+
+handler404 = "genesis.views.page_not_found"

@@ -165,3 +165,10 @@ def test_the_asgi_app_also_serves_the_console_and_static_files(http):
     assert css.status_code == 200
     assert "text/css" in css.headers["content-type"]
     assert http.get("/static/django_htmx/htmx-2.min.js").status_code == 200
+
+
+def test_unknown_api_paths_answer_in_json(client, db):
+    response = client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "error_description": "No such endpoint"}
+    assert "text/html" in client.get("/nowhere/")["Content-Type"]
