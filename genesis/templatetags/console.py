@@ -23,13 +23,13 @@ def icon(name: str) -> str:
 
 
 @register.simple_tag
-def timestamp(value, relative=False):
+def timestamp(value, relative=False, with_time=False):
     """A <time> element: the date (or "3 hours ago"), the exact time on hover."""
     local = timezone.localtime(value)
     text = (
         _("%(time)s ago") % {"time": timesince(value)}
         if relative
-        else formats.date_format(local, "DATE_FORMAT")
+        else formats.date_format(local, "DATETIME_FORMAT" if with_time else "DATE_FORMAT")
     )
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',

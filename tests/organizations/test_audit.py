@@ -1,4 +1,5 @@
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -137,3 +138,10 @@ def test_the_audit_log_costs_the_same_queries_at_any_length(owner, client_for):
             client.get("/o/acme/audit/")
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_log_shows_the_time_of_day(owner, client_for):
+    services.set_key_lifetime_policy(owner.organization, 30)
+    AuditEvent.objects.update(created_at=datetime(2026, 11, 27, 9, 41, tzinfo=UTC))
+    page = client_for(owner).get("/o/acme/audit/", HTTP_ACCEPT_LANGUAGE="en").text
+    assert "Nov. 27, 2026, 9:41 a.m." in page
