@@ -227,9 +227,9 @@ def revoke_member_keys(
     active = ApiKey.objects.active().filter(user_id=user_id)
     if organization_id is not None:
         active = active.filter(organization_id=organization_id)
-    # What is about to be revoked, for the log (bounded); then one UPDATE.
+    # What is about to be revoked, for the log and the member's email; then one UPDATE.
     labels_by_org = {}
-    for org_id, name, hint in active.values_list("organization_id", "name", "hint")[:1000]:
+    for org_id, name, hint in active.values_list("organization_id", "name", "hint"):
         labels_by_org.setdefault(org_id, []).append(f"{name} ({hint})")
     revoked = active.update(revoked_at=timezone.now(), revoke_reason=reason)
     for org_id, labels in labels_by_org.items():
@@ -240,9 +240,9 @@ def revoke_member_keys(
             target=f"{len(labels)} API key{'s' if len(labels) != 1 else ''}",
             details={"reason": reason, "keys": labels[:AUDITED_KEYS_PER_EVENT]},
         )
-    if reason == RevokeReason.MEMBER_REMOVED:
-        for org_id, labels in labels_by_org.items():
-            notices.keys_revoked_on_removal(user_id, org_id, labels, user, organization)
+        if reason == RevokeReason.MEMBER_REMOVED:
+            known = organization if organization and organization.pk == org_id else None
+            notices.keys_revoked_on_removal(user_id, org_id, labels, user, known)
     return revoked
 
 

@@ -145,3 +145,16 @@ def test_the_log_shows_the_time_of_day(owner, client_for):
     AuditEvent.objects.update(created_at=datetime(2026, 11, 27, 9, 41, tzinfo=UTC))
     page = client_for(owner).get("/o/acme/audit/", HTTP_ACCEPT_LANGUAGE="en").text
     assert "Nov. 27, 2026, 9:41 a.m." in page
+
+
+def test_auto_revocation_counts_every_key_and_keeps_a_bounded_list(owner, member):
+    from apikeys.models import ApiKey
+    from apikeys.services import AUDITED_KEYS_PER_EVENT
+
+    for number in range(AUDITED_KEYS_PER_EVENT + 5):
+        ApiKeyFactory(membership=member, name=f"k{number}")
+    services.remove_member(member)
+    event = AuditEvent.objects.get(action=AuditAction.KEY_AUTO_REVOKED)
+    assert event.target == f"{AUDITED_KEYS_PER_EVENT + 5} API keys"
+    assert len(event.details["keys"]) == AUDITED_KEYS_PER_EVENT
+    assert not ApiKey.objects.active().filter(user=member.user).exists()
