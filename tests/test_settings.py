@@ -41,3 +41,28 @@ def test_production_needs_its_secrets(env, message):
 def test_production_starts_with_its_secrets():
     result = load_settings(SECRET_KEY="s" * 50, APIKEY_PEPPERS="p2:" + "y" * 32 + ",p1:" + "x" * 32)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_and_writers_queue_up():
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        # Acknowledged writes survive a power cut (FULL is 2).
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 2
+    # The test runs in a transaction that has written nothing yet. Begun IMMEDIATE, it
+    # already holds the write lock, so another writer waits; in WAL a reader does not.
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0)
+    try:
+        assert other.execute("SELECT count(*) FROM apikeys_apikey").fetchone() == (0,)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()

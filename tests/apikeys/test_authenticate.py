@@ -16,9 +16,17 @@ from organizations.models import Membership, Role
 def test_a_valid_key_gives_its_context(admin, make_key):
     key = make_key(admin, "Deploy")
     context = services.authenticate(key.plaintext)
-    assert context.key.pk == key.pk
-    assert context.user == admin.user
-    assert context.organization == admin.organization
+    assert (context.key.pk, context.key.name, context.key.hint) == (key.pk, "Deploy", key.hint)
+    assert (context.key.created_at, context.key.expires_at) == (key.created_at, None)
+    assert (context.user.pk, context.user.email, context.user.name) == (
+        admin.user.pk,
+        admin.user.email,
+        admin.user.name,
+    )
+    assert (context.organization.pk, context.organization.slug) == (
+        admin.organization.pk,
+        admin.organization.slug,
+    )
     assert context.role == Role.ADMIN
 
 

@@ -1,6 +1,6 @@
 """The Genesis API over a real server (httpx), plus query counts through the test client."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -38,8 +38,17 @@ def test_me_describes_the_key(http, admin, make_key):
         "key_created_at": body["key_created_at"],
         "key_expires_at": None,
     }
-    assert body["key_created_at"].startswith(str(key.created_at.date()))
+    assert datetime.fromisoformat(body["key_created_at"]) == key.created_at
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert key.plaintext not in response.text
+
+
+def test_me_shows_when_the_key_expires(http, member, make_key):
+    key = make_key(member, "Expiring")
+    expires_at = timezone.now() + timedelta(days=3)
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=expires_at)
+    body = me(http, key.plaintext).json()
+    assert datetime.fromisoformat(body["key_expires_at"]) == expires_at
 
 
 def test_the_schema_and_docs_are_served_locally(http):
