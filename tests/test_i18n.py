@@ -139,3 +139,21 @@ def test_the_translation_is_complete():
             assert sorted(placeholders.findall(entry.msgid)) == sorted(
                 placeholders.findall(translation)
             ), entry.msgid
+
+
+@pytest.mark.parametrize(
+    ("path", "labels"),
+    [
+        ("/o/acme/api-keys/", ["作成者", "最終使用"]),
+        ("/o/acme/members/", ["参加日"]),
+        ("/o/acme/audit/", ["実行者"]),
+    ],
+)
+def test_small_screen_cell_labels_follow_the_language(
+    owner, member, client_for, make_key, path, labels
+):
+    # Each row's cells carry their column's name for the stacked small-screen layout.
+    make_key(member, "Deploy")
+    page = client_for(owner).get(path, HTTP_ACCEPT_LANGUAGE="ja").text
+    for label in labels:
+        assert f'data-label="{label}"' in page

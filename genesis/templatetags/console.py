@@ -6,7 +6,6 @@ import functools
 from django import template
 from django.template.loader import get_template
 from django.utils import formats, timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -22,6 +21,12 @@ def icon(name: str) -> str:
     return mark_safe(get_template(f"_icons.html#{name}").render().strip())  # noqa: S308
 
 
+def _exact(local) -> str:
+    # strftime, not Django's date filter: this runs for every row of every list, and
+    # Django's formatter costs ten times more for the same text.
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 @register.simple_tag
 def timestamp(value, relative=False, with_time=False):
     """A <time> element: the date (or "3 hours ago"), the exact time on hover."""
@@ -34,7 +39,7 @@ def timestamp(value, relative=False, with_time=False):
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         local.isoformat(),
-        date_format(local, "Y-m-d H:i:s T"),
+        _exact(local),
         text,
     )
 
@@ -45,7 +50,7 @@ def expiry(key):
     if key.expires_at is None:
         return format_html('<span class="muted">{}</span>', _("Never"))
     local = timezone.localtime(key.expires_at)
-    exact = date_format(local, "Y-m-d H:i:s T")
+    exact = _exact(local)
     if key.is_expired:
         return format_html(
             '<span class="badge badge--danger" title="{}">{}</span>', exact, _("Expired")
