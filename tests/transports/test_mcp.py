@@ -10,7 +10,7 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
 
-from apikeys import throttle
+from apikeys import keys, throttle
 from apikeys.models import ApiKey
 from genesis.api import UNAUTHORIZED
 
@@ -122,11 +122,13 @@ def test_every_refusal_is_the_same_401_with_www_authenticate(
     key = make_key(member)
     revoked = make_key(member, "revoked")
     ApiKey.objects.filter(pk=revoked.pk).update(revoked_by=member.user, revoked_at=key.created_at)
+    # A different last character, whatever the key ends with (1 key in 62 ends with "x").
+    broken = key.plaintext[:-1] + ("x" if key.plaintext[-1] != "x" else "y")
     headers = {
         "missing": {},
         "malformed": {"Authorization": "Bearer nope"},
-        "bad checksum": {"Authorization": f"Bearer {key.plaintext[:-1]}x"},
-        "unknown": {"Authorization": f"Bearer gns_{'A' * 32}{key.plaintext[-6:]}"},
+        "bad checksum": {"Authorization": f"Bearer {broken}"},
+        "unknown": {"Authorization": f"Bearer {keys.generate()}"},  # well-formed, never issued
         "revoked": {"Authorization": f"Bearer {revoked.plaintext}"},
         "basic auth": {"Authorization": "Basic dXNlcjpwYXNz"},
     }[kind]
