@@ -11,7 +11,9 @@
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-dialog]").forEach((dialog) => {
       if (dialog.open && dialog.matches(":modal")) return;
-      if (dialog.open) dialog.close();
+      // A dialog page comes with the dialog open but not modal. Dropping the attribute
+      // doesn't fire "close" (close() would, and the handler below removes the dialog).
+      dialog.removeAttribute("open");
       dialog.showModal();
     });
   }

@@ -208,3 +208,21 @@ def test_focus_stays_in_the_dialog_and_cancel_returns_it(live, page, member, sig
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete API key Kept")).to_be_focused()
     assert ApiKey.objects.get().revoked_at is None
+
+
+def test_a_dialogs_own_url_opens_it_with_javascript_too(live, page, member, sign_in):
+    # Where an opener was used before the page's script ran, or the URL was shared.
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/create/")
+    page.wait_for_load_state("networkidle")
+    dialog = page.get_by_role("dialog", name="Create API key")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("element => element.matches(':modal')")
+    expect(dialog.get_by_label("Key name")).to_be_focused()
+    page.keyboard.type("Shared link")
+    page.keyboard.press("Enter")
+    reveal = page.get_by_role("dialog", name="API key created")
+    expect(reveal.get_by_role("button", name="Copy", exact=True)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.url == f"{live.url}/o/acme/api-keys/"
