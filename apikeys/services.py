@@ -282,7 +282,7 @@ def _valid_ip(ip: str | None) -> str | None:
         return None
 
 
-def record_use(key: ApiKey | KeyRef, *, ip: str | None, surface: str, client: str) -> None:
+def record_use(key: KeyRef, *, ip: str | None, surface: str, client: str) -> None:
     """Note when, from where and by what a key was last used: one UPDATE at most once a
     minute per key, so a busy key doesn't turn every request into a write."""
     now = timezone.now()
@@ -375,11 +375,15 @@ def authenticate(raw_key: object) -> KeyContext | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    (key_id, name, hint, digest, pepper_id, created_at, expires_at, last_used_at) = row[:8]
+    # The columns of _KEY_FIELDS, then the role, the user's and the organization's.
+    (
+        key_id, name, hint, digest, pepper_id, created_at, expires_at, last_used_at,
+        user_id, organization_id,
+        role, email, user_name, organization_name, slug,
+    ) = row  # fmt: skip
     # The digest matched under some pepper; it must be the one the key was made with.
     if digests.get(pepper_id) != digest:
         return None
-    user_id, organization_id, role, email, user_name, organization_name, slug = row[8:]
     return KeyContext(
         key=KeyRef(
             key_id, name, hint, _aware(created_at), _aware(expires_at), _aware(last_used_at)
