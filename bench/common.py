@@ -59,15 +59,15 @@ def prepare_database() -> tuple[dict, str]:
         "org = o.create_organization('Bench', 'bench', u); "
         "print(k.create_key(u, org, 'bench')[1])"
     )
+    return env, last_line([*manage, "shell", "-c", script], env, ROOT)
+
+
+def last_line(argv: list[str], env: dict, cwd: Path) -> str:
+    """Run a setup script and return the last line it prints (the key it made)."""
     result = subprocess.run(  # noqa: S603
-        [*manage, "shell", "-c", script],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+        argv, env=env, check=True, cwd=cwd, capture_output=True, text=True
     )
-    return env, result.stdout.strip().splitlines()[-1]
+    return result.stdout.strip().splitlines()[-1]
 
 
 def free_port() -> int:

@@ -8,13 +8,12 @@ round; the median of all pairs is reported."""
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import BIN, ROOT, Server, free_port, median, prepare_database, wrk
+from common import BIN, ROOT, Server, free_port, last_line, median, prepare_database, wrk
 
 PEER = Path(__file__).resolve().parent / "peer"
 
@@ -57,15 +56,7 @@ def mcp_whoami_rate(url: str, key: str, seconds: float) -> float:
 def prepare_peer() -> tuple[dict, str]:
     database = Path(tempfile.mkdtemp(prefix="genesis-peer-")) / "peer.sqlite3"
     env = {**os.environ, "PEER_DB": str(database)}
-    result = subprocess.run(
-        [sys.executable, "prepare.py"],
-        cwd=PEER,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return env, result.stdout.strip().splitlines()[-1]
+    return env, last_line([sys.executable, "prepare.py"], env, PEER)
 
 
 def me_vs_health(url: str, key: str, pairs: int, seconds: int) -> list[tuple[float, float]]:
