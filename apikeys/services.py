@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
-from . import keys, notices
+from . import keys, notices, prepared
 from .models import ApiKey, RevokeReason
 
 
@@ -370,9 +370,7 @@ def authenticate(raw_key: object) -> KeyContext | None:
         return None
     digests = keys.candidate_digests(raw_key)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_authenticate_sql(len(digests)), [*digests.values(), now])
-        row = cursor.fetchone()
+    row = prepared.fetchone(_authenticate_sql(len(digests)), [*digests.values(), now])
     if row is None:
         return None
     # The columns of _KEY_FIELDS, then the role, the user's and the organization's.

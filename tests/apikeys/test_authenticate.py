@@ -163,3 +163,53 @@ def test_create_key_refuses_a_non_member(outsider, org):
     with pytest.raises(services.NotAMember):
         services.create_key(outsider.user, org, "sneaky")
     assert not ApiKey.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_postgresql_plans_the_key_check_once_per_connection(member, make_key):
+    key = make_key(member)
+    for _ in range(3):
+        assert services.authenticate(key.plaintext) is not None
+    assert services.authenticate(keys.generate()) is None
+    # As psycopg sends it: server-side parameters, numbered.
+    sent = services._authenticate_sql(1).replace("%s", "$1", 1).replace("%s", "$2", 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # One plan, reused by every later check on this connection, valid or not.
+    assert prepared.count(sent) == 1
+
+
+def test_execute_wrapper_hooks_see_the_key_check(member, make_key):
+    # Instrumentation (tracing, slow-query logs) hooks into Django's cursor wrapper; the
+    # key check's own cursor goes through it too.
+    key = make_key(member)
+    seen = []
+
+    def hook(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(hook):
+        assert services.authenticate(key.plaintext) is not None
+    assert len(seen) == 1
+    assert ApiKey._meta.db_table in seen[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db(transaction=True)
+def test_keys_keep_working_when_a_migration_changes_a_column_the_check_returns(member, make_key):
+    import psycopg
+
+    key = make_key(member)
+    assert services.authenticate(key.plaintext) is not None  # prepared on this connection
+    table = ApiKey._meta.db_table
+    # As a deploy's migrate would: from another connection, while this one keeps its plan.
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute(f'ALTER TABLE "{table}" ALTER COLUMN "hint" TYPE varchar(21)')
+        try:
+            context = services.authenticate(key.plaintext)
+            assert context is not None
+            assert context.key.hint == key.hint
+        finally:
+            other.execute(f'ALTER TABLE "{table}" ALTER COLUMN "hint" TYPE varchar(20)')
