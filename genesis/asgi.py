@@ -20,6 +20,7 @@ from a2wsgi import WSGIMiddleware  # noqa: E402  (after Django is set up)
 from django.conf import settings  # noqa: E402
 
 from genesis.mcp import build_mcp_app  # noqa: E402
+from genesis.startup import freeze_startup_objects  # noqa: E402
 
 # Threads running the WSGI app. More threads only fight over the GIL: on 2 cores, 2
 # threads served /api/v1/me about 15% faster than a2wsgi's default of 10 (bench/).
@@ -43,3 +44,4 @@ def build_application():
 
 
 application = build_application()
+freeze_startup_objects()
