@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+# The production layout's services instead of SQLite and local memory, e.g.
+# BENCH_DATABASE_URL=postgres://genesis:genesis@127.0.0.1/genesis_bench (a scratch
+# database: the benchmarks empty it) and BENCH_REDIS_URL=redis://127.0.0.1:6379/3.
+EXTERNAL_DATABASE = os.environ.get("BENCH_DATABASE_URL")
+EXTERNAL_REDIS = os.environ.get("BENCH_REDIS_URL")
+
+
 def bench_env(db_path: str) -> dict:
     env = dict(os.environ)
     env.update(
@@ -23,13 +30,15 @@ def bench_env(db_path: str) -> dict:
         SECRET_KEY="bench-only-secret-key-0123456789-abcdefghijklmnop",  # noqa: S106  # noqa: S106
         APIKEY_PEPPERS="b1:bench-only-pepper-0123456789",
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=f"sqlite:///{db_path}",
+        DATABASE_URL=EXTERNAL_DATABASE or f"sqlite:///{db_path}",
         LOG_LEVEL="ERROR",
         SECURE_SSL_REDIRECT="0",  # plain http on loopback
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
         PYTHONPATH=str(ROOT),
     )
     env.pop("REDIS_URL", None)
+    if EXTERNAL_REDIS:
+        env["REDIS_URL"] = EXTERNAL_REDIS
     return env
 
 
@@ -43,6 +52,8 @@ def setup_django_in_process(name: str, settings_module: str = "genesis.settings"
     sys.path.insert(0, str(ROOT))
     django.setup()
     call_command("migrate", verbosity=0)
+    if EXTERNAL_DATABASE:
+        call_command("flush", interactive=False, verbosity=0)
 
 
 def prepare_database() -> tuple[dict, str]:
@@ -51,6 +62,8 @@ def prepare_database() -> tuple[dict, str]:
     env = bench_env(db_path)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    if EXTERNAL_DATABASE:
+        subprocess.run([*manage, "flush", "--noinput"], env=env, check=True, cwd=ROOT)  # noqa: S603
     subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
     script = (
         "from organizations.models import User, Role; from organizations import services as o; "
