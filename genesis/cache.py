@@ -7,10 +7,10 @@ share between threads (each command borrows a connection from the pool), so one 
 does.
 """
 
-from django.core.cache.backends import redis
+from django.core.cache.backends import redis as django_redis
 
 
-class _OneClientPerPool(redis.RedisCacheClient):
+class _OneClientPerPool(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
@@ -18,12 +18,12 @@ class _OneClientPerPool(redis.RedisCacheClient):
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
         client = self._clients.get(index)
-        if client is None:
+        if client is None:  # two threads may both build one; either will do
             client = self._clients[index] = super().get_client(key, write=write)
         return client
 
 
-class RedisCache(redis.RedisCache):
+class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _OneClientPerPool

@@ -8,7 +8,7 @@ from django.urls import get_resolver
 def freeze_startup_objects() -> None:
     """Load every view now and take what startup made out of the garbage collector's sight.
 
-    The app's modules, settings, URL patterns and schemas (about 130,000 objects) live as
+    The app's modules, settings, URL patterns and schemas (70,000-130,000 objects) live as
     long as the process, yet each full collection walked them all: a pause of 70-90 ms
     every few thousand API requests on the benchmark machine (docs/performance.md).
     Frozen, they are never scanned again, and a full pass takes well under a millisecond.
