@@ -118,15 +118,24 @@ class Server:
             self.process.kill()
 
 
-def wrk(url: str, seconds: int = 5, connections: int = 8, header: str | None = None) -> float:
-    """Requests per second from wrk (2 threads), bounded in time; loopback only."""
+def wrk_run(
+    url: str, seconds: int = 5, connections: int = 8, header: str | None = None
+) -> tuple[int, float]:
+    """Requests served and requests per second from wrk (2 threads), bounded in time;
+    loopback only. Any non-2xx answer under load is an error."""
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if header:
         argv[1:1] = ["-H", header]
     output = subprocess.run(argv, check=True, capture_output=True, text=True).stdout  # noqa: S603
     if re.search(r"Non-2xx or 3xx responses: \d+", output):
         raise RuntimeError(f"errors under load:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    return requests, float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def wrk(url: str, seconds: int = 5, connections: int = 8, header: str | None = None) -> float:
+    """Requests per second from wrk_run."""
+    return wrk_run(url, seconds, connections, header)[1]
 
 
 def median(values) -> float:

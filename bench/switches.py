@@ -11,11 +11,10 @@ Usage: python bench/switches.py [--rounds 3] [--seconds 4]
 import argparse
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-from common import Server, free_port, median, prepare_database
+from common import Server, free_port, median, prepare_database, wrk_run
 from http_load import uvicorn
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -37,16 +36,9 @@ def voluntary_switches(pid: int) -> int:
 
 def measure(url: str, pid: int, seconds: int, header: str | None) -> tuple[float, float, float]:
     """Requests/s, CPU µs per request and voluntary switches per request."""
-    argv = ["wrk", "-t2", "-c8", f"-d{seconds}s", url]
-    if header:
-        argv[1:1] = ["-H", header]
     cpu, switches = cpu_seconds(pid), voluntary_switches(pid)
-    output = subprocess.run(argv, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    requests, rate = wrk_run(url, seconds, header=header)
     cpu, switches = cpu_seconds(pid) - cpu, voluntary_switches(pid) - switches
-    if "Non-2xx" in output:
-        raise RuntimeError(f"errors under load:\n{output}")
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     return rate, cpu / requests * 1e6, switches / requests
 
 
