@@ -45,5 +45,5 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
-        revoked = sum(services.revoke_key(key, request.user) for key in queryset.active())
+        revoked = sum(services.revoke_key(key, request.user) for key in queryset.unrevoked())
         messages.success(request, f"Revoked {revoked} API key{'s' if revoked != 1 else ''}.")

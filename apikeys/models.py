@@ -21,8 +21,16 @@ class Surface(models.TextChoices):
 
 
 class ApiKeyQuerySet(models.QuerySet):
-    def active(self):
+    """ "Active" has one meaning: the key works (authenticate also wants its user active
+    and still a member). Lists show unrevoked keys, the expired ones marked as such."""
+
+    def unrevoked(self):
         return self.filter(revoked_at__isnull=True)
+
+    def active(self):
+        return self.unrevoked().filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
 
 
 class ApiKey(models.Model):

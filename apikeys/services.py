@@ -16,7 +16,7 @@ from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
 from . import keys, notices, prepared
-from .models import ApiKey, RevokeReason
+from .models import ApiKey, RevokeReason, Surface
 
 
 class NotAMember(Exception):
@@ -68,6 +68,8 @@ class KeyRef:
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    last_used_surface: str
+    last_used_client: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +209,7 @@ def revoke_key(key: ApiKey, actor: User | None) -> bool:
 
 @transaction.atomic
 def rename_key(key: ApiKey, name: str) -> None:
-    if not ApiKey.objects.active().filter(pk=key.pk).update(name=name):
+    if not ApiKey.objects.unrevoked().filter(pk=key.pk).update(name=name):
         raise KeyGone
     old, key.name = key.name, name
     _audit(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
@@ -248,16 +250,16 @@ def revoke_member_keys(
     user: User | None = None,
     organization: Organization | None = None,
 ) -> int:
-    """Revoke every active key a user issued in an organization (in all of them: None),
-    with one audit event per organization; returns how many."""
-    active = ApiKey.objects.active().filter(user_id=user_id)
+    """Revoke every unrevoked key (expired ones too) a user issued in an organization (in
+    all of them: None), with one audit event per organization; returns how many."""
+    unrevoked = ApiKey.objects.unrevoked().filter(user_id=user_id)
     if organization_id is not None:
-        active = active.filter(organization_id=organization_id)
+        unrevoked = unrevoked.filter(organization_id=organization_id)
     # What is about to be revoked, for the log and the member's email; then one UPDATE.
     labels_by_org = {}
-    for org_id, name, hint in active.values_list("organization_id", "name", "hint"):
+    for org_id, name, hint in unrevoked.values_list("organization_id", "name", "hint"):
         labels_by_org.setdefault(org_id, []).append(f"{name} ({hint})")
-    revoked = active.update(revoked_at=timezone.now(), revoke_reason=reason)
+    revoked = unrevoked.update(revoked_at=timezone.now(), revoke_reason=reason)
     for org_id, labels in labels_by_org.items():
         audit.record(
             org_id,
@@ -282,21 +284,45 @@ def _valid_ip(ip: str | None) -> str | None:
         return None
 
 
-def record_use(key: KeyRef, *, ip: str | None, surface: str, client: str) -> None:
+_CLIENT_LENGTH = ApiKey._meta.get_field("last_used_client").max_length
+
+
+def record_use(
+    key: KeyRef, *, ip: str | None, surface: str, user_agent: str = "", client_info=None
+) -> None:
     """Note when, from where and by what a key was last used: one UPDATE at most once a
-    minute per key, so a busy key doesn't turn every request into a write."""
+    minute per key, so a busy key doesn't turn every request into a write.
+
+    The client is the MCP client's own "name version" (`client_info`, from initialize or
+    a request's _meta) where the request gives it, else the User-Agent. MCP clients send
+    their name only now and then (the TypeScript SDK on initialize only; mcp-remote
+    probes first as `undici`), so a name they gave is written at once, and an MCP request
+    without one keeps the name already known rather than put a bare User-Agent in its
+    place.
+    """
     now = timezone.now()
-    if key.last_used_at and now - key.last_used_at < LAST_USED_INTERVAL:
+    due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_INTERVAL
+    if client_info:
+        client = client_info[:_CLIENT_LENGTH]
+        if not due and client == key.last_used_client:
+            return
+    elif not due:
         return
-    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
+    elif surface == key.last_used_surface == Surface.MCP and key.last_used_client:
+        client = key.last_used_client
+    else:
+        client = user_agent[:_CLIENT_LENGTH]
     # The condition repeats the check in SQL, so concurrent workers write once between them.
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
+    if client_info:
+        stale |= ~Q(last_used_client=client)
     ApiKey.objects.filter(stale, pk=key.pk).update(
         last_used_at=now,
         last_used_ip=_valid_ip(ip),
         last_used_surface=surface,
-        last_used_client=client[: ApiKey._meta.get_field("last_used_client").max_length],
+        last_used_client=client,
     )
-    key.last_used_at = now
+    key.last_used_at, key.last_used_surface, key.last_used_client = now, surface, client
 
 
 # What authenticate reads of a key, in the order of its query's columns.
@@ -309,6 +335,8 @@ _KEY_FIELDS = (
     "created_at",
     "expires_at",
     "last_used_at",
+    "last_used_surface",
+    "last_used_client",
     "user_id",
     "organization_id",
 )
@@ -375,8 +403,8 @@ def authenticate(raw_key: object) -> KeyContext | None:
         return None
     # The columns of _KEY_FIELDS, then the role, the user's and the organization's.
     (
-        key_id, name, hint, digest, pepper_id, created_at, expires_at, last_used_at,
-        user_id, organization_id,
+        key_id, name, hint, digest, pepper_id, created_at, expires_at,
+        last_used_at, last_used_surface, last_used_client, user_id, organization_id,
         role, email, user_name, organization_name, slug,
     ) = row  # fmt: skip
     # The digest matched under some pepper; it must be the one the key was made with.
@@ -384,7 +412,14 @@ def authenticate(raw_key: object) -> KeyContext | None:
         return None
     return KeyContext(
         key=KeyRef(
-            key_id, name, hint, _aware(created_at), _aware(expires_at), _aware(last_used_at)
+            key_id,
+            name,
+            hint,
+            _aware(created_at),
+            _aware(expires_at),
+            _aware(last_used_at),
+            last_used_surface,
+            last_used_client,
         ),
         user=UserRef(user_id, email, user_name),
         organization=OrganizationRef(organization_id, organization_name, slug),

@@ -36,7 +36,7 @@ def keys_url(membership: Membership) -> str:
 
 
 def my_keys(membership: Membership):
-    return ApiKey.objects.active().filter(
+    return ApiKey.objects.unrevoked().filter(
         organization_id=membership.organization_id, user_id=membership.user_id
     )
 
@@ -44,7 +44,7 @@ def my_keys(membership: Membership):
 def org_keys_context(request, membership: Membership) -> dict:
     filters = OrgKeyFilterForm(request.GET)
     keys = filters.filter(
-        ApiKey.objects.active()
+        ApiKey.objects.unrevoked()
         .filter(organization_id=membership.organization_id)
         .select_related("user")
     )

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from apikeys import services, throttle
 from apikeys.models import Surface
+from genesis import client_ip
 
 # Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
 # missing key from a revoked one. The MCP server answers with the same body.
@@ -20,11 +21,6 @@ UNAUTHORIZED = {"error": "invalid_token", "error_description": "Authentication r
 class Throttled(Exception):
     def __init__(self, retry_after: int):
         self.retry_after = retry_after
-
-
-def client_ip(request: HttpRequest) -> str:
-    # The proxy in front (or uvicorn's --proxy-headers) sets REMOTE_ADDR to the client.
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class ApiKeyAuth(APIKeyHeader):
@@ -44,7 +40,7 @@ class ApiKeyAuth(APIKeyHeader):
 
     @sensitive_variables("key")
     def authenticate(self, request, key):
-        ip = client_ip(request)
+        ip = client_ip.of_request(request)
         wait = throttle.retry_after(ip)
         if wait:
             raise Throttled(wait)
@@ -56,7 +52,7 @@ class ApiKeyAuth(APIKeyHeader):
             context.key,
             ip=ip,
             surface=Surface.API,
-            client=request.META.get("HTTP_USER_AGENT", ""),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         return context
 

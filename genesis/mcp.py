@@ -8,6 +8,7 @@ the verifier records as the key's last use.
 """
 
 import contextvars
+import importlib.metadata
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +26,14 @@ from pydantic import BaseModel
 
 from apikeys import services, throttle
 from apikeys.models import ApiKey, Surface
+from genesis import client_ip
 from genesis.api import Me
+from genesis.machine import NO_OAUTH
 
+try:
+    VERSION = importlib.metadata.version("genesis-console")
+except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
+    VERSION = "0+unknown"
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
 
@@ -34,7 +41,9 @@ MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
 @dataclass(frozen=True)
 class Caller:
     ip: str
-    client: str
+    user_agent: str
+    # The MCP client's "name version" where this request says it (initialize, _meta).
+    client_info: str | None
 
 
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("mcp_caller", default=None)
@@ -48,7 +57,11 @@ def _check_key(token: str, caller: Caller | None) -> services.KeyContext | None:
         context = services.authenticate(token)
         if context is not None and caller is not None:
             services.record_use(
-                context.key, ip=caller.ip, surface=Surface.MCP, client=caller.client
+                context.key,
+                ip=caller.ip,
+                surface=Surface.MCP,
+                user_agent=caller.user_agent,
+                client_info=caller.client_info,
             )
         return context
     finally:
@@ -115,6 +128,7 @@ def _active_keys(user_id: int, organization_id: int) -> list[KeySummary]:
 def build_server() -> MCPServer:
     server = MCPServer(
         name="Genesis",
+        version=VERSION,
         instructions="Genesis MCP server. Authenticate with a Genesis API key as a Bearer token.",
         token_verifier=KeyVerifier(),
         # The SDK wants an issuer even without an OAuth server; with resource_server_url
@@ -130,8 +144,8 @@ def build_server() -> MCPServer:
         return Me(**_claims()["whoami"])
 
     @server.tool(
-        description="Your active API keys in this key's organization: name, hint, created, "
-        "last used. Never a secret."
+        description="Your active API keys (not revoked, not expired) in this key's "
+        "organization: name, hint, created, expires, last used. Never a secret."
     )
     async def list_my_api_keys() -> list[KeySummary]:
         claims = _claims()
@@ -182,6 +196,14 @@ async def _peek_body(receive):
     return body, replay
 
 
+def _headers(scope) -> dict[bytes, bytes]:
+    """The request's headers by lowercase name, repeated ones joined as HTTP joins them."""
+    headers = {}
+    for name, value in scope.get("headers") or []:
+        headers[name] = headers[name] + b"," + value if name in headers else value
+    return headers
+
+
 async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]]):
     payload = json.dumps(body).encode()
     await send(
@@ -207,7 +229,13 @@ class McpGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        ip = (scope.get("client") or ("",))[0]
+        if scope["path"] not in (settings.MCP_PATH, settings.MCP_PATH + "/"):
+            # /mcp/.well-known/... and the like: JSON, never the SDK's plain-text 404.
+            return await _send_json(send, 404, NO_OAUTH, [])
+        headers = _headers(scope)
+        peer = (scope.get("client") or ("",))[0]
+        forwarded_for = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+        ip = client_ip.decide(peer, forwarded_for)
         wait = await sync_to_async(throttle.retry_after)(ip)
         if wait:
             return await _send_json(
@@ -216,13 +244,11 @@ class McpGate:
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
                 [(b"retry-after", str(wait).encode())],
             )
-        client = ""
+        client_info = None
         if scope["method"] == "POST":
             body, receive = await _peek_body(receive)
-            client = _client_from(body)
-        if not client:
-            headers = dict(scope.get("headers") or [])
-            client = headers.get(b"user-agent", b"").decode("latin-1")
+            client_info = _client_from(body) or None
+        user_agent = headers.get(b"user-agent", b"").decode("latin-1")
         status = 0
 
         async def watch(message):
@@ -231,7 +257,7 @@ class McpGate:
                 status = message["status"]
             await send(message)
 
-        token = _caller.set(Caller(ip=ip, client=client))
+        token = _caller.set(Caller(ip=ip, user_agent=user_agent, client_info=client_info))
         try:
             await self.app(scope, receive, watch)
         finally:

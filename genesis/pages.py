@@ -36,13 +36,25 @@ class Page:
         return self.start_index + len(self.object_list) - 1
 
 
-def page_of(queryset, number, per_page: int) -> Page:
-    """The `number`th page (1-based; anything else means 1), fetching one extra row to
-    know whether another page follows."""
+# Far past any real list, and small enough that the offset fits every database's integer
+# (?page=99999999999999999999 overflowed SQLite's).
+MAX_PAGE = 100_000
+
+
+def page_number(value) -> int:
+    """A requested page number as every list takes it: 1-based, anything that is not a
+    whole number means 1, and huge ones are clamped."""
     try:
-        number = max(1, int(number))
-    except (TypeError, ValueError):
-        number = 1
+        number = int(value)
+    except (TypeError, ValueError):  # also digit strings too long to convert
+        return 1
+    return min(max(1, number), MAX_PAGE)
+
+
+def page_of(queryset, number, per_page: int) -> Page:
+    """The `number`th page (see page_number), fetching one extra row to know whether
+    another page follows."""
+    number = page_number(number)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page + 1])
     return Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page)

@@ -11,6 +11,8 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from genesis.client_ip import parse_trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -34,6 +36,13 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-genesis-development-only"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+
+# The proxies in front (addresses or CIDR ranges), the only peers believed about
+# X-Forwarded-For and X-Forwarded-Proto. Empty: the TCP peer is the client (genesis.client_ip).
+try:
+    TRUSTED_PROXIES = parse_trusted_proxies(env_list("TRUSTED_PROXIES"))
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 
 def parse_peppers(value: str) -> dict[str, str]:
@@ -76,6 +85,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it sees the client's address (genesis.client_ip).
+    "genesis.client_ip.ClientIpMiddleware",
+    "genesis.machine.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,8 +182,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -196,6 +209,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Sign-in brute force: 5 failures for one email from one IP lock that pair for 15 minutes.
+# The email is counted as typed, stripped and lowercased (sign-in ignores its case), and
+# the IP is the one genesis.client_ip decided.
+AXES_USERNAME_CALLABLE = "organizations.lockout.normalized_username"
+AXES_CLIENT_IP_CALLABLE = "genesis.client_ip.of_request"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -273,9 +290,12 @@ MCP_ALLOWED_ORIGINS = env_list(
     ),
 )
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # The MCP SDK logs the end of every stateless request's session at INFO.
+    "loggers": {"mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"}},
 }

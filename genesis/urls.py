@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from apikeys import views as key_views
+from genesis import views as machine_views
 from genesis.api import api
 from organizations import views as organization_views
 
@@ -18,9 +19,17 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path(settings.API_PATH.lstrip("/"), api.urls),
+    # Machine-facing paths answer JSON even where nothing is: routed here, so that no
+    # HTML page (DEBUG's included) ever answers a program.
+    re_path(r"^api/", machine_views.api_not_found),
+    re_path(r"^\.well-known/", machine_views.no_oauth),
+    re_path(r"^register/?$", machine_views.no_oauth),
     path("o/<slug:org>/api-keys/", include("apikeys.urls")),
     path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),
     path("o/<slug:org>/", include("organizations.urls")),
 ]
 
+handler400 = "genesis.views.bad_request"
+handler403 = "genesis.views.permission_denied"
 handler404 = "genesis.views.page_not_found"
+handler500 = "genesis.views.server_error"

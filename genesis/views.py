@@ -1,12 +1,42 @@
-from django.conf import settings
-from django.http import JsonResponse
+"""Error pages, and the JSON answers where a program calls (genesis.machine)."""
+
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
+
+from .machine import is_machine_path, machine_error
+
+
+@csrf_exempt
+def no_oauth(request, *args, **kwargs):
+    """OAuth discovery and registration, any method: JSON 404 saying how to connect
+    (routed explicitly, so that DEBUG's HTML 404 page never answers a client)."""
+    return machine_error(request.path, 404)
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    return machine_error(request.path, 404)
+
+
+def bad_request(request, exception):
+    if is_machine_path(request.path):
+        return machine_error(request.path, 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if is_machine_path(request.path):
+        return machine_error(request.path, 403)
+    return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception):
-    """The API answers in JSON, even for paths it doesn't have; the console with a page."""
-    if request.path.startswith(settings.API_PATH):
-        return JsonResponse(
-            {"error": "not_found", "error_description": "No such endpoint"}, status=404
-        )
+    if is_machine_path(request.path):
+        return machine_error(request.path, 404)
     return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if is_machine_path(request.path):
+        return machine_error(request.path, 500)
+    return defaults.server_error(request)

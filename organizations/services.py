@@ -105,6 +105,7 @@ def remove_member(membership: Membership) -> None:
 KEY_LIFETIME_CHOICES = (7, 30, 60, 90, 180, 365)
 
 
+@transaction.atomic
 def set_key_lifetime_policy(organization: Organization, days: int | None) -> Organization:
     """The longest lifetime new API keys may have (None: no limit). Existing keys keep
     their expiry."""

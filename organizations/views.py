@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from genesis.htmx import finish, render_dialog, render_partial
-from genesis.pages import page_of
+from genesis.pages import page_number, page_of
 
 from . import access, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
@@ -44,7 +44,8 @@ def members_context(request, membership: Membership, add_form=None) -> dict:
         .select_related("user")
         .order_by("user__name", "user__email", "pk")
     )
-    page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    # Counted, for "N members" and "Page 1 of 3"; past the end it shows the last page.
+    page = Paginator(members, MEMBERS_PER_PAGE).get_page(page_number(request.GET.get("page")))
     roles = access.assignable_roles(membership)
     rows = [
         {"member": member, "manageable": access.can_manage(membership, member)}

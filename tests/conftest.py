@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
+from apikeys import throttle
 from organizations.models import Role
 
 from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
@@ -26,6 +27,30 @@ def pytest_collection_modifyitems(items):
 def _fresh_cache():
     # Failed-attempt counters live in the process-wide cache: each test starts clean.
     cache.clear()
+
+
+# The middle of a throttle window: 30 s after one starts, 30 s before it ends.
+PINNED_TIME = 1_000_020.0 + 30
+
+
+@pytest.fixture(autouse=True)
+def throttle_clock(monkeypatch):
+    """The throttle counts per clock minute: a test that ran across a minute's end would
+    see its counts start again. Pinned for every test (servers in this process too);
+    `throttle_clock.set(t)` moves it."""
+
+    class Clock:
+        now = PINNED_TIME
+
+        def __call__(self):
+            return self.now
+
+        def set(self, now):
+            self.now = now
+
+    clock = Clock()
+    monkeypatch.setattr(throttle, "clock", clock)
+    return clock
 
 
 @pytest.fixture

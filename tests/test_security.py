@@ -16,7 +16,7 @@ from apikeys import keys, services
 from apikeys.models import ApiKey
 from genesis.api import ApiKeyAuth
 
-from .factories import PASSWORD
+from .factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
@@ -91,6 +91,19 @@ def test_sign_in_locks_after_five_failures_for_that_email_and_ip(member, admin, 
     assert "_auth_user_id" not in client.session
     # Someone else signing in from the same place is not locked out.
     assert login(client, admin.user.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("page", ["/accounts/login/", "/admin/login/"])
+def test_the_lockout_ignores_the_emails_case_and_spaces(db, client, page):
+    victim = UserFactory(email="victim@example.com", is_staff=True)
+    for _ in range(5):
+        client.post(page, {"username": "victim@example.com", "password": "wrong"})
+    for spelling in ("victiM@example.com", " VICTIM@EXAMPLE.COM "):
+        response = client.post(page, {"username": spelling, "password": PASSWORD})
+        assert response.status_code == 429, spelling
+        assert "_auth_user_id" not in client.session
+    victim.refresh_from_db()
+    assert victim.last_login is None
 
 
 def test_a_success_resets_the_failure_count(member, client):
@@ -175,3 +188,50 @@ def test_the_view_that_shows_a_key_hides_it_from_error_reports(member):
     assert "boom" in report
     assert not KEY.search(report)
     assert plaintext  # the key was made before the crash
+
+
+def test_production_cookies_are_secure_and_same_site():
+    """Session, CSRF and language cookies: Secure with DEBUG off, never read by scripts."""
+    from .test_settings import load_settings
+
+    names = [
+        f"{kind}_COOKIE_{flag}"
+        for kind in ("SESSION", "CSRF", "LANGUAGE")
+        for flag in ("SECURE", "HTTPONLY", "SAMESITE")
+    ]
+    result = load_settings(
+        SECRET_KEY="s" * 50,
+        APIKEY_PEPPERS="p1:" + "x" * 32,
+        code="from django.conf import settings; "
+        f"print(*[getattr(settings, name) for name in {names!r}])",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "Lax"] * 3
+
+
+def test_the_language_cookie_is_same_site_and_hidden_from_scripts(client, db):
+    response = client.post("/i18n/setlang/", {"language": "ja", "next": "/"})
+    cookie = response.cookies["django_language"]
+    assert cookie.value == "ja"
+    assert cookie["samesite"] == "Lax"
+    assert cookie["httponly"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/o/acme/api-keys/",
+        "/o/acme/api-keys/mine/",
+        "/o/acme/api-keys/organization/",
+        "/o/acme/members/",
+        "/o/acme/audit/",
+        "/o/acme/settings/",
+        "/o/acme/mcp-server/",
+    ],
+)
+def test_organization_pages_are_never_cached(owner, client_for, make_key, path):
+    make_key(owner)
+    response = client_for(owner).get(path)
+    assert response.status_code == 200
+    cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"no-store", "private"} <= cache_control

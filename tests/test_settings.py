@@ -10,11 +10,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_settings(**env):
+def load_settings(code="", **env):
+    """Start Django with production settings and `env` in a process of its own, then run
+    `code` there."""
     base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "APIKEY_PEPPERS")}
     base.update(DJANGO_SETTINGS_MODULE="genesis.settings", DEBUG="0", **env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+    return subprocess.run(  # noqa: S603 (the tests' own code)
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
         env=base,
         capture_output=True,

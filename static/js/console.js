@@ -131,6 +131,32 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
   });
 
+  // Tab and Shift+Tab go round inside an open dialog. A modal dialog already keeps focus
+  // off the page behind it, but Tab from its last control leaves for the browser's own
+  // UI (the document body, for the page), a dead end for keyboard users.
+  const FOCUSABLE =
+    "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const dialog = document.querySelector("dialog[data-dialog][open]");
+    if (!dialog) return;
+    const controls = [...dialog.querySelectorAll(FOCUSABLE)].filter(
+      (control) => control.getClientRects().length > 0,
+    );
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    const inside = dialog.contains(document.activeElement);
+    if (event.shiftKey && (document.activeElement === first || !inside)) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+
   // Close the header menus when focus or a click leaves them.
   document.addEventListener("click", (event) => {
     document.querySelectorAll("details.menu[open]").forEach((menu) => {

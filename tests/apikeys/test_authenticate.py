@@ -213,3 +213,16 @@ def test_keys_keep_working_when_a_migration_changes_a_column_the_check_returns(m
             assert context.key.hint == key.hint
         finally:
             other.execute(f'ALTER TABLE "{table}" ALTER COLUMN "hint" TYPE varchar(20)')
+
+
+def test_active_has_one_meaning_the_key_works(member, make_key):
+    works = make_key(member, "works")
+    revoked = make_key(member, "revoked")
+    services.delete_key(revoked, member.user)
+    expired = make_key(member, "expired", expires_at=timezone.now() + timedelta(days=1))
+    ApiKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert list(ApiKey.objects.active()) == [works]
+    assert set(ApiKey.objects.unrevoked()) == {works, expired}
+    for key in (works, revoked, expired):
+        key.refresh_from_db()
+        assert key.is_active == (services.authenticate(key.plaintext) is not None), key.name

@@ -19,11 +19,11 @@ def test_an_ip_is_blocked_only_past_the_limit(db):
     assert throttle.retry_after("203.0.113.2") == 0
 
 
-def test_the_block_ends_with_the_window(db, monkeypatch):
-    monkeypatch.setattr(throttle.time, "time", lambda: 1_000_040.0)
+def test_the_block_ends_with_the_window(db, throttle_clock):
+    throttle_clock.set(1_000_040.0)
     fail("203.0.113.1", throttle.FAILURE_LIMIT + 1)
     assert throttle.retry_after("203.0.113.1") == 40  # the window began at 1_000_020
-    monkeypatch.setattr(throttle.time, "time", lambda: 1_000_080.0)
+    throttle_clock.set(1_000_080.0)
     assert throttle.retry_after("203.0.113.1") == 0
 
 

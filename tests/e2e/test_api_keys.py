@@ -199,11 +199,13 @@ def test_focus_stays_in_the_dialog_and_cancel_returns_it(live, page, member, sig
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Delete API key")
     expect(dialog).to_be_visible()
-    for _ in range(6):
+    # Round and round: never the page behind, never nowhere (the body).
+    for _ in range(8):
         page.keyboard.press("Tab")
-        assert page.evaluate("!!document.activeElement.closest('dialog')") or page.evaluate(
-            "document.activeElement === document.body"
-        )
+        assert page.evaluate("!!document.activeElement.closest('dialog')")
+    for _ in range(8):
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate("!!document.activeElement.closest('dialog')")
     dialog.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete API key Kept")).to_be_focused()
@@ -214,10 +216,10 @@ def test_a_dialogs_own_url_opens_it_with_javascript_too(live, page, member, sign
     # Where an opener was used before the page's script ran, or the URL was shared.
     sign_in(member)
     page.goto(f"{live.url}/o/acme/api-keys/create/")
-    page.wait_for_load_state("networkidle")
     dialog = page.get_by_role("dialog", name="Create API key")
     expect(dialog).to_be_visible()
-    assert dialog.evaluate("element => element.matches(':modal')")
+    # The page's script makes it modal once it runs.
+    page.wait_for_function("document.querySelector('dialog[data-dialog]')?.matches(':modal')")
     expect(dialog.get_by_label("Key name")).to_be_focused()
     page.keyboard.type("Shared link")
     page.keyboard.press("Enter")
@@ -227,3 +229,8 @@ def test_a_dialogs_own_url_opens_it_with_javascript_too(live, page, member, sign
     expect(page.get_by_role("dialog")).to_have_count(0)
     # Reload shows the list, and never posts the form again.
     expect(page).to_have_url(f"{live.url}/o/acme/api-keys/")
+    page.reload()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_role("row", name=re.compile("Shared link"))).to_be_visible()
+    assert ApiKey.objects.filter(name="Shared link").count() == 1

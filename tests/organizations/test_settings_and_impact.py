@@ -1,6 +1,8 @@
 import pytest
+from django.db import DatabaseError
 
-from organizations.models import Organization
+from organizations import services
+from organizations.models import AuditEvent, Organization
 
 from ..factories import ApiKeyFactory
 
@@ -47,3 +49,13 @@ def test_the_removal_dialog_lists_the_keys_it_revokes(admin, member, outsider, c
 def test_the_removal_dialog_says_when_there_is_nothing_to_revoke(admin, member, client_for):
     dialog = client_for(admin).get(f"/o/acme/members/{member.pk}/remove/").text
     assert "Mia Member has no active API keys here." in dialog
+
+
+def test_a_policy_that_fails_to_save_leaves_no_audit_entry(owner, monkeypatch):
+    def broken_save(self, *args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(Organization, "save", broken_save)
+    with pytest.raises(DatabaseError):
+        services.set_key_lifetime_policy(owner.organization, 30)
+    assert not AuditEvent.objects.exists()

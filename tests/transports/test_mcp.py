@@ -1,11 +1,15 @@
 """The MCP server through the MCP SDK's own client, against a real uvicorn server."""
 
 import asyncio
+import importlib.metadata
+import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import httpx2
 import pytest
+from django.utils import timezone
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
@@ -177,3 +181,107 @@ def test_too_many_failures_get_429(server, transactional_db, member, make_key):
     blocked = raw_mcp(server, key)
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) >= 1
+
+
+def rpc(server, key, method, params=None, user_agent="node", request_id=1):
+    return httpx.post(
+        f"{server.url}/mcp",
+        json={"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}},
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json, text/event-stream",
+            "User-Agent": user_agent,
+        },
+        timeout=10,
+    )
+
+
+def initialize(server, key, name, version, user_agent="node"):
+    params = {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": name, "version": version},
+    }
+    return rpc(server, key, "initialize", params, user_agent)
+
+
+def test_last_used_names_the_mcp_client_not_its_http_library(
+    server, transactional_db, member, make_key
+):
+    """mcp-remote's shape: a GET probe as `undici`, its own initialize, then the host's;
+    later requests carry no clientInfo at all (the TypeScript SDK sends it once)."""
+    key = make_key(member)
+    with httpx.stream(
+        "GET",
+        f"{server.url}/mcp",
+        headers={
+            "Authorization": f"Bearer {key.plaintext}",
+            "Accept": "text/event-stream",
+            "User-Agent": "undici",
+        },
+        timeout=10,
+    ) as probe:
+        assert probe.status_code == 200
+    assert initialize(server, key.plaintext, "mcp-remote", "0.1.29").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_client == "mcp-remote 0.1.29"
+    # The host's own initialize, within the same minute, names the real client.
+    assert initialize(server, key.plaintext, "claude-ai", "0.1.0").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_client == "claude-ai 0.1.0"
+
+    # A session older than a minute: requests without clientInfo keep the name.
+    earlier = key.last_used_at - timedelta(minutes=2)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=earlier)
+    assert rpc(server, key.plaintext, "tools/list", user_agent="node").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at > earlier
+    assert key.last_used_client == "claude-ai 0.1.0"
+
+
+def test_the_client_named_in_a_requests_meta_is_recorded(
+    server, transactional_db, member, make_key
+):
+    key = make_key(member)
+    meta = {"io.modelcontextprotocol/clientInfo": {"name": "cursor", "version": "1.7"}}
+    params = {"name": "whoami", "arguments": {}, "_meta": meta}
+    assert rpc(server, key.plaintext, "tools/call", params, user_agent="undici").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_client == "cursor 1.7"
+
+
+def test_a_key_first_used_without_client_info_shows_the_user_agent(
+    server, transactional_db, member, make_key
+):
+    key = make_key(member)
+    assert rpc(server, key.plaintext, "tools/list", user_agent="curl/8.5").status_code == 200
+    key.refresh_from_db()
+    assert (key.last_used_surface, key.last_used_client) == ("mcp", "curl/8.5")
+
+
+def test_the_server_says_its_version(server, transactional_db, member, make_key):
+    key = make_key(member)
+    result = initialize(server, key.plaintext, "tests", "1").json()["result"]
+    assert result["serverInfo"] == {
+        "name": "Genesis",
+        "version": importlib.metadata.version("genesis-console"),
+    }
+    assert result["serverInfo"]["version"]
+
+
+def test_requests_leave_the_log_quiet_at_the_default_level(
+    server, transactional_db, member, make_key, caplog
+):
+    key = make_key(member)
+    with caplog.at_level(logging.INFO):
+        with_mcp(server, key.plaintext, list_and_call)
+        assert rpc(server, key.plaintext, "tools/list").status_code == 200
+    assert not [record for record in caplog.records if record.name.startswith("mcp")]
+
+
+def test_list_my_api_keys_leaves_out_expired_keys(server, transactional_db, member, make_key):
+    key = make_key(member, "works")
+    expired = make_key(member, "expired", expires_at=timezone.now() + timedelta(days=1))
+    ApiKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    _, _, mine = with_mcp(server, key.plaintext, list_and_call)
+    assert [item["name"] for item in mine.structured_content["result"]] == ["works"]

@@ -1,0 +1,112 @@
+"""The client's IP address: decided here, once, for everything that needs it.
+
+The failed-key throttle, the sign-in lockout (django-axes), the audit log and "last used"
+all read the address decided here, under every server (the console and API through
+`ClientIpMiddleware`, the MCP server through its gate in genesis.mcp).
+
+`TRUSTED_PROXIES` lists the proxies in front of the app (addresses or CIDR ranges). Only
+a request whose TCP peer is one of them is believed about `X-Forwarded-For`, and then the
+client is the right-most address in it that is not itself a trusted proxy: each proxy
+appends the address it saw, so what stands right of that address was written by proxies
+we trust and what stands left of it by the client, who may write anything. Any other peer
+is the client, whatever it sends. The default, no trusted proxy, means nobody can forge
+an address.
+
+Why not django-ipware: python-ipware never looks at the TCP peer, trusts proxies by their
+position in the header (one entry per hop, in order, so "these ranges, any number of
+hops" can't be said), and unconfigured it returns the first public address of
+`X-Forwarded-For`, which the client wrote. uvicorn's ProxyHeadersMiddleware gets this
+right, but it is ASGI only and rewrites the address before our code runs, so we turn it
+off (`--no-proxy-headers`) and decide here, with the standard library's `ipaddress`.
+"""
+
+import functools
+import ipaddress
+
+from django.conf import settings
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@functools.lru_cache(maxsize=4)
+def _networks(entries: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def parse_trusted_proxies(entries: list[str]) -> list[str]:
+    """Check `TRUSTED_PROXIES` at startup; raises ValueError naming a bad entry."""
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            message = f"TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR range"
+            raise ValueError(message) from None
+    return entries
+
+
+def _address(text: str) -> Address | None:
+    text = text.strip()
+    if text.startswith("["):  # [v6]:port
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:  # v4:port
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: Address, networks) -> bool:
+    # Membership across IP versions is False, never an error.
+    return any(address in network for network in networks)
+
+
+def decide(peer: str, forwarded_for: str | None) -> str:
+    """The client's address, from the TCP peer's and the `X-Forwarded-For` it sent."""
+    peer_address = _address(peer or "")
+    if peer_address is None:
+        return ""  # no IP peer (a Unix socket): nothing to believe or to count by
+    networks = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not forwarded_for or not _trusted(peer_address, networks):
+        return str(peer_address)
+    client = peer_address
+    for hop in reversed(forwarded_for.split(",")):
+        address = _address(hop)
+        if address is None:
+            break  # not an address: nothing left of it can be believed
+        client = address
+        if not _trusted(address, networks):
+            break
+    return str(client)
+
+
+def is_trusted_proxy(peer: str) -> bool:
+    address = _address(peer or "")
+    return address is not None and _trusted(address, _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+class ClientIpMiddleware:
+    """First of all middleware: `REMOTE_ADDR` becomes the client's address as decided
+    above, so Django, django-axes and our code all see the same one. The forwarded
+    scheme (`X-Forwarded-Proto`, read by SECURE_PROXY_SSL_HEADER) counts only from a
+    trusted proxy too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        peer = meta.get("REMOTE_ADDR", "")
+        if not is_trusted_proxy(peer):
+            meta.pop("HTTP_X_FORWARDED_PROTO", None)
+        meta["REMOTE_ADDR"] = decide(peer, meta.get("HTTP_X_FORWARDED_FOR"))
+        return self.get_response(request)
+
+
+def of_request(request) -> str:
+    """The decided address of a request that went through ClientIpMiddleware (for
+    django-axes' AXES_CLIENT_IP_CALLABLE, and anyone else who asks)."""
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,76 @@
+"""Machine-facing URLs (the API, the MCP server, OAuth discovery) answer JSON, errors
+included, never an HTML page."""
+
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import JsonResponse
+
+# Where MCP clients look for OAuth before they connect (RFC 8414, RFC 9728, OpenID
+# discovery, dynamic registration). Until the console is an OAuth server, they are told
+# how to connect instead; mcp-remote and the Inspector print this description.
+DISCOVERY_PREFIXES = ("/.well-known/", "/register")
+NO_OAUTH = {
+    "error": "not_found",
+    "error_description": (
+        "This server has no OAuth authorization server. Send a Genesis API key "
+        "(create one in Genesis Console) as 'Authorization: Bearer <key>'."
+    ),
+}
+ERRORS = {
+    400: {"error": "bad_request", "error_description": "The request could not be understood"},
+    403: {"error": "forbidden", "error_description": "Not allowed"},
+    404: {"error": "not_found", "error_description": "No such endpoint"},
+    500: {"error": "server_error", "error_description": "Something went wrong on our side"},
+}
+
+
+def is_machine_path(path: str) -> bool:
+    return (
+        path.startswith("/api/")
+        or path == settings.MCP_PATH
+        or path.startswith(settings.MCP_PATH + "/")
+        or path.startswith(DISCOVERY_PREFIXES)
+    )
+
+
+def is_discovery_path(path: str) -> bool:
+    """A URL where a client looks for OAuth: the well-known ones and registration, also
+    below the MCP server's path (/mcp/.well-known/openid-configuration)."""
+    return path.startswith(DISCOVERY_PREFIXES) or path.startswith(settings.MCP_PATH + "/")
+
+
+def machine_error(path: str, status: int) -> JsonResponse:
+    """The JSON answer for an error at a machine-facing URL."""
+    if status == 404 and is_discovery_path(path):
+        return JsonResponse(NO_OAUTH, status=404)
+    body = ERRORS.get(status)
+    if body is None:
+        phrase = HTTPStatus(status).phrase
+        body = {"error": phrase.lower().replace(" ", "_"), "error_description": phrase}
+    return JsonResponse(body, status=status)
+
+
+class JsonErrorsMiddleware:
+    """Whatever answers an error at a machine-facing URL with something else than JSON
+    (django-ninja's 405, for one), the client gets the JSON error of the same status; the
+    headers that tell it what to do (Allow, Retry-After, WWW-Authenticate) stay."""
+
+    KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_machine_path(request.path)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            replacement = machine_error(request.path, response.status_code)
+            for header in self.KEPT_HEADERS:
+                if header in response:
+                    replacement[header] = response[header]
+            return replacement
+        return response
