@@ -3,15 +3,17 @@ and the MCP server all come through here."""
 
 import functools
 import ipaddress
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from genesis import faults
 from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
@@ -316,13 +318,37 @@ def record_use(
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
     if client_info:
         stale |= ~Q(last_used_client=client)
-    ApiKey.objects.filter(stale, pk=key.pk).update(
+    written = _bookkeeping_update(
+        ApiKey.objects.filter(stale, pk=key.pk),
         last_used_at=now,
         last_used_ip=_valid_ip(ip),
         last_used_surface=surface,
         last_used_client=client,
     )
-    key.last_used_at, key.last_used_surface, key.last_used_client = now, surface, client
+    if written:
+        key.last_used_at, key.last_used_surface, key.last_used_client = now, surface, client
+
+
+def _bookkeeping_update(rows, **values) -> bool:
+    """UPDATE for what is written after a key was accepted: it must never cost the request
+    its answer. A database error (read-only, locked, gone) is logged once a minute and the
+    write dropped. It never waits behind a revoke or a roll: on PostgreSQL a row another
+    transaction holds is skipped (SKIP LOCKED); SQLite's writers hold its one lock for
+    milliseconds (WAL) and a write that can't get it within SQLite's timeout is dropped
+    like any other failure. Returns whether the write went through."""
+    unlocked = ApiKey.objects.filter(
+        pk__in=rows.select_for_update(skip_locked=True).order_by().values("pk")
+    )
+    # Row locks need a transaction (PostgreSQL); inside one already, the savepoint keeps a
+    # failed write from breaking it. SQLite has no row locks: no transaction of its own.
+    locks_rows = connection.features.has_select_for_update_skip_locked
+    try:
+        with transaction.atomic() if locks_rows or connection.in_atomic_block else nullcontext():
+            unlocked.update(**values)
+    except DatabaseError as error:
+        faults.report("Last use not recorded", "the database refused the write", error)
+        return False
+    return True
 
 
 # What authenticate reads of a key, in the order of its query's columns.

@@ -6,12 +6,14 @@ from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
+from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
 from apikeys import services, throttle
 from apikeys.models import Surface
-from genesis import client_ip
+from genesis import client_ip, faults, readiness
+from genesis.machine import ERRORS
 
 # Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
 # missing key from a revoked one. The MCP server answers with the same body.
@@ -72,6 +74,18 @@ def unauthorized(request, exc):
     return api.create_response(request, UNAUTHORIZED, status=401)
 
 
+def unavailable(request, exc):
+    # Handled here rather than by Django's handler500, which DEBUG would bypass.
+    faults.report("API request failed, a dependency is down", request.path, exc)
+    response = api.create_response(request, ERRORS[503], status=503)
+    response["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+    return response
+
+
+for _error in faults.DEPENDENCY_ERRORS:
+    api.add_exception_handler(_error, unavailable)
+
+
 @api.exception_handler(Throttled)
 def throttled(request, exc):
     response = api.create_response(
@@ -101,14 +115,32 @@ class Me(BaseModel):
     key_expires_at: datetime | None
 
 
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str] | None = None
+
+
 class Error(BaseModel):
     error: str
     error_description: str
 
 
-@api.get("/health", response=Health, tags=["meta"], summary="Health check for load balancers")
+@api.get("/health", response=Health, tags=["meta"], summary="Liveness: the process answers")
 def health(request):
     return {"status": "ok"}
+
+
+@api.get(
+    "/ready",
+    response={200: Readiness, 503: Readiness},
+    tags=["meta"],
+    summary="Readiness for load balancers",
+    description="503 while the database (or Redis, where configured) doesn't answer within "
+    "100 ms, and while the server drains before it stops.",
+)
+def ready(request):
+    is_ready, body = readiness.check()
+    return Status(200 if is_ready else 503, body)
 
 
 @api.get(

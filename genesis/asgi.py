@@ -20,11 +20,26 @@ from a2wsgi import WSGIMiddleware  # noqa: E402  (after Django is set up)
 from django.conf import settings  # noqa: E402
 
 from genesis.mcp import build_mcp_app  # noqa: E402
+from genesis.readiness import drain_on_sigterm  # noqa: E402
+from genesis.request_bodies import BufferedBodies  # noqa: E402
 from genesis.startup import freeze_startup_objects  # noqa: E402
 
 # Threads running the WSGI app. More threads only fight over the GIL: on 2 cores, 2
 # threads served /api/v1/me about 15% faster than a2wsgi's default of 10 (bench/).
 WSGI_THREADS = int(os.environ.get("WSGI_THREADS", "2"))
+
+
+def lifespan_receive(receive):
+    """At startup, once the server has put its own SIGTERM handler in place, put ours in
+    front of it: SIGTERM first drains (genesis.readiness), then stops the server."""
+
+    async def receive_and_prepare():
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            drain_on_sigterm(settings.DRAIN_SECONDS)
+        return message
+
+    return receive_and_prepare
 
 
 def build_application():
@@ -34,13 +49,13 @@ def build_application():
     async def application(scope, receive, send):
         # The lifespan starts the MCP session manager; Django has none.
         if scope["type"] == "lifespan":
-            return await mcp(scope, receive, send)
+            return await mcp(scope, lifespan_receive(receive), send)
         path = scope.get("path", "")
         if path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/"):
             return await mcp(scope, receive, send)
         return await console(scope, receive, send)
 
-    return application
+    return BufferedBodies(application)
 
 
 application = build_application()

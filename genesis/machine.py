@@ -22,6 +22,10 @@ ERRORS = {
     403: {"error": "forbidden", "error_description": "Not allowed"},
     404: {"error": "not_found", "error_description": "No such endpoint"},
     500: {"error": "server_error", "error_description": "Something went wrong on our side"},
+    503: {
+        "error": "temporarily_unavailable",
+        "error_description": "A service this server needs is not answering; try again shortly",
+    },
 }
 
 

@@ -5,6 +5,7 @@ Production: DEBUG off, and SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and APIKEY_PE
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "ninja",
     "csp",
     "axes",
+    "post_office",
     "template_partials",
     "genesis",  # template tags shared by the apps
     "organizations",
@@ -148,6 +150,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
+        # A database that doesn't answer fails a new connection in 3 s, not the OS's 2 min.
+        "connect_timeout": 3,
         # Lets psycopg keep prepared statements (Django turns them off by default). Only
         # the key check asks for one (apikeys.prepared): Django's own cursors bind on the
         # client and are never prepared. Behind PgBouncer in transaction mode, this needs
@@ -221,14 +225,27 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
 
-# Email: notices to key owners. The console backend prints them in development; in
-# production set EMAIL_HOST and friends for SMTP.
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
-)
+# Email: notices to key owners never talk to a mail server inside a request. They go into
+# a queue in the database (django-post-office), in the same request, and
+# `manage.py send_queued_mail` (run every minute) sends them by SMTP, outside any
+# transaction, giving each try EMAIL_TIMEOUT seconds and trying failures again every 5
+# minutes, 8 times, before marking them failed (Django admin lists them). With DEBUG they
+# go straight to the console.
+EMAIL_BACKEND = "post_office.EmailBackend"
+POST_OFFICE = {
+    "BACKENDS": {
+        "default": "django.core.mail.backends.console.EmailBackend"
+        if DEBUG
+        else "django.core.mail.backends.smtp.EmailBackend"
+    },
+    "DEFAULT_PRIORITY": "now" if DEBUG else "medium",
+    "MAX_RETRIES": 8,
+    "RETRY_INTERVAL": timedelta(minutes=5),
+    "BATCH_DELIVERY_TIMEOUT": 120,
+    "MESSAGE_ID_ENABLED": True,
+    "LOG_LEVEL": 1,  # failures only
+}
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -270,6 +287,13 @@ CACHES = {
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
+# Seconds a request's body may take to arrive (genesis.request_bodies); then 408.
+REQUEST_BODY_TIMEOUT = 15
+
+# On SIGTERM, /api/v1/ready answers 503 for this long before the server stops, so that a
+# load balancer polling it stops sending first (genesis.readiness; ASGI servers only).
+DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "0" if DEBUG else "10"))
+
 # Where the transports listen; the console shows these URLs to users.
 API_PATH = "/api/v1/"
 MCP_PATH = "/mcp"
@@ -294,8 +318,13 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_log": {"()": "genesis.faults.RequestLog"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The MCP SDK logs the end of every stateless request's session at INFO.
-    "loggers": {"mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"}},
+    "loggers": {
+        "mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"},
+        # Requests failed for a dependency, and machine URLs' refusals: a line a minute.
+        "django.request": {"filters": ["request_log"]},
+    },
 }

@@ -1,8 +1,13 @@
 """Error pages, and the JSON answers where a program calls (genesis.machine)."""
 
+import sys
+
+from django.http import HttpResponse
+from django.template import loader
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from . import faults
 from .machine import is_machine_path, machine_error
 
 
@@ -37,6 +42,20 @@ def page_not_found(request, exception):
 
 
 def server_error(request):
+    # Django calls this while it handles the exception, so the exception is at hand.
+    if faults.is_dependency_error(sys.exc_info()[1]):
+        return unavailable(request)
     if is_machine_path(request.path):
         return machine_error(request.path, 500)
     return defaults.server_error(request)
+
+
+def unavailable(request):
+    """503 with Retry-After: the database (or another dependency) is not answering. The
+    page needs nothing but the template, like the 500 page: no database, no session."""
+    if is_machine_path(request.path):
+        response = machine_error(request.path, 503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+    response["Retry-After"] = str(faults.RETRY_AFTER_SECONDS)
+    return response

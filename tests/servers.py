@@ -85,6 +85,7 @@ def server_env(**extra) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url(),
         LOG_LEVEL="ERROR",
+        DRAIN_SECONDS="0",
     )
     env.update(extra)
     return env
@@ -140,3 +141,10 @@ class ServerProcess:
 def python_module(name: str, *args: str) -> list[str]:
     """`python -m name args...` with this interpreter (the venv's servers)."""
     return [sys.executable, "-m", name, *args]
+
+
+# genesis.asgi under uvicorn, as the README starts it (one worker).
+UVICORN = python_module(
+    "uvicorn", "genesis.asgi:application", "--host", "127.0.0.1", "--port", "{port}",
+    "--no-proxy-headers", "--no-access-log",
+)  # fmt: skip

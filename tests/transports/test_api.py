@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apikeys import keys, throttle
@@ -105,10 +106,14 @@ def test_refusing_a_malformed_key_costs_no_query(client, db, django_assert_num_q
 
 
 def test_a_valid_key_costs_one_query_once_its_use_is_recorded(
-    client, member, make_key, django_assert_num_queries
+    client, transactional_db, member, make_key, django_assert_num_queries
 ):
+    # No test transaction around it, as on the request path: no savepoint either.
     key = make_key(member)
-    with django_assert_num_queries(2):  # authenticate, then record the first use
+    # Authenticate, then record the first use; on PostgreSQL that write is a transaction
+    # of its own (BEGIN, UPDATE, COMMIT): it skips a row a revoke holds rather than wait.
+    first_use = 2 if connection.vendor == "sqlite" else 4
+    with django_assert_num_queries(first_use):
         assert client.get("/api/v1/me", HTTP_X_API_KEY=key.plaintext).status_code == 200
     with django_assert_num_queries(1):  # within the minute: no write
         assert client.get("/api/v1/me", HTTP_X_API_KEY=key.plaintext).status_code == 200

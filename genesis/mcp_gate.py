@@ -1,0 +1,216 @@
+"""What stands in front of the MCP SDK's app at /mcp: everything about the request the SDK
+can't see or can't answer well.
+
+- the client's address (genesis.client_ip) and its throttle (429 after too many failures);
+- the key check itself, with last use (the MCP client's name from `initialize` or a
+  request's `_meta`): done here, before the SDK's bearer middleware, because a database
+  that fails there broke the SDK's auth step (500 in plain text, or the connection
+  dropped without an answer). Here it is a JSON 503 with Retry-After;
+- the contract: every answer is JSON, an error included, and every request gets one.
+"""
+
+import contextvars
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from django.views.decorators.debug import sensitive_variables
+
+from apikeys import services, throttle
+from apikeys.models import Surface
+from genesis import client_ip, faults
+from genesis.machine import ERRORS, NO_OAUTH
+
+CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
+MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
+
+# The key check's answer for this request, for KeyVerifier (genesis.mcp) to hand the SDK.
+verified: contextvars.ContextVar[services.KeyContext | None] = contextvars.ContextVar(
+    "mcp_verified_key", default=None
+)
+
+
+@sensitive_variables("token")
+def _check_key(token, *, ip, user_agent, client_info) -> services.KeyContext | None:
+    # /mcp bypasses Django's request signals: tidy the connection ourselves.
+    close_old_connections()
+    try:
+        context = services.authenticate(token)
+        if context is not None:
+            services.record_use(
+                context.key,
+                ip=ip,
+                surface=Surface.MCP,
+                user_agent=user_agent,
+                client_info=client_info,
+            )
+        return context
+    finally:
+        close_old_connections()
+
+
+@sensitive_variables("value")
+def _bearer_token(scope) -> str | None:
+    """The token as the SDK's bearer middleware reads it: the first Authorization header,
+    after "Bearer "."""
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            value = value.decode("latin-1")
+            return value[7:] if value.lower().startswith("bearer ") else None
+    return None
+
+
+def _client_from(body: bytes) -> str:
+    """The MCP client's "name version", from an initialize request or a request's _meta."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(message, list):
+        message = message[0] if message else None
+    params = message.get("params") if isinstance(message, dict) else None
+    if not isinstance(params, dict):
+        return ""
+    info = params.get("clientInfo") if message.get("method") == "initialize" else None
+    meta = params.get("_meta")
+    if not isinstance(info, dict) and isinstance(meta, dict):
+        info = meta.get(CLIENT_INFO_META_KEY)
+    if not isinstance(info, dict) or not isinstance(info.get("name"), str):
+        return ""
+    version = info.get("version")
+    return f"{info['name']} {version}" if isinstance(version, str) else info["name"]
+
+
+async def _peek_body(receive):
+    """Read the start of the request body, and give back a receive that replays it."""
+    received = []
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False) or size > MAX_PEEK_BYTES:
+            break
+    complete = received[-1]["type"] == "http.request" and not received[-1].get("more_body")
+    body = b"".join(m.get("body", b"") for m in received) if complete else b""
+
+    async def replay():
+        return received.pop(0) if received else await receive()
+
+    return body, replay
+
+
+def _headers(scope) -> dict[bytes, bytes]:
+    """The request's headers by lowercase name, repeated ones joined as HTTP joins them."""
+    headers = {}
+    for name, value in scope.get("headers") or []:
+        headers[name] = headers[name] + b"," + value if name in headers else value
+    return headers
+
+
+async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]]):
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class _Reply:
+    """The response side of one request: what has been sent, and a JSON answer in place
+    of the plain-text 500 that Starlette (inside the SDK) sends for a crash."""
+
+    def __init__(self, send):
+        self._send = send
+        self.status = 0
+        self.replaced = False
+
+    @property
+    def started(self) -> bool:
+        return bool(self.status)
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            content_type = dict(message.get("headers") or []).get(b"content-type", b"")
+            if self.status >= 500 and not content_type.startswith(b"application/json"):
+                self.replaced = True
+                return await _send_json(self._send, self.status, ERRORS[500], [])
+        elif self.replaced:
+            return None  # the body of the replaced answer
+        return await self._send(message)
+
+
+UNAVAILABLE_HEADERS = [(b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode())]
+
+
+class McpGate:
+    """ASGI wrapper around the SDK's app; see the module's docstring."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        reply = _Reply(send)
+        try:
+            await self._handle(scope, receive, reply)
+        except Exception as error:
+            if faults.is_dependency_error(error):
+                faults.report("MCP request failed, a dependency is down", scope["path"], error)
+                if not reply.started:
+                    await _send_json(reply, 503, ERRORS[503], UNAVAILABLE_HEADERS)
+            else:
+                kind = f"MCP request failed ({type(error).__name__})"
+                faults.report(kind, scope["path"], error, traceback=True)
+                if not reply.started:
+                    await _send_json(reply, 500, ERRORS[500], [])
+
+    async def _handle(self, scope, receive, reply):
+        if scope["path"] not in (settings.MCP_PATH, settings.MCP_PATH + "/"):
+            # /mcp/.well-known/... and the like: JSON, never the SDK's plain-text 404.
+            return await _send_json(reply, 404, NO_OAUTH, [])
+        headers = _headers(scope)
+        peer = (scope.get("client") or ("",))[0]
+        forwarded_for = headers.get(b"x-forwarded-for", b"").decode("latin-1")
+        ip = client_ip.decide(peer, forwarded_for)
+        wait = await sync_to_async(throttle.retry_after)(ip)
+        if wait:
+            return await _send_json(
+                reply,
+                429,
+                {"error": "too_many_requests", "error_description": "Too many failed attempts"},
+                [(b"retry-after", str(wait).encode())],
+            )
+        client_info = None
+        if scope["method"] == "POST":
+            body, receive = await _peek_body(receive)
+            client_info = _client_from(body) or None
+        context = None
+        token = _bearer_token(scope)
+        if token is not None:
+            context = await sync_to_async(_check_key)(
+                token,
+                ip=ip,
+                user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+                client_info=client_info,
+            )
+        handle = verified.set(context)
+        try:
+            await self.app(scope, receive, reply)
+        finally:
+            verified.reset(handle)
+        if reply.status == 401:
+            await sync_to_async(throttle.record_failure)(ip)

@@ -1,0 +1,452 @@
+"""Dependencies that fail: Redis stopped or frozen, the database read-only or gone, a mail
+server that never answers, slow clients. Against real servers; valid keys keep working
+where the guarantees allow, every answer keeps its contract (JSON with the right status
+at machine URLs, never an HTML 500, never no answer), nothing hangs past its timeout, the
+log says it once, and recovery needs no restart."""
+
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from apikeys import throttle
+from genesis import cache as genesis_cache
+from genesis import faults
+
+from .faults import RedisServer, SilentMailServer, TcpRelay, without_write_override
+from .servers import UVICORN, ServerProcess, free_port
+
+needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
+TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+def me(url, key, timeout=10):
+    return httpx.get(f"{url}/api/v1/me", headers={"x-api-key": key}, timeout=timeout)
+
+
+def mcp(url, key, timeout=10):
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+    return httpx.post(f"{url}/mcp", json=TOOLS, headers=headers, timeout=timeout)
+
+
+def ready(url):
+    return httpx.get(f"{url}/api/v1/ready", timeout=5)
+
+
+def wait_until(condition, timeout=15, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+# What the app logs, without uvicorn's start and stop lines or Python's warnings.
+QUIET = {"PYTHONWARNINGS": "ignore", "LOG_LEVEL": "WARNING"}
+QUIET_UVICORN = [*UVICORN, "--log-level", "warning"]
+
+
+def fault_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+def test_ready_says_what_answered(http, settings):
+    response = http.get("/api/v1/ready")
+    assert response.status_code == 200
+    expected = {"database": "ok", "redis": "ok"} if settings.REDIS_URL else {"database": "ok"}
+    assert response.json() == {"status": "ok", "checks": expected}
+    assert http.get("/api/v1/health").json() == {"status": "ok"}
+
+
+# Redis ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis():
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def on_redis(transactional_db, redis):
+    """The README's server on its own Redis, logging warnings (faults) and up."""
+    with ServerProcess(UVICORN, REDIS_URL=redis.url, LOG_LEVEL="WARNING") as server:
+        yield server
+
+
+@needs_redis
+def test_with_redis_stopped_keys_work_and_refusals_stay_401(on_redis, redis, member, make_key):
+    key = make_key(member).plaintext
+    assert me(on_redis.url, key).status_code == 200
+    redis.stop()
+    for _ in range(5):
+        assert me(on_redis.url, key).status_code == 200
+        assert mcp(on_redis.url, key).status_code == 200
+        refused = me(on_redis.url, "gns_wrong")
+        assert refused.status_code == 401
+        assert refused.json()["error"] == "invalid_token"
+        assert mcp(on_redis.url, "gns_wrong").status_code == 401
+    # Liveness stays, readiness says which dependency is down.
+    assert httpx.get(f"{on_redis.url}/api/v1/health").status_code == 200
+    down = ready(on_redis.url)
+    assert down.status_code == 503
+    assert down.json()["checks"]["redis"] == "unavailable"
+    # The throttle goes on, per process, meanwhile.
+    for _ in range(throttle.FAILURE_LIMIT + 1):
+        me(on_redis.url, "gns_wrong")
+    assert me(on_redis.url, key).status_code == 429
+
+    redis.start()  # the same port: no restart of ours
+    assert wait_until(lambda: ready(on_redis.url).status_code == 200)
+    # Counting in Redis again once the stand-in's few seconds are over.
+    time.sleep(genesis_cache.RETRY_SECONDS)
+    me(on_redis.url, "gns_wrong")
+    client = __import__("redis").Redis.from_url(redis.url)
+    assert wait_until(lambda: bool(client.keys("*apikey-failures*")), timeout=5)
+
+
+@needs_redis
+def test_a_redis_outage_is_one_log_line_not_a_traceback_per_request(
+    transactional_db, redis, member, make_key
+):
+    key = make_key(member).plaintext
+    with ServerProcess(QUIET_UVICORN, REDIS_URL=redis.url, **QUIET) as server:
+        redis.stop()
+        for _ in range(30):
+            me(server.url, key)
+            me(server.url, "gns_wrong")
+            mcp(server.url, key)
+    lines = fault_lines(server.output)
+    assert sum("Redis: not answering" in line for line in lines) == 1, server.output
+    assert "Traceback" not in server.output
+    assert len(lines) <= 3, server.output  # Redis, and the 401s and 429s it counted
+    assert key not in server.output
+
+
+@needs_redis
+def test_a_frozen_redis_holds_no_request_past_its_timeout(on_redis, redis, member, make_key):
+    key = make_key(member).plaintext
+    assert me(on_redis.url, key).status_code == 200
+    redis.freeze()
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            assert me(on_redis.url, key, timeout=3).status_code == 200
+            assert mcp(on_redis.url, key, timeout=3).status_code == 200
+        # 250 ms for the first call that meets the freeze, then the local stand-in.
+        assert time.monotonic() - started < 4
+        began = time.monotonic()
+        assert ready(on_redis.url).status_code == 503
+        assert time.monotonic() - began < 1
+        assert httpx.get(f"{on_redis.url}/api/v1/health", timeout=2).status_code == 200
+    finally:
+        redis.thaw()
+    assert wait_until(lambda: ready(on_redis.url).status_code == 200)
+    assert me(on_redis.url, key).status_code == 200
+
+
+def test_the_cache_stands_in_locally_while_redis_refuses(caplog):
+    """The cache itself, in this process: a Redis that refuses connections."""
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    address = port.getsockname()[1]
+    port.close()  # nothing listens there now
+    cache = genesis_cache.RedisCache(f"redis://127.0.0.1:{address}/0", {})
+    started = time.monotonic()
+    for number in range(50):
+        cache.add("counter", 0)
+        assert cache.incr("counter") == number + 1
+    assert time.monotonic() - started < 2  # one refused connection, then local counts
+    assert [r.getMessage()[:21] for r in caplog.records if r.name == "genesis.faults"] == [
+        "Redis: not answering;"
+    ]
+
+
+# The database ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite default")
+def test_a_read_only_database_keeps_keys_working_without_last_used(
+    transactional_db, member, make_key, tmp_path
+):
+    key = make_key(member)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = tmp_path / "read-only.sqlite3"
+    shutil.copy(connection.settings_dict["NAME"], copy)
+    copy.chmod(0o444)
+    server = ServerProcess(
+        [*without_write_override(), *QUIET_UVICORN], DATABASE_URL=f"sqlite:///{copy}", **QUIET
+    )
+    with server:
+        for _ in range(5):  # the first use is due for its last-used write
+            assert me(server.url, key.plaintext).status_code == 200
+            assert mcp(server.url, key.plaintext).status_code == 200
+        assert me(server.url, "gns_wrong").status_code == 401
+    with sqlite3.connect(copy) as database:
+        row = database.execute(
+            "SELECT last_used_at FROM apikeys_apikey WHERE id = ?", (key.pk,)
+        ).fetchone()
+    assert row == (None,)
+    assert sum("Last use not recorded" in line for line in fault_lines(server.output)) == 1
+    assert "Traceback" not in server.output.split("Last use not recorded", 1)[1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_with_the_database_gone_every_answer_keeps_its_contract(transactional_db, member, make_key):
+    key = make_key(member).plaintext
+    session = Client()
+    session.force_login(member.user)
+    cookies = {name: morsel.value for name, morsel in session.cookies.items()}
+    db = connection.settings_dict
+    with TcpRelay(int(db["PORT"] or 5432), db["HOST"] or "127.0.0.1") as relay:
+        url = f"postgres://{db['USER']}:{db['PASSWORD']}@127.0.0.1:{relay.port}/{db['NAME']}"
+        with ServerProcess(QUIET_UVICORN, DATABASE_URL=url, **QUIET) as server:
+            assert me(server.url, key).status_code == 200
+            relay.cut()  # as if PostgreSQL stopped
+
+            api = me(server.url, key)
+            assert api.status_code == 503
+            assert api.json()["error"] == "temporarily_unavailable"
+            assert int(api.headers["Retry-After"]) >= 1
+            page = httpx.get(f"{server.url}/o/acme/api-keys/", cookies=cookies, timeout=10)
+            assert page.status_code == 503
+            assert "Back in a moment" in page.text
+            assert httpx.get(f"{server.url}/api/v1/health").status_code == 200
+            assert ready(server.url).json()["checks"]["database"] == "unavailable"
+            # Every MCP request gets an answer, and it is JSON.
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                answers = list(pool.map(lambda _: mcp(server.url, key), range(24)))
+            assert {answer.status_code for answer in answers} == {503}
+            assert all(answer.json()["error"] == "temporarily_unavailable" for answer in answers)
+
+            relay.restore()  # back: no restart of ours
+            assert wait_until(lambda: me(server.url, key).status_code == 200)
+            assert mcp(server.url, key).status_code == 200
+    lines = fault_lines(server.output)
+    assert "Traceback" not in server.output
+    assert len(lines) <= 8, server.output
+
+
+def test_a_database_error_is_a_503_in_json_for_machines_and_a_page_for_people(
+    member, monkeypatch, server, transactional_db
+):
+    from django.db import OperationalError
+
+    from apikeys import services
+    from organizations import decorators
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "authenticate", down)
+    monkeypatch.setattr(decorators, "get_membership_or_404", down)
+    api = me(server.url, "gns_" + "A" * 38)
+    assert (api.status_code, api.json()["error"]) == (503, "temporarily_unavailable")
+    assert api.headers["Retry-After"]
+    answer = mcp(server.url, "gns_" + "A" * 38)
+    assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
+    browser = Client(raise_request_exception=False)
+    browser.force_login(member.user)
+    page = browser.get("/o/acme/api-keys/")
+    assert page.status_code == 503
+    assert "text/html" in page["Content-Type"]
+    assert "Back in a moment" in page.text
+
+
+def test_a_bug_is_a_json_500_at_machine_urls(monkeypatch, server, transactional_db):
+    from apikeys import services
+
+    def bug(*args, **kwargs):
+        raise KeyError("a bug, not an outage")
+
+    monkeypatch.setattr(services, "authenticate", bug)
+    api = Client(raise_request_exception=False).get("/api/v1/me", HTTP_X_API_KEY="gns_" + "A" * 38)
+    assert (api.status_code, api.json()["error"]) == (500, "server_error")
+    answer = mcp(server.url, "gns_" + "A" * 38)
+    assert (answer.status_code, answer.json()["error"]) == (500, "server_error")
+
+
+# Mail -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def queued_mail(settings):
+    """The production mail setup: notices queued in the request, sent by the sender."""
+    settings.EMAIL_BACKEND = "post_office.EmailBackend"
+    settings.POST_OFFICE = {
+        **settings.POST_OFFICE,
+        "BACKENDS": {"default": "django.core.mail.backends.smtp.EmailBackend"},
+    }
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_TIMEOUT = 1
+    return settings
+
+
+def test_a_silent_mail_server_never_slows_a_revoke_and_loses_no_notice(
+    transactional_db, queued_mail, client_for, admin, member, make_key
+):
+    from aiosmtpd.controller import Controller
+    from post_office.models import STATUS, Email
+
+    key = make_key(member, "Revoked while mail is down")
+    with SilentMailServer() as silent:
+        queued_mail.EMAIL_PORT = silent.port
+        started = time.monotonic()
+        response = client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/")
+        assert response.status_code == 302
+        assert time.monotonic() - started < 1
+        key.refresh_from_db()
+        assert key.revoked_at is not None
+        notice = Email.objects.get()
+        assert (notice.to, notice.status) == ([member.user.email], STATUS.queued)
+
+        started = time.monotonic()
+        call_command("send_queued_mail")  # the sender, on its own schedule
+        assert time.monotonic() - started < 10
+        notice.refresh_from_db()
+        assert (notice.status, notice.number_of_retries) == (STATUS.requeued, 1)
+
+    class Inbox:
+        received = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        queued_mail.EMAIL_PORT = controller.port
+        Email.objects.update(scheduled_time=None)  # its retry is due
+        call_command("send_queued_mail")
+    finally:
+        controller.stop()
+    notice.refresh_from_db()
+    assert notice.status == STATUS.sent
+    assert [envelope.rcpt_tos for envelope in inbox.received] == [[member.user.email]]
+    assert b"Revoked while mail is down" in inbox.received[0].content
+    assert key.plaintext.encode() not in inbox.received[0].content
+    assert not mail.outbox  # nothing took the old way round the queue
+
+
+# Slow clients -----------------------------------------------------------------------
+
+
+def test_slow_bodies_starve_nobody_and_get_408(
+    server, transactional_db, settings, member, make_key
+):
+    settings.REQUEST_BODY_TIMEOUT = 2
+    key = make_key(member).plaintext
+    slow = []
+    for _ in range(40):
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(
+            b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            b"username="
+        )
+        slow.append(sock)
+    for _ in range(20):  # and headers that never end
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        slow.append(sock)
+    try:
+        started = time.monotonic()
+        with httpx.Client(base_url=server.url, timeout=3) as http:
+            for _ in range(5):
+                assert http.get("/api/v1/health").status_code == 200
+                assert http.get("/api/v1/me", headers={"x-api-key": key}).status_code == 200
+                assert http.get("/accounts/login/").status_code == 200
+        assert time.monotonic() - started < 3
+        answers = [sock.recv(200).split(b"\r\n", 1)[0] for sock in slow[:40]]
+        assert set(answers) == {b"HTTP/1.1 408 Request Timeout"}
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_body_over_the_limit_gets_413_unread(server, transactional_db):
+    response = httpx.post(f"{server.url}/api/v1/me", content=b"x" * (3 * 1024 * 1024), timeout=10)
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
+# Draining ---------------------------------------------------------------------------
+
+
+def test_sigterm_drains_before_stopping_and_loses_no_request(transactional_db, member, make_key):
+    """A balancer polling /ready stops sending once it says 503; everything sent until then
+    is answered, while the server keeps serving through its drain."""
+    key = make_key(member).plaintext
+    server = ServerProcess(UVICORN, DRAIN_SECONDS="2", LOG_LEVEL="WARNING")
+    balancer_sends = threading.Event()
+    balancer_sends.set()
+    results, failures = [], []
+
+    def load():
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            while balancer_sends.is_set():
+                try:
+                    results.append(http.get("/api/v1/me", headers={"x-api-key": key}).status_code)
+                except httpx.TransportError as error:
+                    failures.append(error)
+
+    with server:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            loaders = [pool.submit(load) for _ in range(4)]
+            assert wait_until(lambda: len(results) > 20, timeout=20)
+            stopped_at = time.monotonic()
+            server.process.terminate()  # SIGTERM
+            assert wait_until(lambda: ready(server.url).status_code == 503, timeout=2)
+            served_while_draining = len(results)
+            time.sleep(0.5)  # the balancer's next health check
+            balancer_sends.clear()
+            for loader in loaders:
+                loader.result(timeout=20)
+        assert len(results) > served_while_draining, "it kept serving while draining"
+        assert server.process.wait(timeout=20) is not None
+        assert time.monotonic() - stopped_at >= 2
+    assert not failures
+    assert set(results) == {200}
+    assert "draining for 2.0 s" in server.output
+
+
+# Logs -------------------------------------------------------------------------------
+
+
+def test_a_fault_is_reported_once_a_minute_with_a_count(caplog, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(faults.time, "monotonic", lambda: clock[0])
+    faults._reports.forget("Test fault")
+    error = ConnectionError("refused")
+    for _ in range(100):
+        faults.report("Test fault", "not answering", error)
+    clock[0] += faults.REPORT_INTERVAL_SECONDS
+    faults.report("Test fault", "not answering", error)
+    messages = [r.getMessage() for r in caplog.records if r.name == "genesis.faults"]
+    assert messages == [
+        "Test fault: not answering (ConnectionError: refused)",
+        "Test fault: not answering (ConnectionError: refused); 99 more since the last report",
+    ]
+    assert not any(r.exc_info for r in caplog.records)  # an outage: its error says enough
+
+
+def test_a_bug_is_reported_with_its_traceback_the_first_time(caplog):
+    faults._reports.forget("Test bug")
+    for _ in range(3):
+        faults.report("Test bug", "/mcp", KeyError("x"), traceback=True)
+    records = [r for r in caplog.records if r.name == "genesis.faults"]
+    assert len(records) == 1
+    assert records[0].exc_info
