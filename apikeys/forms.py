@@ -31,6 +31,8 @@ NAME_FIELD = dict(
 )
 
 EXPIRY_DAYS = (7, 30, 60, 90)
+# Further than this is what Never is for (and 9999-12-31 overflowed the date arithmetic).
+MAX_CUSTOM_EXPIRY = timedelta(days=3652)
 
 
 class RenameForm(DescribedErrorsMixin, forms.Form):
@@ -90,6 +92,9 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         if choice == "custom":
             if date is None:
                 self.add_error("expires_on", _("Choose the day the key should stop working."))
+                return cleaned
+            if date > timezone.now().date() + MAX_CUSTOM_EXPIRY:
+                self.add_error("expires_on", _("Choose a date within the next 10 years, or Never."))
                 return cleaned
             expires_at = datetime.combine(date + timedelta(days=1), time.min, tzinfo=UTC)
         elif choice and choice != "never":

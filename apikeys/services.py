@@ -3,10 +3,13 @@ and the MCP server all come through here."""
 
 import functools
 import ipaddress
+import time
+import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -287,6 +290,31 @@ def _valid_ip(ip: str | None) -> str | None:
 
 
 _CLIENT_LENGTH = ApiKey._meta.get_field("last_used_client").max_length
+# A client's new name is written within the minute this often per key at most: enough for
+# mcp-remote's probe and its host's initialize, too few for a caller who alternates names
+# to turn every request into a write.
+CLIENT_RENAMES_PER_MINUTE = 3
+
+
+def client_name(text: str) -> str:
+    """A client's name as the lists show it: no control, format or unpaired surrogate
+    characters (a NUL broke PostgreSQL, a lone surrogate the encoder, U+202E reversed the
+    table cell after it), spaces collapsed, at most the column's length."""
+    kept = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace() or not unicodedata.category(char).startswith("C")
+    )
+    return " ".join(kept.split())[:_CLIENT_LENGTH]
+
+
+def _may_rename_client(key_id: int) -> bool:
+    counter = f"client-renames:{key_id}:{int(time.time() // 60)}"
+    cache.add(counter, 0, timeout=120)
+    try:
+        return cache.incr(counter) <= CLIENT_RENAMES_PER_MINUTE
+    except ValueError:  # expired between add() and incr()
+        return True
 
 
 def record_use(
@@ -304,16 +332,17 @@ def record_use(
     """
     now = timezone.now()
     due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_INTERVAL
+    client_info = client_name(client_info or "")
     if client_info:
-        client = client_info[:_CLIENT_LENGTH]
-        if not due and client == key.last_used_client:
+        client = client_info
+        if not due and (client == key.last_used_client or not _may_rename_client(key.pk)):
             return
     elif not due:
         return
     elif surface == key.last_used_surface == Surface.MCP and key.last_used_client:
         client = key.last_used_client
     else:
-        client = user_agent[:_CLIENT_LENGTH]
+        client = client_name(user_agent)
     # The condition repeats the check in SQL, so concurrent workers write once between them.
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
     if client_info:

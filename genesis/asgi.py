@@ -42,6 +42,14 @@ def lifespan_receive(receive):
     return receive_and_prepare
 
 
+def without_underscore_headers(headers):
+    """Headers whose names hold an underscore, dropped as gunicorn, nginx and Django's
+    runserver drop them: WSGI spells `X_Forwarded_For` and `X-Forwarded-For` alike
+    (HTTP_X_FORWARDED_FOR), so a proxy that passes the first let a client write the
+    header a trusted proxy is believed about."""
+    return [(name, value) for name, value in headers if b"_" not in name]
+
+
 def build_application():
     console = WSGIMiddleware(django_wsgi, workers=WSGI_THREADS)
     mcp = build_mcp_app()
@@ -50,6 +58,8 @@ def build_application():
         # The lifespan starts the MCP session manager; Django has none.
         if scope["type"] == "lifespan":
             return await mcp(scope, lifespan_receive(receive), send)
+        if any(b"_" in name for name, _ in scope.get("headers") or ()):
+            scope = {**scope, "headers": without_underscore_headers(scope["headers"])}
         path = scope.get("path", "")
         if path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/"):
             return await mcp(scope, receive, send)

@@ -29,7 +29,13 @@ ERRORS = {
 }
 
 
+def _normalized(path: str) -> str:
+    # "//api/v1/health" is a path too (browsers and proxies pass it on as it is).
+    return "/" + path.lstrip("/")
+
+
 def is_machine_path(path: str) -> bool:
+    path = _normalized(path)
     return (
         path.startswith("/api/")
         or path == settings.MCP_PATH
@@ -41,18 +47,23 @@ def is_machine_path(path: str) -> bool:
 def is_discovery_path(path: str) -> bool:
     """A URL where a client looks for OAuth: the well-known ones and registration, also
     below the MCP server's path (/mcp/.well-known/openid-configuration)."""
+    path = _normalized(path)
     return path.startswith(DISCOVERY_PREFIXES) or path.startswith(settings.MCP_PATH + "/")
 
 
-def machine_error(path: str, status: int) -> JsonResponse:
-    """The JSON answer for an error at a machine-facing URL."""
+def error_body(path: str, status: int) -> dict:
+    """The JSON body of an error at a machine-facing URL."""
     if status == 404 and is_discovery_path(path):
-        return JsonResponse(NO_OAUTH, status=404)
+        return NO_OAUTH
     body = ERRORS.get(status)
     if body is None:
         phrase = HTTPStatus(status).phrase
         body = {"error": phrase.lower().replace(" ", "_"), "error_description": phrase}
-    return JsonResponse(body, status=status)
+    return body
+
+
+def machine_error(path: str, status: int) -> JsonResponse:
+    return JsonResponse(error_body(path, status), status=status)
 
 
 class JsonErrorsMiddleware:

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from apikeys import services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
-from genesis.machine import ERRORS, NO_OAUTH
+from genesis.machine import ERRORS, NO_OAUTH, error_body
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
@@ -65,7 +65,7 @@ def _client_from(body: bytes) -> str:
     """The MCP client's "name version", from an initialize request or a request's _meta."""
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
         return ""
     if isinstance(message, list):
         message = message[0] if message else None
@@ -127,12 +127,17 @@ async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, b
     await send({"type": "http.response.body", "body": payload})
 
 
-class _Reply:
-    """The response side of one request: what has been sent, and a JSON answer in place
-    of the plain-text 500 that Starlette (inside the SDK) sends for a crash."""
+KEPT_HEADERS = (b"allow", b"retry-after", b"www-authenticate")
 
-    def __init__(self, send):
+
+class _Reply:
+    """The response side of one request: what has been sent, and a JSON error in place of
+    any other the SDK's app sends (Starlette's plain-text 500 for a crash, the SDK's
+    empty 400 for a wrong Content-Type...), keeping the headers that say what to do."""
+
+    def __init__(self, send, path):
         self._send = send
+        self._path = path
         self.status = 0
         self.replaced = False
 
@@ -143,10 +148,13 @@ class _Reply:
     async def __call__(self, message):
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            content_type = dict(message.get("headers") or []).get(b"content-type", b"")
-            if self.status >= 500 and not content_type.startswith(b"application/json"):
+            headers = message.get("headers") or []
+            content_type = dict(headers).get(b"content-type", b"")
+            if self.status >= 400 and not content_type.startswith(b"application/json"):
                 self.replaced = True
-                return await _send_json(self._send, self.status, ERRORS[500], [])
+                kept = [(name, value) for name, value in headers if name in KEPT_HEADERS]
+                body = error_body(self._path, self.status)
+                return await _send_json(self._send, self.status, body, kept)
         elif self.replaced:
             return None  # the body of the replaced answer
         return await self._send(message)
@@ -164,7 +172,7 @@ class McpGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        reply = _Reply(send)
+        reply = _Reply(send, scope["path"])
         try:
             await self._handle(scope, receive, reply)
         except Exception as error:
@@ -179,9 +187,22 @@ class McpGate:
                     await _send_json(reply, 500, ERRORS[500], [])
 
     async def _handle(self, scope, receive, reply):
-        if scope["path"] not in (settings.MCP_PATH, settings.MCP_PATH + "/"):
+        if scope["path"] == settings.MCP_PATH + "/":
+            # Served as /mcp: Starlette would redirect, to a URL made of the Host header.
+            scope = {**scope, "path": settings.MCP_PATH, "raw_path": settings.MCP_PATH.encode()}
+        elif scope["path"] != settings.MCP_PATH:
             # /mcp/.well-known/... and the like: JSON, never the SDK's plain-text 404.
             return await _send_json(reply, 404, NO_OAUTH, [])
+        if scope["method"] == "GET":
+            # The stream a GET opens carries what a server sends on its own, and a
+            # stateless server never does: the SDK held it open, silent, for good. 405 is
+            # the spec's "no stream here", which clients expect.
+            return await _send_json(
+                reply,
+                405,
+                error_body(scope["path"], 405),
+                [(b"allow", b"POST, DELETE")],
+            )
         headers = _headers(scope)
         peer = (scope.get("client") or ("",))[0]
         forwarded_for = headers.get(b"x-forwarded-for", b"").decode("latin-1")

@@ -27,8 +27,15 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, username):
-        # Sign-in is case-insensitive on the email address.
-        return self.get(email__iexact=username)
+        """Sign-in is case-insensitive on the email address, by Python's str.lower(), the
+        rule the sign-in lockout counts with (organizations.lockout): the database's own
+        folding is looser (PostgreSQL's UPPER turns a dotless i, U+0131, into "I"), and let
+        such a spelling sign in as admin@ while a lockout counted failures for admin@."""
+        wanted = username.strip().lower()
+        for user in self.filter(email__iexact=username.strip()):
+            if user.email.lower() == wanted:
+                return user
+        raise self.model.DoesNotExist
 
 
 class User(AbstractBaseUser, PermissionsMixin):

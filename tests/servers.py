@@ -116,7 +116,7 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code < 500:
                     return self
             except httpx.TransportError:
                 pass

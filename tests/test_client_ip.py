@@ -168,8 +168,9 @@ def test_under_gunicorn_the_same_decision_holds(transactional_db, member, make_k
     REMOTE_ADDR to the peer: the decision is still ours."""
     key = make_key(member)
     command = python_module(
-        "gunicorn", "genesis.wsgi:application", "--bind", "127.0.0.1:{port}", "--workers", "1"
-    )
+        "gunicorn", "genesis.wsgi:application", "--bind", "127.0.0.1:{port}", "--workers", "1",
+        "--forwarded-allow-ips", "",
+    )  # fmt: skip
     with ServerProcess(command, TRUSTED_PROXIES="127.0.0.1") as gunicorn:
         flood(me, gunicorn.url, ATTACKER)
         assert me(gunicorn.url, key.plaintext, VICTIM).status_code == 200
@@ -180,6 +181,28 @@ def test_under_gunicorn_the_same_decision_holds(transactional_db, member, make_k
         assert me(gunicorn.url, other.plaintext, VICTIM).status_code == 200
     other.refresh_from_db()
     assert other.last_used_ip == "127.0.0.1"
+    # Nor does gunicorn take the scheme from a client: the https redirect holds.
+    with ServerProcess(command, SECURE_SSL_REDIRECT="1") as gunicorn:
+        for header in ({"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}):
+            response = httpx.get(f"{gunicorn.url}/api/v1/health", headers=header)
+            assert response.status_code == 301, header
+
+
+def test_a_header_spelled_with_underscores_is_not_believed(
+    server, transactional_db, settings, member, make_key
+):
+    """WSGI spells X_Forwarded_For like X-Forwarded-For; a proxy that passes the first
+    (nginx with underscores_in_headers on) must not let the client write the second."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    key = make_key(member)
+    headers = [
+        ("x-api-key", key.plaintext),
+        ("X-Forwarded-For", VICTIM),  # what the proxy wrote
+        ("X_Forwarded_For", "6.6.6.6"),  # what the client sent along
+    ]
+    assert httpx.get(f"{server.url}/api/v1/me", headers=headers).status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_ip == VICTIM
 
 
 def test_uvicorn_started_as_the_readme_says_ignores_a_forged_header(

@@ -226,3 +226,35 @@ def test_active_has_one_meaning_the_key_works(member, make_key):
     for key in (works, revoked, expired):
         key.refresh_from_db()
         assert key.is_active == (services.authenticate(key.plaintext) is not None), key.name
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("\ud800x 1.0", "x 1.0"),  # an unpaired surrogate
+        ("x\x00y", "xy"),  # NUL: PostgreSQL refuses it
+        ("\u202eevil 1.0", "evil 1.0"),  # right-to-left override
+        ("\x1b[2Jclear\r\nme", "[2Jclear me"),  # terminal escape, a line break
+        ("  spaced    out  ", "spaced out"),
+        ("é" * 300, "é" * 200),
+    ],
+)
+def test_client_names_are_stored_clean(member, make_key, given, stored):
+    key = make_key(member)
+    context = services.authenticate(key.plaintext)
+    services.record_use(context.key, ip="127.0.0.1", surface="mcp", client_info=given)
+    key.refresh_from_db()
+    assert key.last_used_client == stored
+
+
+def test_changing_client_names_cannot_turn_every_request_into_a_write(member, make_key):
+    key = make_key(member)
+    context = services.authenticate(key.plaintext)
+    services.record_use(context.key, ip="127.0.0.1", surface="mcp", client_info="first 1")
+    with CaptureQueriesContext(connection) as queries:
+        for number in range(20):
+            services.record_use(
+                context.key, ip="127.0.0.1", surface="mcp", client_info=f"name {number % 2}"
+            )
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == services.CLIENT_RENAMES_PER_MINUTE

@@ -39,6 +39,7 @@ class TestExpiry:
             ({"expires": "custom"}, "Choose the day the key should stop working."),
             ({"expires": "custom", "expires_on": "2020-01-01"}, "in the future"),
             ({"expires": "custom", "expires_on": "31/12/2099"}, "Enter a date like"),
+            ({"expires": "custom", "expires_on": "9999-12-31"}, "within the next 10 years"),
             ({"expires": "12"}, "Select a valid choice"),
         ],
     )

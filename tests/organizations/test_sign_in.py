@@ -1,6 +1,9 @@
+import pytest
 from django.conf import settings
 
-from ..factories import PASSWORD, MembershipFactory
+from organizations.models import User
+
+from ..factories import PASSWORD, MembershipFactory, UserFactory
 
 
 def test_argon2_hashes_passwords(db):
@@ -76,3 +79,26 @@ def test_unknown_organizations_are_404_like_foreign_ones(member, client_for):
     client = client_for(member)
     assert client.get("/o/nope/api-keys/").status_code == 404
     assert client.get("/o/globex/api-keys/").status_code == 404
+
+
+# A dotless i (U+0131) and a long s (U+017F): PostgreSQL's case folding makes them "I"
+# and "S", so the database found sid@example.com for either.
+LOOK_ALIKES = ["s\u0131d@example.com", "\u017fid@example.com"]
+
+
+@pytest.mark.parametrize("page", ["/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize("look_alike", LOOK_ALIKES)
+def test_a_locked_email_stays_locked_for_look_alike_spellings(client, db, page, look_alike):
+    UserFactory(email="sid@example.com", is_staff=True)
+    for _ in range(5):
+        client.post(page, {"username": "sid@example.com", "password": "wrong"})
+    response = client.post(page, {"username": look_alike, "password": PASSWORD})
+    assert response.status_code in (200, 429)  # refused, or refused as locked
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_finds_an_email_by_its_lowercase_only(db):
+    UserFactory(email="sid@example.com")
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get_by_natural_key(LOOK_ALIKES[0])
+    assert User.objects.get_by_natural_key(" SID@example.com").email == "sid@example.com"

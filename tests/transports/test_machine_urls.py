@@ -1,6 +1,7 @@
 """Machine-facing URLs answer JSON, never HTML: unknown API paths, wrong methods, the OAuth
 discovery probes MCP clients send before connecting, and errors."""
 
+import httpx
 import pytest
 
 from genesis.machine import NO_OAUTH
@@ -68,3 +69,12 @@ def test_the_console_keeps_its_html_404(client, db):
     response = client.get("/nowhere/")
     assert response.status_code == 404
     assert "text/html" in response["Content-Type"]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["//api/v1/health", "//mcp/.well-known/openid-configuration"])
+def test_a_doubled_slash_still_gets_json(server, transactional_db, settings, debug, path):
+    settings.DEBUG = debug  # Django's own 404 page lists the URL patterns
+    response = httpx.get(server.url + path, timeout=10)  # as sent: no URL joining
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

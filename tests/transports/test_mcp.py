@@ -2,6 +2,7 @@
 
 import asyncio
 import importlib.metadata
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -211,8 +212,7 @@ def test_last_used_names_the_mcp_client_not_its_http_library(
     """mcp-remote's shape: a GET probe as `undici`, its own initialize, then the host's;
     later requests carry no clientInfo at all (the TypeScript SDK sends it once)."""
     key = make_key(member)
-    with httpx.stream(
-        "GET",
+    probe = httpx.get(
         f"{server.url}/mcp",
         headers={
             "Authorization": f"Bearer {key.plaintext}",
@@ -220,8 +220,10 @@ def test_last_used_names_the_mcp_client_not_its_http_library(
             "User-Agent": "undici",
         },
         timeout=10,
-    ) as probe:
-        assert probe.status_code == 200
+    )
+    # A stateless server offers no stream: 405 at once, not one held open and silent.
+    assert (probe.status_code, probe.headers["Allow"]) == (405, "POST, DELETE")
+    assert probe.json()["error"] == "method_not_allowed"
     assert initialize(server, key.plaintext, "mcp-remote", "0.1.29").status_code == 200
     key.refresh_from_db()
     assert key.last_used_client == "mcp-remote 0.1.29"
@@ -285,3 +287,76 @@ def test_list_my_api_keys_leaves_out_expired_keys(server, transactional_db, memb
     ApiKey.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     _, _, mine = with_mcp(server, key.plaintext, list_and_call)
     assert [item["name"] for item in mine.structured_content["result"]] == ["works"]
+
+
+@pytest.mark.parametrize("name", ["x\x00y", "\ud800x", "\u202eevil"])
+def test_a_strange_client_name_never_breaks_the_request(
+    server, transactional_db, member, make_key, name
+):
+    key = make_key(member)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": name, "version": "1"},
+            },
+        }
+    )
+    response = httpx.post(
+        f"{server.url}/mcp",
+        content=body.encode("utf-8", "surrogatepass"),
+        headers={
+            "Authorization": f"Bearer {key.plaintext}",
+            "Accept": "application/json, text/event-stream",
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    assert response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_json_nested_too_deep_is_refused_in_json(server, transactional_db):
+    response = httpx.post(
+        f"{server.url}/mcp",
+        content=b"[" * 60_000,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_the_mcp_path_with_a_slash_is_served_not_redirected(
+    server, transactional_db, member, make_key
+):
+    key = make_key(member).plaintext
+    response = httpx.post(
+        f"{server.url}/mcp/",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+        headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert "location" not in response.headers
+
+
+def test_the_sdks_own_errors_come_as_json(server, transactional_db, member, make_key):
+    key = make_key(member).plaintext
+    response = httpx.post(
+        f"{server.url}/mcp",
+        content=b"name=value",
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        timeout=10,
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]
