@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+PEER = Path(__file__).resolve().parent / "peer"
 
 
 # The production layout's services instead of SQLite and local memory, e.g.
@@ -73,6 +74,13 @@ def prepare_database() -> tuple[dict, str]:
         "print(k.create_key(u, org, 'bench')[1])"
     )
     return env, last_line([*manage, "shell", "-c", script], env, ROOT)
+
+
+def prepare_peer() -> tuple[dict, str]:
+    """The peer's own fresh database with one key; returns its environment and the key."""
+    database = Path(tempfile.mkdtemp(prefix="genesis-peer-")) / "peer.sqlite3"
+    env = {**os.environ, "PEER_DB": str(database)}
+    return env, last_line([sys.executable, "prepare.py"], env, PEER)
 
 
 def last_line(argv: list[str], env: dict, cwd: Path) -> str:

@@ -29,7 +29,7 @@ def main():
     )
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.platform()}")
     # Each part in its own process: each sets Django up with its own settings.
-    for part in ("verify", "console", "http_load"):
+    for part in ("verify", "console", "http_load", "servers"):
         subprocess.run(  # noqa: S603
             [sys.executable, "-c", f"import run; run.part({part!r})"], cwd=HERE, check=True
         )
@@ -37,6 +37,9 @@ def main():
 
 def part(name):
     module = __import__(name)
+    if name == "servers":  # a table of its own: the candidates for the production server
+        print("\n" + module.table(module.run()))
+        return
     titles = {"verify": "key verification", "console": "console", "http_load": "HTTP"}
     table(titles[name], module.main())
 

@@ -1,9 +1,11 @@
-"""Where /api/v1/me's extra time goes under uvicorn: CPU time and voluntary context switches
-per request, /health against /me, read from /proc for the server process (Linux).
+"""Why one Python thread per worker: CPU time and voluntary context switches per request,
+/health against /me, read from /proc for the server's processes (Linux), under uvicorn
+(an event loop and a WSGI thread) and granian with one blocking thread.
 
-A voluntary switch is a thread going to sleep: in this server, a WSGI thread waiting for
-the event loop (a2wsgi hands each response over to it) or waiting to take the GIL back
-after a C call released it (SQLite releases it around every step of a query).
+A voluntary switch is a thread going to sleep: a WSGI thread waiting for the event loop
+(the bridge hands each response over to it), or waiting to take the GIL back after a C
+call released it (SQLite releases it around every step of a query), which the other
+thread then holds.
 
 Usage: python bench/switches.py [--rounds 3] [--seconds 4]
 """
@@ -14,31 +16,55 @@ import re
 import sys
 from pathlib import Path
 
-from common import Server, free_port, median, prepare_database, wrk_run
-from http_load import uvicorn
+from common import median, prepare_database, wrk_run
+from servers import GRANIAN_PRODUCTION, Server, free_port, uvicorn
+
+SERVERS = {
+    "uvicorn genesis.asgi, 2 WSGI threads": uvicorn("genesis.asgi:application"),
+    "granian genesis.wsgi, 1 blocking thread": GRANIAN_PRODUCTION("genesis.wsgi:application"),
+}
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
+def processes(group: int) -> list[int]:
+    """The server's processes: a master and its workers share its process group."""
+    return [
+        int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _group_of(int(pid)) == group
+    ]
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
     # /proc/<pid>/stat fields 14 and 15: user and system time of all threads, in ticks.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def voluntary_switches(pid: int) -> int:
     total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        status = Path(f"/proc/{pid}/task/{task}/status").read_text()
-        total += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def voluntary_switches(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+            total += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
     return total
 
 
-def measure(url: str, pid: int, seconds: int, header: str | None) -> tuple[float, float, float]:
+def measure(url: str, group: int, seconds: int, header: str | None) -> tuple[float, float, float]:
     """Requests/s, CPU µs per request and voluntary switches per request."""
-    cpu, switches = cpu_seconds(pid), voluntary_switches(pid)
+    pids = processes(group)
+    cpu, switches = cpu_seconds(pids), voluntary_switches(pids)
     requests, rate = wrk_run(url, seconds, header=header)
-    cpu, switches = cpu_seconds(pid) - cpu, voluntary_switches(pid) - switches
+    cpu, switches = cpu_seconds(pids) - cpu, voluntary_switches(pids) - switches
     return rate, cpu / requests * 1e6, switches / requests
 
 
@@ -48,22 +74,26 @@ def main():
     parser.add_argument("--seconds", type=int, default=4)
     args = parser.parse_args()
     env, key = prepare_database()
-    rows = {"/api/v1/health": [], "/api/v1/me": []}
+    env = {**env, "DRAIN_SECONDS": "0"}
+    rows = {(name, path): [] for name in SERVERS for path in ("/api/v1/health", "/api/v1/me")}
     for round_number in range(1, args.rounds + 1):
-        port = free_port()
-        with Server(uvicorn(port), env, port) as server:
-            measure(f"{server.url}/api/v1/health", server.process.pid, 1, None)  # warm up
-            for path in rows:
-                header = f"x-api-key: {key}" if path.endswith("/me") else None
-                rows[path].append(
-                    measure(server.url + path, server.process.pid, args.seconds, header)
-                )
+        for name, command in SERVERS.items():
+            with Server(command(free_port()), env) as server:
+                group = server.process.pid
+                measure(f"{server.url}/api/v1/health", group, 1, None)  # warm up
+                for server_name, path in rows:
+                    if server_name != name:
+                        continue
+                    header = f"x-api-key: {key}" if path.endswith("/me") else None
+                    rows[(name, path)].append(
+                        measure(server.url + path, group, args.seconds, header)
+                    )
         print(f"round {round_number}/{args.rounds} done", file=sys.stderr)
-    print("\n| uvicorn genesis.asgi | req/s | CPU µs / request | voluntary switches / request |")
-    print("|---|---|---|---|")
-    for path, results in rows.items():
+    print("\n| server | path | req/s | CPU µs / request | voluntary switches / request |")
+    print("|---|---|---|---|---|")
+    for (name, path), results in rows.items():
         rate, cpu, switches = (median(column) for column in zip(*results, strict=True))
-        print(f"| `{path}` | {rate:,.0f} | {cpu:,.0f} | {switches:.1f} |")
+        print(f"| {name} | `{path}` | {rate:,.0f} | {cpu:,.0f} | {switches:.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,31 +1,33 @@
-"""Everything in one process: the console and the Genesis API, plus the MCP server at /mcp.
+"""Everything for an ASGI server: the console, the Genesis API and the MCP server.
 
-    uvicorn genesis.asgi:application
+    uvicorn genesis.asgi:application --no-proxy-headers
 
-Django's own ASGI handler hops between the event loop and worker threads for every sync
-middleware and view, and measured several times slower than Django under WSGI. So the
-console and API run as Django's WSGI app inside a2wsgi's thread pool, and only /mcp, which
-needs ASGI, is served natively. In production, serve genesis.wsgi with gunicorn and this
-app for /mcp (README, "Production").
+The production server is granian with genesis.wsgi (README, "Production"); this entry
+point serves the same three surfaces under uvicorn, where the test suite runs its servers
+in a thread of its own. Django's own ASGI handler hops between the event loop and a
+thread for every sync middleware and view, and measured several times slower than Django
+under WSGI, so the console and API run as WSGI on a few threads (genesis.wsgi_bridge)
+and only /mcp, which is ASGI, runs on the event loop.
 """
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genesis.settings")
-django_wsgi = get_wsgi_application()
+django.setup(set_prefix=False)
 
-from a2wsgi import WSGIMiddleware  # noqa: E402  (after Django is set up)
-from django.conf import settings  # noqa: E402
+from django.conf import settings  # noqa: E402  (after Django is set up)
 
+from genesis.handlers import ConsoleOrMachine  # noqa: E402
+from genesis.machine import is_mcp_path  # noqa: E402
 from genesis.mcp import build_mcp_app  # noqa: E402
 from genesis.readiness import drain_on_sigterm  # noqa: E402
 from genesis.request_bodies import BufferedBodies  # noqa: E402
 from genesis.startup import freeze_startup_objects  # noqa: E402
+from genesis.wsgi_bridge import WsgiBridge  # noqa: E402
 
-# Threads running the WSGI app. More threads only fight over the GIL: on 2 cores, 2
-# threads served /api/v1/me about 15% faster than a2wsgi's default of 10 (bench/).
+# Threads running the WSGI app: they and the event loop share one GIL (bench/servers.py).
 WSGI_THREADS = int(os.environ.get("WSGI_THREADS", "2"))
 
 
@@ -51,7 +53,7 @@ def without_underscore_headers(headers):
 
 
 def build_application():
-    console = WSGIMiddleware(django_wsgi, workers=WSGI_THREADS)
+    console = WsgiBridge(ConsoleOrMachine(), threads=WSGI_THREADS)
     mcp = build_mcp_app()
 
     async def application(scope, receive, send):
@@ -60,8 +62,7 @@ def build_application():
             return await mcp(scope, lifespan_receive(receive), send)
         if any(b"_" in name for name, _ in scope.get("headers") or ()):
             scope = {**scope, "headers": without_underscore_headers(scope["headers"])}
-        path = scope.get("path", "")
-        if path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/"):
+        if is_mcp_path(scope.get("path", "")):
             return await mcp(scope, receive, send)
         return await console(scope, receive, send)
 

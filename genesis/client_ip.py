@@ -64,28 +64,29 @@ def _trusted(address: Address, networks) -> bool:
     return any(address in network for network in networks)
 
 
-def decide(peer: str, forwarded_for: str | None) -> str:
-    """The client's address, from the TCP peer's and the `X-Forwarded-For` it sent."""
+def resolve(peer: str, forwarded_for: str | None) -> tuple[str, bool]:
+    """The client's address, from the TCP peer's and the `X-Forwarded-For` it sent, and
+    whether the peer is a trusted proxy."""
     peer_address = _address(peer or "")
     if peer_address is None:
-        return ""  # no IP peer (a Unix socket): nothing to believe or to count by
+        return "", False  # no IP peer (a Unix socket): nothing to believe or to count by
     networks = _networks(tuple(settings.TRUSTED_PROXIES))
-    if not forwarded_for or not _trusted(peer_address, networks):
-        return str(peer_address)
+    if not _trusted(peer_address, networks):
+        return str(peer_address), False
     client = peer_address
-    for hop in reversed(forwarded_for.split(",")):
+    for hop in reversed((forwarded_for or "").split(",")):
         address = _address(hop)
         if address is None:
             break  # not an address: nothing left of it can be believed
         client = address
         if not _trusted(address, networks):
             break
-    return str(client)
+    return str(client), True
 
 
-def is_trusted_proxy(peer: str) -> bool:
-    address = _address(peer or "")
-    return address is not None and _trusted(address, _networks(tuple(settings.TRUSTED_PROXIES)))
+def decide(peer: str, forwarded_for: str | None) -> str:
+    """The client's address (see resolve)."""
+    return resolve(peer, forwarded_for)[0]
 
 
 class ClientIpMiddleware:
@@ -99,10 +100,10 @@ class ClientIpMiddleware:
 
     def __call__(self, request):
         meta = request.META
-        peer = meta.get("REMOTE_ADDR", "")
-        if not is_trusted_proxy(peer):
+        client, from_proxy = resolve(meta.get("REMOTE_ADDR", ""), meta.get("HTTP_X_FORWARDED_FOR"))
+        meta["REMOTE_ADDR"] = client
+        if not from_proxy:
             meta.pop("HTTP_X_FORWARDED_PROTO", None)
-        meta["REMOTE_ADDR"] = decide(peer, meta.get("HTTP_X_FORWARDED_FOR"))
         return self.get_response(request)
 
 

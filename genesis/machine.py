@@ -34,14 +34,13 @@ def _normalized(path: str) -> str:
     return "/" + path.lstrip("/")
 
 
+def is_mcp_path(path: str) -> bool:
+    return path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/")
+
+
 def is_machine_path(path: str) -> bool:
     path = _normalized(path)
-    return (
-        path.startswith("/api/")
-        or path == settings.MCP_PATH
-        or path.startswith(settings.MCP_PATH + "/")
-        or path.startswith(DISCOVERY_PREFIXES)
-    )
+    return path.startswith("/api/") or is_mcp_path(path) or path.startswith(DISCOVERY_PREFIXES)
 
 
 def is_discovery_path(path: str) -> bool:
@@ -66,10 +65,21 @@ def machine_error(path: str, status: int) -> JsonResponse:
     return JsonResponse(error_body(path, status), status=status)
 
 
-class JsonErrorsMiddleware:
-    """Whatever answers an error at a machine-facing URL with something else than JSON
-    (django-ninja's 405, for one), the client gets the JSON error of the same status; the
-    headers that tell it what to do (Allow, Retry-After, WWW-Authenticate) stay."""
+# One policy, written once: JSON needs none, and the API's docs page (Swagger UI, no
+# inline script) needs only its own scripts, styles and schema.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+
+
+class MachineResponsesMiddleware:
+    """What every answer at a machine-facing URL looks like, whatever made it:
+
+    - an error is JSON: whatever answered with something else (django-ninja's 405, for
+      one), the client gets the JSON error of that status, with the headers that tell it
+      what to do (Allow, Retry-After, WWW-Authenticate);
+    - a fixed Content-Security-Policy, where the console's is built per request."""
 
     KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -78,14 +88,15 @@ class JsonErrorsMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and is_machine_path(request.path)
-            and not response.get("Content-Type", "").startswith("application/json")
+        if not is_machine_path(request.path):
+            return response  # in the console's stack, its pages pass untouched
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
+            "application/json"
         ):
             replacement = machine_error(request.path, response.status_code)
             for header in self.KEPT_HEADERS:
                 if header in response:
                     replacement[header] = response[header]
-            return replacement
+            response = replacement
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

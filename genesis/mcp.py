@@ -39,13 +39,13 @@ class KeyVerifier:
         if context is None:
             return None
         return AccessToken(
-            token=f"apikey:{context.key.pk}",
-            client_id=f"apikey:{context.key.pk}",
-            subject=str(context.user.pk),
+            token=f"apikey:{context.key_id}",
+            client_id=f"apikey:{context.key_id}",
+            subject=str(context.user_id),
             scopes=["genesis"],
             claims={
-                "organization_id": context.organization.pk,
-                "whoami": context.describe(),
+                "organization_id": context.organization_id,
+                "whoami": Me.model_validate(context, from_attributes=True).model_dump(),
             },
         )
 

@@ -11,6 +11,7 @@ can't see or can't answer well.
 
 import contextvars
 import json
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -39,7 +40,7 @@ def _check_key(token, *, ip, user_agent, client_info) -> services.KeyContext | N
         context = services.authenticate(token)
         if context is not None:
             services.record_use(
-                context.key,
+                context,
                 ip=ip,
                 surface=Surface.MCP,
                 user_agent=user_agent,
@@ -163,6 +164,16 @@ class _Reply:
 UNAVAILABLE_HEADERS = [(b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode())]
 
 
+def failure(path: str, error: Exception) -> tuple[int, dict, list]:
+    """The answer to a request that failed: 503 with Retry-After where a dependency is
+    down, 500 for a bug; logged once a minute per kind."""
+    if faults.is_dependency_error(error):
+        faults.report("MCP request failed, a dependency is down", path, error)
+        return 503, ERRORS[503], UNAVAILABLE_HEADERS
+    faults.report(f"MCP request failed ({type(error).__name__})", path, error, traceback=True)
+    return 500, ERRORS[500], []
+
+
 class McpGate:
     """ASGI wrapper around the SDK's app; see the module's docstring."""
 
@@ -176,15 +187,9 @@ class McpGate:
         try:
             await self._handle(scope, receive, reply)
         except Exception as error:
-            if faults.is_dependency_error(error):
-                faults.report("MCP request failed, a dependency is down", scope["path"], error)
-                if not reply.started:
-                    await _send_json(reply, 503, ERRORS[503], UNAVAILABLE_HEADERS)
-            else:
-                kind = f"MCP request failed ({type(error).__name__})"
-                faults.report(kind, scope["path"], error, traceback=True)
-                if not reply.started:
-                    await _send_json(reply, 500, ERRORS[500], [])
+            status, body, headers = failure(scope["path"], error)
+            if not reply.started:
+                await _send_json(reply, status, body, headers)
 
     async def _handle(self, scope, receive, reply):
         if scope["path"] == settings.MCP_PATH + "/":
@@ -203,35 +208,56 @@ class McpGate:
                 error_body(scope["path"], 405),
                 [(b"allow", b"POST, DELETE")],
             )
-        headers = _headers(scope)
-        peer = (scope.get("client") or ("",))[0]
-        forwarded_for = headers.get(b"x-forwarded-for", b"").decode("latin-1")
-        ip = client_ip.decide(peer, forwarded_for)
-        wait = await sync_to_async(throttle.retry_after)(ip)
-        if wait:
+        body, receive = await _peek_body(receive) if scope["method"] == "POST" else (b"", receive)
+        admission = scope.get(ADMISSION)
+        if admission is None:  # not admitted by the WSGI side (genesis.mcp_wsgi) already
+            admission = await sync_to_async(admit)(scope, body)
+        if admission.retry_after:
             return await _send_json(
                 reply,
                 429,
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
-                [(b"retry-after", str(wait).encode())],
+                [(b"retry-after", str(admission.retry_after).encode())],
             )
-        client_info = None
-        if scope["method"] == "POST":
-            body, receive = await _peek_body(receive)
-            client_info = _client_from(body) or None
-        context = None
-        token = _bearer_token(scope)
-        if token is not None:
-            context = await sync_to_async(_check_key)(
-                token,
-                ip=ip,
-                user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
-                client_info=client_info,
-            )
-        handle = verified.set(context)
+        handle = verified.set(admission.context)
         try:
             await self.app(scope, receive, reply)
         finally:
             verified.reset(handle)
-        if reply.status == 401:
-            await sync_to_async(throttle.record_failure)(ip)
+        if reply.status == 401 and ADMISSION not in scope:
+            await sync_to_async(throttle.record_failure)(admission.ip)
+
+
+# Where the WSGI side puts its Admission in the scope it hands this gate.
+ADMISSION = "genesis.admission"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the gate decided about a request before the SDK sees it."""
+
+    ip: str
+    retry_after: int = 0  # > 0: throttled, the request goes no further
+    context: services.KeyContext | None = None
+
+
+def admit(scope, body: bytes) -> Admission:
+    """The synchronous part of the gate (database, cache), in one call so that it costs
+    one hop to a thread: the client's address, its throttle, and the key check with its
+    last use. The SDK then answers 401 where there is no context."""
+    headers = _headers(scope)
+    peer = (scope.get("client") or ("",))[0]
+    ip = client_ip.decide(peer, headers.get(b"x-forwarded-for", b"").decode("latin-1"))
+    wait = throttle.retry_after(ip)
+    if wait:
+        return Admission(ip, retry_after=wait)
+    token = _bearer_token(scope)
+    if token is None:
+        return Admission(ip)
+    context = _check_key(
+        token,
+        ip=ip,
+        user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+        client_info=_client_from(body) or None,
+    )
+    return Admission(ip, context=context)

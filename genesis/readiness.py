@@ -1,13 +1,18 @@
-"""Readiness for load balancers, and draining on SIGTERM.
+"""Readiness for load balancers, and draining before a stop.
 
 `/api/v1/health` is liveness: the process answers. `/api/v1/ready` is readiness: the
 database (and Redis, where configured) answered within 100 ms, and the server has not
 been told to stop. A stopping server keeps serving for `DRAIN_SECONDS` while it answers
 503 here, so a balancer that polls it stops sending before the server closes its doors.
+
+Told to stop, two ways: `manage.py drain` (what the systemd unit runs before it stops
+the production server, granian, whose workers never see a SIGTERM of their own) puts
+the DRAIN_FILE in place and waits; under uvicorn (genesis.asgi) SIGTERM itself drains.
 """
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -63,7 +68,7 @@ def _check_dependencies(checks: dict[str, str]) -> None:
 def check() -> tuple[bool, dict]:
     """(ready, what to answer). Never waits more than about 100 ms."""
     global _pending, _pending_checks
-    if draining.is_set():
+    if draining.is_set() or (settings.DRAIN_FILE and os.path.exists(settings.DRAIN_FILE)):
         return False, {"status": "draining"}
     with _pending_lock:
         if _pending is None or _pending.done():

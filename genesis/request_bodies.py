@@ -1,8 +1,8 @@
 """Request bodies are read whole on the event loop, within a time limit, before any
 thread sees the request.
 
-The console and API run as WSGI on a few threads (a2wsgi): a thread that reads a body
-waits for every byte of it, so 40 clients sending their forms slowly held every thread,
+Under an ASGI server the console and API run as WSGI on a few threads: a thread that read
+a body waited for every byte of it, so 40 clients sending their forms slowly held every thread,
 and the console, the API and the health check stalled for everyone. Read here, a slow
 body costs an idle coroutine, and one that doesn't arrive within REQUEST_BODY_TIMEOUT
 gets 408; one larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets 413 without being read further.

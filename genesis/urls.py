@@ -9,6 +9,8 @@ from genesis.api import api
 from organizations import views as organization_views
 
 urlpatterns = [
+    # First: the API is most of the traffic, and patterns are tried in order.
+    path(settings.API_PATH.lstrip("/"), api.urls),
     path("", organization_views.home, name="home"),
     path(
         "accounts/login/",
@@ -18,7 +20,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path(settings.API_PATH.lstrip("/"), api.urls),
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no
     # HTML page (DEBUG's included) ever answers a program.
     re_path(r"^api/", machine_views.api_not_found),

@@ -37,9 +37,11 @@ class AuditContextMiddleware:
             _context.reset(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        # After authentication, before the view: the signed-in user is the actor.
-        if request.user.is_authenticated:
-            _context.set(Context(actor_id=request.user.pk, ip=_context.get().ip))
+        # After authentication, before the view: the signed-in user is the actor. (The
+        # API's stack has no sessions, so no request.user: its callers say who acts.)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            _context.set(Context(actor_id=user.pk, ip=_context.get().ip))
 
 
 def record(

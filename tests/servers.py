@@ -126,6 +126,8 @@ class ServerProcess:
             time.sleep(0.1)
 
     def __exit__(self, *exc):
+        if self.log.closed:
+            return  # stopped already
         if self.process.poll() is None:
             self.process.terminate()
         try:
@@ -142,6 +144,14 @@ def python_module(name: str, *args: str) -> list[str]:
     """`python -m name args...` with this interpreter (the venv's servers)."""
     return [sys.executable, "-m", name, *args]
 
+
+# The production server as the README starts it, with one worker (the systemd unit in
+# docs/deploy/ runs the same command; tests/test_deploy.py runs the unit's own).
+GRANIAN = [
+    str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+    "--port", "{port}", "--workers", "1", "--blocking-threads", "1", "--no-ws",
+    "genesis.wsgi:application",
+]  # fmt: skip
 
 # genesis.asgi under uvicorn, as the README starts it (one worker).
 UVICORN = python_module(

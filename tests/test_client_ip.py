@@ -13,7 +13,7 @@ from genesis.client_ip import decide
 from organizations.models import AuditAction, AuditEvent
 
 from .factories import PASSWORD
-from .servers import ServerProcess, python_module
+from .servers import GRANIAN, ServerProcess, python_module
 
 ATTACKER, VICTIM = "203.0.113.66", "198.51.100.7"
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -163,29 +163,25 @@ def test_the_audit_log_records_the_forwarded_client(server, transactional_db, se
     assert event.ip == VICTIM
 
 
-def test_under_gunicorn_the_same_decision_holds(transactional_db, member, make_key):
-    """The README's split layout serves the console and API with gunicorn, which leaves
-    REMOTE_ADDR to the peer: the decision is still ours."""
+def test_under_the_production_server_the_same_decision_holds(transactional_db, member, make_key):
+    """granian (README, "Production") leaves REMOTE_ADDR to the peer and reads no
+    forwarded header itself: the decision is still ours."""
     key = make_key(member)
-    command = python_module(
-        "gunicorn", "genesis.wsgi:application", "--bind", "127.0.0.1:{port}", "--workers", "1",
-        "--forwarded-allow-ips", "",
-    )  # fmt: skip
-    with ServerProcess(command, TRUSTED_PROXIES="127.0.0.1") as gunicorn:
-        flood(me, gunicorn.url, ATTACKER)
-        assert me(gunicorn.url, key.plaintext, VICTIM).status_code == 200
+    with ServerProcess(GRANIAN, TRUSTED_PROXIES="127.0.0.1") as granian:
+        flood(me, granian.url, ATTACKER)
+        assert me(granian.url, key.plaintext, VICTIM).status_code == 200
+        assert mcp(granian.url, key.plaintext, VICTIM).status_code == 200
     key.refresh_from_db()
     assert key.last_used_ip == VICTIM
     other = make_key(member, "untrusted")
-    with ServerProcess(command) as gunicorn:  # no TRUSTED_PROXIES
-        assert me(gunicorn.url, other.plaintext, VICTIM).status_code == 200
+    with ServerProcess(GRANIAN) as granian:  # no TRUSTED_PROXIES
+        assert me(granian.url, other.plaintext, VICTIM).status_code == 200
     other.refresh_from_db()
     assert other.last_used_ip == "127.0.0.1"
-    # Nor does gunicorn take the scheme from a client: the https redirect holds.
-    with ServerProcess(command, SECURE_SSL_REDIRECT="1") as gunicorn:
-        for header in ({"X-Forwarded-Proto": "https"}, {"X-Forwarded-Ssl": "on"}):
-            response = httpx.get(f"{gunicorn.url}/api/v1/health", headers=header)
-            assert response.status_code == 301, header
+    # Nor is the scheme taken from a client: the https redirect holds.
+    with ServerProcess(GRANIAN, SECURE_SSL_REDIRECT="1") as granian:
+        forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on"}
+        assert httpx.get(f"{granian.url}/api/v1/health", headers=forged).status_code == 301
 
 
 def test_a_header_spelled_with_underscores_is_not_believed(

@@ -7,6 +7,8 @@ log says it once, and recovery needs no restart."""
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,7 @@ from genesis import cache as genesis_cache
 from genesis import faults
 
 from .faults import RedisServer, SilentMailServer, TcpRelay, without_write_override
-from .servers import UVICORN, ServerProcess, free_port
+from .servers import GRANIAN, ROOT, UVICORN, ServerProcess, free_port
 
 needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -386,41 +388,79 @@ def test_a_body_over_the_limit_gets_413_unread(server, transactional_db):
 # Draining ---------------------------------------------------------------------------
 
 
-def test_sigterm_drains_before_stopping_and_loses_no_request(transactional_db, member, make_key):
-    """A balancer polling /ready stops sending once it says 503; everything sent until then
-    is answered, while the server keeps serving through its drain."""
-    key = make_key(member).plaintext
-    server = ServerProcess(UVICORN, DRAIN_SECONDS="2", LOG_LEVEL="WARNING")
-    balancer_sends = threading.Event()
-    balancer_sends.set()
-    results, failures = [], []
+class Balancer:
+    """Clients sending /api/v1/me for as long as a load balancer would send them on."""
 
-    def load():
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            while balancer_sends.is_set():
+    def __init__(self, url: str, key: str):
+        self.url, self.key = url, key
+        self.sending = threading.Event()
+        self.results, self.failures = [], []
+
+    def send(self):
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            while self.sending.is_set():
                 try:
-                    results.append(http.get("/api/v1/me", headers={"x-api-key": key}).status_code)
+                    response = http.get("/api/v1/me", headers={"x-api-key": self.key})
+                    self.results.append(response.status_code)
                 except httpx.TransportError as error:
-                    failures.append(error)
+                    self.failures.append(error)
 
+    def start(self, pool, clients: int) -> None:
+        self.sending.set()
+        self.loaders = [pool.submit(self.send) for _ in range(clients)]
+        assert wait_until(lambda: len(self.results) > 20, timeout=20)
+
+    def stop_once_ready_says_503(self) -> int:
+        """Waits for /ready's 503, then for the balancer's next health check; returns how
+        many answers came before the 503."""
+        assert wait_until(lambda: ready(self.url).status_code == 503, timeout=5)
+        seen = len(self.results)
+        time.sleep(0.5)
+        self.sending.clear()
+        for loader in self.loaders:
+            loader.result(timeout=20)
+        return seen
+
+    def assert_nothing_lost(self, answered_before_the_drain: int) -> None:
+        assert len(self.results) > answered_before_the_drain, "it kept serving while draining"
+        assert not self.failures
+        assert set(self.results) == {200}
+
+
+def test_sigterm_drains_before_stopping_and_loses_no_request(transactional_db, member, make_key):
+    """Under uvicorn: a balancer polling /ready stops sending once it says 503; everything
+    sent until then is answered, while the server keeps serving through its drain."""
+    server = ServerProcess(UVICORN, DRAIN_SECONDS="2", LOG_LEVEL="WARNING")
     with server:
+        balancer = Balancer(server.url, make_key(member).plaintext)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            loaders = [pool.submit(load) for _ in range(4)]
-            assert wait_until(lambda: len(results) > 20, timeout=20)
+            balancer.start(pool, 4)
             stopped_at = time.monotonic()
             server.process.terminate()  # SIGTERM
-            assert wait_until(lambda: ready(server.url).status_code == 503, timeout=2)
-            served_while_draining = len(results)
-            time.sleep(0.5)  # the balancer's next health check
-            balancer_sends.clear()
-            for loader in loaders:
-                loader.result(timeout=20)
-        assert len(results) > served_while_draining, "it kept serving while draining"
+            before = balancer.stop_once_ready_says_503()
         assert server.process.wait(timeout=20) is not None
         assert time.monotonic() - stopped_at >= 2
-    assert not failures
-    assert set(results) == {200}
+    balancer.assert_nothing_lost(before)
     assert "draining for 2.0 s" in server.output
+
+
+def test_the_production_server_drains_before_it_stops(transactional_db, member, make_key, tmp_path):
+    """granian's workers never see a SIGTERM of their own: the systemd unit runs
+    `manage.py drain` first (ExecStop), which turns /ready to 503 for DRAIN_SECONDS."""
+    server = ServerProcess(GRANIAN, DRAIN_FILE=str(tmp_path / "draining"), DRAIN_SECONDS="2")
+    with server, ThreadPoolExecutor(max_workers=3) as pool:
+        assert ready(server.url).status_code == 200
+        balancer = Balancer(server.url, make_key(member).plaintext)
+        balancer.start(pool, 2)
+        drain = pool.submit(
+            subprocess.run,
+            [sys.executable, "manage.py", "drain"],
+            cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        before = balancer.stop_once_ready_says_503()
+        assert ready(server.url).json() == {"status": "draining", "checks": None}
+        assert drain.result().returncode == 0  # waited its 2 s; now systemd sends SIGTERM
+    balancer.assert_nothing_lost(before)
 
 
 # Logs -------------------------------------------------------------------------------

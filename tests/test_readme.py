@@ -1,16 +1,32 @@
 """What the README tells people to run keeps the guarantees the code makes."""
 
 import re
+import shlex
 from pathlib import Path
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
-def test_every_uvicorn_command_leaves_the_client_address_to_the_app():
-    commands = re.findall(r"bin/uvicorn genesis\.asgi:application(?:[^\n\\]|\\\n)*", README)
-    assert len(commands) >= 2
-    for command in commands:
-        assert "--no-proxy-headers" in command, command
+def commands(program: str) -> list[list[str]]:
+    found = re.findall(rf"\.venv/bin/{program} (?:[^\n\\]|\\\n)*", README)
+    return [shlex.split(command.replace("\\\n", " "))[1:] for command in found]
+
+
+def test_the_readme_serves_with_the_units_command():
+    unit = (ROOT / "docs" / "deploy" / "genesis.service").read_text().replace("\\\n", " ")
+    in_unit = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.M).group(1))[1:]
+    assert in_unit in commands("granian"), "README step 5 and the systemd unit disagree"
+    assert "--blocking-threads" in in_unit and "genesis.wsgi:application" in in_unit
+
+
+def test_the_development_server_serves_everything():
+    (development,) = [c for c in commands("granian") if "--reload" in c]
+    assert "genesis.wsgi:application" in development
+
+
+def test_uvicorn_is_told_to_leave_the_client_address_to_the_app():
+    assert "`--no-proxy-headers`" in README
 
 
 def test_the_mcp_examples_say_what_they_need():

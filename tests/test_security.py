@@ -141,7 +141,7 @@ def report_for(request, monkeypatch):
         raise RuntimeError("boom")
 
     # Crash where no key is passed, so every frame holding it is ours to check.
-    monkeypatch.setattr(services, "_authenticate_sql", crash)
+    monkeypatch.setattr(services, "_key_check_sql", crash)
     try:
         ApiKeyAuth()(request)
     except RuntimeError:

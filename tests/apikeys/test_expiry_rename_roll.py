@@ -141,7 +141,7 @@ def test_rolling_shows_a_new_key_once_and_the_old_one_dies(member, client_for, m
     assert (new.name, new.user, new.organization) == ("CI", member.user, member.organization)
     assert abs((new.expires_at - new.created_at) - timedelta(days=30)) < timedelta(seconds=5)
     assert services.authenticate(old.plaintext) is None
-    assert services.authenticate(plaintext).key.pk == new.pk
+    assert services.authenticate(plaintext).key_id == new.pk
     assert plaintext not in client.get("/o/acme/api-keys/").text
 
 
