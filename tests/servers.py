@@ -91,6 +91,21 @@ def server_env(**extra) -> dict[str, str]:
     return env
 
 
+_static_collected = False
+
+
+def collect_static(env: dict) -> None:
+    """What production does before it serves (README, step 4): the pages name their
+    static files through collectstatic's manifest. Once per test run."""
+    global _static_collected
+    if not _static_collected:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT, env=env, check=True, timeout=120,
+        )  # fmt: skip
+        _static_collected = True
+
+
 class ServerProcess:
     """A server command (`{port}` in it stands for a free port) in its own process group,
     up once /api/v1/health answers; stopped with SIGTERM on exit."""
@@ -103,6 +118,7 @@ class ServerProcess:
         self.process = None
 
     def __enter__(self):
+        collect_static(self.env)
         # A file, not a pipe: a server that logs more than a pipe holds would block.
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(  # noqa: S603 (our own command lines)
