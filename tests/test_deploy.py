@@ -6,6 +6,7 @@ right client address."""
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -158,6 +159,30 @@ def test_behind_nginx_the_shipped_server_serves_everything_with_the_clients_addr
             assert "Sign in to Genesis Console" in page.text
         key.refresh_from_db()
         assert key.last_used_ip == "127.0.0.7"
+
+        # 40 clients sending their bodies slowly, and 20 their headers: nginx holds them,
+        # the one-request-at-a-time worker never sees them, everyone else is served.
+        slow = []
+        for number in range(60):
+            sock = socket.create_connection(("127.0.0.1", nginx_port), timeout=10)
+            if number < 40:
+                sock.sendall(
+                    b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Length: 1000\r\n\r\nusername="
+                )
+            else:
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            slow.append(sock)
+        try:
+            started = time.monotonic()
+            with from_address("127.0.0.7") as victim:
+                for _ in range(5):
+                    assert victim.get(me, headers={"x-api-key": key.plaintext}).status_code == 200
+                    assert victim.get(f"{nginx.url}/api/v1/health").status_code == 200
+            assert time.monotonic() - started < 5
+        finally:
+            for sock in slow:
+                sock.close()
 
         server.__exit__()  # the app restarts: nginx answers for it
         down = httpx.get(me, headers={"x-api-key": key.plaintext}, timeout=10)
