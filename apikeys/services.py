@@ -9,7 +9,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,7 +19,7 @@ from genesis import faults
 from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
-from . import keys, notices
+from . import keys, notices, throttle
 from .models import ApiKey, RevokeReason, Surface
 
 
@@ -280,12 +279,8 @@ def client_name(text: str) -> str:
 
 
 def _may_rename_client(key_id: int) -> bool:
-    counter = f"client-renames:{key_id}:{int(time.time() // 60)}"
-    cache.add(counter, 0, timeout=120)
-    try:
-        return cache.incr(counter) <= CLIENT_RENAMES_PER_MINUTE
-    except ValueError:  # expired between add() and incr()
-        return True
+    renames = throttle.count(f"client-renames:{key_id}:{int(time.time() // 60)}", timeout=120)
+    return renames <= CLIENT_RENAMES_PER_MINUTE
 
 
 def record_use(
@@ -327,13 +322,13 @@ def record_use(
     )
 
 
-def _bookkeeping_update(rows, **values) -> bool:
+def _bookkeeping_update(rows, **values) -> None:
     """UPDATE for what is written after a key was accepted: it must never cost the request
     its answer. A database error (read-only, locked, gone) is logged once a minute and the
     write dropped. It never waits behind a revoke or a roll: on PostgreSQL a row another
     transaction holds is skipped (SKIP LOCKED); SQLite's writers hold its one lock for
     milliseconds (WAL) and a write that can't get it within SQLite's timeout is dropped
-    like any other failure. Returns whether the write went through."""
+    like any other failure."""
     unlocked = ApiKey.objects.filter(
         pk__in=rows.select_for_update(skip_locked=True).order_by().values("pk")
     )
@@ -345,8 +340,6 @@ def _bookkeeping_update(rows, **values) -> bool:
             unlocked.update(**values)
     except DatabaseError as error:
         faults.report("Last use not recorded", "the database refused the write", error)
-        return False
-    return True
 
 
 # The key check, in one statement. Every condition a key must meet, at once: its digest,

@@ -33,12 +33,18 @@ def retry_after(ip: str) -> int:
     return remaining if failures > FAILURE_LIMIT else 0
 
 
+def count(key: str, timeout: int) -> int:
+    """Add one to the cache counter `key` (made, expiring in `timeout` seconds, if it
+    isn't there) and return it."""
+    # add() is a no-op when the counter exists; incr() is atomic in Redis and locmem.
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def record_failure(ip: str) -> None:
     window, remaining = _window()
-    key = _cache_key(ip, window)
-    # add() is a no-op when the counter exists; incr() is atomic in Redis and locmem.
-    cache.add(key, 0, timeout=remaining + 1)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
+    count(_cache_key(ip, window), timeout=remaining + 1)

@@ -1,6 +1,7 @@
 """Machine-facing URLs (the API, the MCP server, OAuth discovery) answer JSON, errors
 included, never an HTML page."""
 
+import json
 from http import HTTPStatus
 
 from django.conf import settings
@@ -59,6 +60,26 @@ def error_body(path: str, status: int) -> dict:
         phrase = HTTPStatus(status).phrase
         body = {"error": phrase.lower().replace(" ", "_"), "error_description": phrase}
     return body
+
+
+async def send_answer(send, status: int, payload: bytes, content_type: bytes, headers=()):
+    """A whole ASGI answer (the MCP gate's, a refused request body's)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]]):
+    await send_answer(send, status, json.dumps(body).encode(), b"application/json", headers)
 
 
 def machine_error(path: str, status: int) -> JsonResponse:

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from apikeys import services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
-from genesis.machine import ERRORS, NO_OAUTH, error_body
+from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
@@ -112,22 +112,6 @@ def _headers(scope) -> dict[bytes, bytes]:
     return headers
 
 
-async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]]):
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
 KEPT_HEADERS = (b"allow", b"retry-after", b"www-authenticate")
 
 
@@ -155,7 +139,7 @@ class _Reply:
                 self.replaced = True
                 kept = [(name, value) for name, value in headers if name in KEPT_HEADERS]
                 body = error_body(self._path, self.status)
-                return await _send_json(self._send, self.status, body, kept)
+                return await send_json(self._send, self.status, body, kept)
         elif self.replaced:
             return None  # the body of the replaced answer
         return await self._send(message)
@@ -189,7 +173,7 @@ class McpGate:
         except Exception as error:
             status, body, headers = failure(scope["path"], error)
             if not reply.started:
-                await _send_json(reply, status, body, headers)
+                await send_json(reply, status, body, headers)
 
     async def _handle(self, scope, receive, reply):
         if scope["path"] == settings.MCP_PATH + "/":
@@ -197,12 +181,12 @@ class McpGate:
             scope = {**scope, "path": settings.MCP_PATH, "raw_path": settings.MCP_PATH.encode()}
         elif scope["path"] != settings.MCP_PATH:
             # /mcp/.well-known/... and the like: JSON, never the SDK's plain-text 404.
-            return await _send_json(reply, 404, NO_OAUTH, [])
+            return await send_json(reply, 404, NO_OAUTH, [])
         if scope["method"] == "GET":
             # The stream a GET opens carries what a server sends on its own, and a
             # stateless server never does: the SDK held it open, silent, for good. 405 is
             # the spec's "no stream here", which clients expect.
-            return await _send_json(
+            return await send_json(
                 reply,
                 405,
                 error_body(scope["path"], 405),
@@ -213,7 +197,7 @@ class McpGate:
         if admission is None:  # not admitted by the WSGI side (genesis.mcp_wsgi) already
             admission = await sync_to_async(admit)(scope, body)
         if admission.retry_after:
-            return await _send_json(
+            return await send_json(
                 reply,
                 429,
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
@@ -239,6 +223,12 @@ class Admission:
     ip: str
     retry_after: int = 0  # > 0: throttled, the request goes no further
     context: services.KeyContext | None = None
+
+
+def is_admitted(method: str, path: str) -> bool:
+    """Whether the gate checks this request's key: a request for the MCP server itself
+    (the gate answers other paths, and GET, without one)."""
+    return method != "GET" and path in (settings.MCP_PATH, settings.MCP_PATH + "/")
 
 
 def admit(scope, body: bytes) -> Admission:

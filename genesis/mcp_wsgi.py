@@ -104,10 +104,7 @@ class McpUnderWsgi:
             return self._answer(start_response, 413, error_body(path, 413), [])
         body = environ["wsgi.input"].read(length) if length else b""
         scope = scope_for(environ, path)
-        if environ["REQUEST_METHOD"] == "POST" and path in (
-            settings.MCP_PATH,
-            settings.MCP_PATH + "/",
-        ):
+        if mcp_gate.is_admitted(environ["REQUEST_METHOD"], path):
             try:
                 scope[mcp_gate.ADMISSION] = admission = mcp_gate.admit(scope, body)
             except Exception as error:

@@ -10,34 +10,19 @@ The proxy in front should do the same first (README, "Slow clients").
 """
 
 import asyncio
-import json
 
 from django.conf import settings
 
-from genesis.machine import is_machine_path
+from genesis.machine import is_machine_path, send_answer, send_json
 
 
 async def _refuse(send, path: str, status: int, error: str, description: str):
+    closing = [(b"connection", b"close")]
     if is_machine_path(path):
-        body, content_type = (
-            json.dumps({"error": error, "error_description": description}),
-            b"application/json",
-        )
-    else:
-        body, content_type = description, b"text/plain; charset=utf-8"
-    payload = body.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+        body = {"error": error, "error_description": description}
+        return await send_json(send, status, body, closing)
+    plain = b"text/plain; charset=utf-8"
+    return await send_answer(send, status, description.encode(), plain, closing)
 
 
 class BufferedBodies:
