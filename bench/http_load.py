@@ -1,7 +1,12 @@
 """HTTP, on the production server (granian WSGI, one blocking thread, one worker),
 production settings, SQLite, wrk -t2 -c8 on loopback: ours against the peer (DRF +
 djangorestframework-api-key) on the same server command, and MCP whoami against ours
-/me, in one run, alternating, several rounds; medians of the per-round ratios.
+/me; medians of the per-round ratios.
+
+Both servers run for the whole run and are measured in turn, a few seconds each, the
+order alternating between rounds: this machine's speed drifts by tens of percent within
+a minute, so the two figures of a ratio are taken seconds apart, never a server's start
+apart.
 
 Also in one process (bench/inprocess.py): ours /me against the peer's /health, the floor
 a Django request costs there."""
@@ -13,36 +18,33 @@ from common import PEER, median, prepare_database, prepare_peer
 from servers import GRANIAN_PRODUCTION, Server, free_port, mcp_rate, wrk_run
 
 
-def rates(argv, env, key, seconds: int, with_mcp: bool) -> dict:
-    port = free_port()
-    with Server(argv(port), env) as server:
-        header = f"x-api-key: {key}"
-        wrk_run(f"{server.url}/api/v1/health", 1)  # warm up
-        wrk_run(f"{server.url}/api/v1/me", 1, header=header)
-        result = {
-            "health": wrk_run(f"{server.url}/api/v1/health", seconds)[1],
-            "me": wrk_run(f"{server.url}/api/v1/me", seconds, header=header)[1],
-        }
-        if with_mcp:
-            result["mcp"] = mcp_rate(server.url, key, seconds)
-    return result
-
-
-def main(rounds: int = 3, seconds: int = 4) -> list[tuple[str, float, str]]:
+def main(rounds: int = 5, seconds: int = 3) -> list[tuple[str, float, str]]:
     env, key = prepare_database()
     env = {**env, "DRAIN_SECONDS": "0"}
     peer_env, peer_key = prepare_peer()
     ours_runs, peer_runs = [], []
-    for round_number in range(rounds):
-        order = [("ours", env, key, True), ("peer", peer_env, peer_key, False)]
-        if round_number % 2:
-            order.reverse()
-        for name, environment, secret, with_mcp in order:
-            cwd = PEER if name == "peer" else None
-            app = "peer_wsgi:application" if name == "peer" else "genesis.wsgi:application"
-            result = rates(GRANIAN_PRODUCTION(app, cwd), environment, secret, seconds, with_mcp)
-            (ours_runs if name == "ours" else peer_runs).append(result)
-        print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
+    with (
+        Server(GRANIAN_PRODUCTION("genesis.wsgi:application")(free_port()), env) as ours,
+        Server(GRANIAN_PRODUCTION("peer_wsgi:application", PEER)(free_port()), peer_env) as peer,
+    ):
+        servers = {"ours": (ours.url, key, ours_runs), "peer": (peer.url, peer_key, peer_runs)}
+        for url, secret, _ in servers.values():  # warm up
+            wrk_run(f"{url}/api/v1/health", 1)
+            wrk_run(f"{url}/api/v1/me", 1, header=f"x-api-key: {secret}")
+        mcp_rate(ours.url, key, 1)
+        for round_number in range(rounds):
+            order = ["ours", "peer"] if round_number % 2 == 0 else ["peer", "ours"]
+            results = {name: {} for name in order}
+            for path in ("health", "me"):
+                for name in order:
+                    url, secret, _ = servers[name]
+                    header = f"x-api-key: {secret}" if path == "me" else None
+                    results[name][path] = wrk_run(f"{url}/api/v1/{path}", seconds, header=header)[1]
+                    if name == "ours" and path == "me":
+                        results[name]["mcp"] = mcp_rate(url, secret, seconds)
+            for name, (_, _, runs) in servers.items():
+                runs.append(results[name])
+            print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
 
     def ratios(numerator, denominator):
         return median([n / d for n, d in zip(numerator, denominator, strict=True)])

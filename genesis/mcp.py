@@ -19,8 +19,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel
 
+from apikeys import services
 from apikeys.models import ApiKey
-from genesis import faults, mcp_gate
+from genesis import faults, mcp_exchange, mcp_gate
 from genesis.api import Me
 
 try:
@@ -43,10 +44,7 @@ class KeyVerifier:
             client_id=f"apikey:{context.key_id}",
             subject=str(context.user_id),
             scopes=["genesis"],
-            claims={
-                "organization_id": context.organization_id,
-                "whoami": Me.model_validate(context, from_attributes=True).model_dump(),
-            },
+            claims={"key": context},
         )
 
 
@@ -60,11 +58,12 @@ class KeySummary(BaseModel):
     last_used_client: str
 
 
-def _claims() -> dict:
+def _key() -> services.KeyContext:
+    """The checked key of this request (its frozen context, never the key itself)."""
     access_token = get_access_token()
     if access_token is None:  # the bearer middleware lets nobody in without one
         raise PermissionError("Authentication required")
-    return {**access_token.claims, "user_id": int(access_token.subject)}
+    return access_token.claims["key"]
 
 
 def _active_keys(user_id: int, organization_id: int) -> list[KeySummary]:
@@ -103,16 +102,16 @@ def build_server() -> MCPServer:
 
     @server.tool(description="Who this API key belongs to: user, organization, role and key.")
     async def whoami() -> Me:
-        return Me(**_claims()["whoami"])
+        return Me.model_validate(_key(), from_attributes=True)
 
     @server.tool(
         description="Your active API keys (not revoked, not expired) in this key's "
         "organization: name, hint, created, expires, last used. Never a secret."
     )
     async def list_my_api_keys() -> list[KeySummary]:
-        claims = _claims()
+        key = _key()
         try:
-            return await sync_to_async(_active_keys)(claims["user_id"], claims["organization_id"])
+            return await sync_to_async(_active_keys)(key.user_id, key.organization_id)
         except faults.DEPENDENCY_ERRORS as error:
             # The SDK answers a tool's exception as an error result with its text: ours,
             # not the database driver's (which names hosts and ports).
@@ -122,10 +121,12 @@ def build_server() -> MCPServer:
     return server
 
 
-def build_mcp_app():
+def build_mcp_app(single_exchange: bool = True):
     """A fresh MCP app (the SDK's session manager runs once per app; tests build several).
-    Its lifespan must run: the ASGI entry point hands it the lifespan scope."""
-    app = build_server().streamable_http_app(
+    Its lifespan must run: the ASGI entry point hands it the lifespan scope. Without
+    `single_exchange` the SDK's own path answers everything (tests compare the two)."""
+    server = build_server()
+    app = server.streamable_http_app(
         streamable_http_path=settings.MCP_PATH,
         stateless_http=True,
         json_response=True,
@@ -135,4 +136,6 @@ def build_mcp_app():
             allowed_origins=settings.MCP_ALLOWED_ORIGINS,
         ),
     )
+    if single_exchange:
+        mcp_exchange.install(server.session_manager)
     return mcp_gate.McpGate(app)

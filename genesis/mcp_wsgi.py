@@ -1,10 +1,11 @@
 """The MCP server under a WSGI server, so that one WSGI server serves everything.
 
-The MCP SDK's app is ASGI: it runs here on an event loop of its own, in a thread of the
-process. A request's synchronous part (the client's address, the throttle, the key check
-and its last use: genesis.mcp_gate.admit) runs in the WSGI thread that took the request,
-as the console's and the API's do; then the SDK answers on the loop: one hop there with
-the whole request, one back with the whole response, while the WSGI thread waits.
+The MCP SDK's app is ASGI. Each WSGI thread runs one of its own, on an event loop of its
+own that runs in that thread, only while the thread serves an MCP request: first the
+request's synchronous part (the client's address, the throttle, the key check and its
+last use: genesis.mcp_gate.admit), as for the console and the API, then the SDK's answer
+on the loop. No other thread is involved: a hop to a shared loop thread cost more than
+the SDK's own work (both threads wanted the one GIL at once, see docs/performance.md).
 """
 
 import asyncio
@@ -49,18 +50,17 @@ def scope_for(environ: dict, path: str) -> dict:
     }
 
 
-class McpUnderWsgi:
-    """A WSGI app serving the MCP server (see the module's docstring)."""
+class McpThread:
+    """One thread's MCP app and the event loop it runs on (see the module's docstring)."""
 
-    def __init__(self):
-        self.app = build_mcp_app()
+    def __init__(self, app=None):
+        self.app = app or build_mcp_app()
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, name="mcp-loop", daemon=True).start()
-        started = asyncio.run_coroutine_threadsafe(self._start_lifespan(), self.loop)
-        started.result(timeout=30)
+        self.loop.run_until_complete(asyncio.wait_for(self._start_lifespan(), timeout=30))
 
     async def _start_lifespan(self):
-        """The SDK's session manager runs for the life of the process."""
+        """The SDK's session manager runs for the life of the thread; its task waits on
+        this loop between requests."""
         started = asyncio.Event()
         messages = [{"type": "lifespan.startup"}]
 
@@ -74,7 +74,11 @@ class McpUnderWsgi:
                 started.set()
 
         self._lifespan = asyncio.ensure_future(self.app({"type": "lifespan"}, receive, send))
-        await asyncio.wait_for(started.wait(), timeout=30)
+        await started.wait()
+
+    def serve(self, scope, body: bytes) -> tuple[int, list, bytes]:
+        """The app's answer to one request: status, headers, body."""
+        return self.loop.run_until_complete(self._serve(scope, body))
 
     async def _serve(self, scope, body: bytes):
         response = {"status": 500, "headers": [], "body": []}
@@ -91,8 +95,25 @@ class McpUnderWsgi:
             elif message["type"] == "http.response.body":
                 response["body"].append(message.get("body", b""))
 
-        await self.app(scope, receive, send)
+        async with asyncio.timeout(RESPONSE_TIMEOUT_SECONDS):  # no task of its own, unlike wait_for
+            await self.app(scope, receive, send)
         return response["status"], response["headers"], b"".join(response["body"])
+
+
+class McpUnderWsgi:
+    """A WSGI app serving the MCP server (see the module's docstring)."""
+
+    def __init__(self):
+        self._threads = threading.local()
+        # The importing thread's now (it serves requests under gunicorn's sync workers, and
+        # a broken MCP setup fails at startup); another thread's on its first MCP request.
+        self._server()
+
+    def _server(self) -> McpThread:
+        server = getattr(self._threads, "server", None)
+        if server is None:
+            server = self._threads.server = McpThread()
+        return server
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -111,8 +132,7 @@ class McpUnderWsgi:
                 return self._answer(start_response, *mcp_gate.failure(path, error))
         else:
             admission = None  # the gate answers these (404, 405) without a key check
-        future = asyncio.run_coroutine_threadsafe(self._serve(scope, body), self.loop)
-        status, headers, content = future.result(timeout=RESPONSE_TIMEOUT_SECONDS)
+        status, headers, content = self._server().serve(scope, body)
         if status == 401 and admission is not None:
             throttle.record_failure(admission.ip)
         start_response(
