@@ -44,7 +44,12 @@ def main(rounds: int = 5, seconds: int = 3) -> list[tuple[str, float, str]]:
                         results[name]["mcp"] = mcp_rate(url, secret, seconds)
             for name, (_, _, runs) in servers.items():
                 runs.append(results[name])
-            print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
+            figures = ", ".join(
+                f"{name} {path} {rate:.0f}"
+                for name in servers
+                for path, rate in results[name].items()
+            )
+            print(f"round {round_number + 1}/{rounds}: {figures}", file=sys.stderr)
 
     def ratios(numerator, denominator):
         return median([n / d for n, d in zip(numerator, denominator, strict=True)])
