@@ -16,19 +16,13 @@ batches, bad headers or bodies, anything unusual) goes to the SDK's own path unc
 tests/transports/test_mcp_exchange.py holds both paths to the same answers.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
-import anyio
 import pydantic_core
+from mcp.server._streamable_http_modern import _SingleExchangeDispatchContext
 from mcp.server.connection import Connection
 from mcp.server.runner import serve_one
 from mcp.server.streamable_http import CONTENT_TYPE_JSON, check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware
-from mcp.shared.dispatcher import CallOptions
-from mcp.shared.exceptions import NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data, logger
 from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
@@ -38,63 +32,38 @@ from mcp_types import (
     JSONRPCError,
     JSONRPCRequest,
     JSONRPCResponse,
-    RequestId,
 )
 from mcp_types.jsonrpc import jsonrpc_message_adapter
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from genesis import mcp_gate
+
 
 def install(manager: StreamableHTTPSessionManager) -> None:
-    """Route the manager's stateless handshake-era requests through `answer` first."""
+    """Offer the manager's stateless handshake-era requests to the single exchange first."""
     if not (manager.stateless and manager.json_response):
         raise ValueError("a single exchange answers only stateless JSON-response servers")
     manager._handle_stateless_request = _SingleExchange(manager, manager._handle_stateless_request)
 
 
-@dataclass
-class _Exchange:
-    """The dispatch context of one request (the SDK's `DispatchContext` protocol), as
-    the stateless JSON-mode path gives it: no back channel for server requests, and
-    notifications have no wire (a JSON body carries only the answer)."""
-
-    request_id: RequestId
-    message_metadata: ServerMessageMetadata
-    transport: TransportContext = field(
-        default_factory=lambda: TransportContext(kind="streamable-http", can_send_request=False)
-    )
-    cancel_requested: anyio.Event = field(default_factory=anyio.Event)
-    can_send_request: bool = False
-
-    async def send_raw_request(
-        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
-    ) -> dict[str, Any]:
-        raise NoBackChannelError(method)
-
-    async def notify(
-        self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None
-    ) -> None:
-        return None
-
-    async def progress(
-        self, progress: float, total: float | None = None, message: str | None = None
-    ) -> None:
-        return None
-
-
 class _SingleExchange:
+    """The manager's stateless entry: the kernel for plain requests, else the SDK's path."""
+
     def __init__(self, manager: StreamableHTTPSessionManager, sdk_path):
         self.manager = manager
         self.sdk_path = sdk_path
         self.security = TransportSecurityMiddleware(manager.security_settings)
 
     async def __call__(self, protocol_version: str | None, scope, receive, send) -> None:
+        body, receive = (
+            await mcp_gate.peek_body(receive) if scope["method"] == "POST" else (b"", receive)
+        )
         request = Request(scope, receive)
-        body = await request.body() if scope["method"] == "POST" else b""
         message = await self._plain_request(request, body)
         if message is None:
-            return await self.sdk_path(protocol_version, scope, _replay(body, receive), send)
+            return await self.sdk_path(protocol_version, scope, receive, send)
         answer = await self._answer(message, request, protocol_version)
         await Response(
             answer.model_dump_json(by_alias=True, exclude_unset=True),
@@ -127,7 +96,13 @@ class _SingleExchange:
         connection = Connection.from_envelope(
             protocol_version or DEFAULT_NEGOTIATED_VERSION, None, None
         )
-        exchange = _Exchange(message.id, ServerMessageMetadata(request_context=request))
+        # The SDK's context for one HTTP request: no back channel for server requests, and
+        # without a sink notifications have no wire, as a JSON body carries only the answer.
+        exchange = _SingleExchangeDispatchContext(
+            transport=TransportContext(kind="streamable-http", can_send_request=False),
+            request_id=message.id,
+            message_metadata=ServerMessageMetadata(request_context=request),
+        )
         try:
             result = await serve_one(
                 self.manager.app,
@@ -145,17 +120,3 @@ class _SingleExchange:
                 data = ErrorData(code=0, message=str(error))
             return JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
         return JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
-
-
-def _replay(body: bytes, receive):
-    """`receive` for the SDK's path, which reads the body again."""
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -83,8 +83,9 @@ def _client_from(body: bytes) -> str:
     return f"{info['name']} {version}" if isinstance(version, str) else info["name"]
 
 
-async def _peek_body(receive):
-    """Read the start of the request body, and give back a receive that replays it."""
+async def peek_body(receive):
+    """Read the start of the request body, and give back a receive that replays it. The
+    body is b"" where it is longer than MAX_PEEK_BYTES (or the client left)."""
     received = []
     size = 0
     while True:
@@ -192,7 +193,7 @@ class McpGate:
                 error_body(scope["path"], 405),
                 [(b"allow", b"POST, DELETE")],
             )
-        body, receive = await _peek_body(receive) if scope["method"] == "POST" else (b"", receive)
+        body, receive = await peek_body(receive) if scope["method"] == "POST" else (b"", receive)
         admission = scope.get(ADMISSION)
         if admission is None:  # not admitted by the WSGI side (genesis.mcp_wsgi) already
             admission = await sync_to_async(admit)(scope, body)

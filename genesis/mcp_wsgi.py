@@ -73,6 +73,7 @@ class McpThread:
             if message["type"] == "lifespan.startup.complete":
                 started.set()
 
+        # Held: the loop keeps only a weak reference to a task.
         self._lifespan = asyncio.ensure_future(self.app({"type": "lifespan"}, receive, send))
         await started.wait()
 
