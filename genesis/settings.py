@@ -75,15 +75,20 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's session and passkey lists
     "django_htmx",
     "ninja",
     "csp",
-    "axes",
     "post_office",
     "template_partials",
     "genesis",  # template tags shared by the apps
     "organizations",
     "apikeys",
+    "accounts",  # our glue for django-allauth
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
@@ -98,12 +103,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Sign-in stages, and the fresh sign-in (sudo mode) asked for by key actions.
+    "allauth.account.middleware.AccountMiddleware",
+    # After allauth's, so its process_exception runs first (accounts.middleware).
+    "accounts.middleware.HtmxReauthenticationMiddleware",
     "organizations.audit.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, as django-axes asks: it answers locked-out sign-ins.
-    "axes.middleware.AxesMiddleware",
 ]
 
 # The API's own, lean stack (genesis.handlers): the client's address, JSON errors, the
@@ -119,8 +126,8 @@ MACHINE_MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 
 ROOT_URLCONF = "genesis.urls"
@@ -137,6 +144,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.organizations",
                 "genesis.context_processors.csp_nonce",
+                "accounts.context_processors.accounts",
             ],
         },
     },
@@ -173,9 +181,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 
 AUTH_USER_MODEL = "organizations.User"
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -225,18 +233,49 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Sign-in brute force: 5 failures for one email from one IP lock that pair for 15 minutes.
-# The email is counted as typed, stripped and lowercased (sign-in ignores its case), and
-# the IP is the one genesis.client_ip decided.
-AXES_USERNAME_CALLABLE = "organizations.lockout.normalized_username"
-AXES_CLIENT_IP_CALLABLE = "genesis.client_ip.of_request"
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_USERNAME_FORM_FIELD = "username"
-AXES_VERBOSE = False
+# Accounts: django-allauth (sign-in, password reset and change, sessions, two-factor,
+# passkeys, fresh sign-in before key actions). Our glue is the `accounts` app.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]  # and our name field (accounts.forms)
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# Everyone's address is proven: by an invitation, by an operator, or by a code for open
+# sign-up. Passkey sign-up needs this (a passkey proves no address).
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_SESSION_REMEMBER = True  # the session lasts SESSION_COOKIE_AGE, as before
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address mails no one
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Genesis Console: "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
+# Sign-up without an invitation (off: only invited people get an account).
+GENESIS_OPEN_SIGNUP = env_bool("GENESIS_OPEN_SIGNUP")
+# Invitation links work for this long.
+INVITATION_LIFETIME = timedelta(days=7)
+
+# Brute force: the one lockout. 5 failed sign-ins for one email from one client IP stop
+# that pair for 15 minutes, and 10 failures a minute from one IP stop that IP. The email is
+# compared stripped and lowercased, as sign-in finds it; the IP is genesis.client_ip's.
+# Keyed on the pair (accounts.adapter), so nobody can lock a victim out from elsewhere.
+# (allauth's other limits stay at its defaults: sign-ups, resets, reauthentication.)
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/15m/key"}
+
+# Fresh sign-in ("sudo mode") before making, rolling or revoking others' keys: by password
+# or a second factor, never by a code mailed to the address.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_PASSKEY_SIGNUP_ENABLED = True
+MFA_TOTP_ISSUER = "Genesis Console"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+
+USERSESSIONS_TRACK_ACTIVITY = False  # a write on every request; the list shows sign-ins
 
 # Email: notices to key owners never talk to a mail server inside a request. They go into
 # a queue in the database (django-post-office), in the same request, and

@@ -1,23 +1,25 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from accounts import views as account_views
 from apikeys import views as key_views
 from genesis import views as machine_views
 from genesis.api import api
 from organizations import views as organization_views
 
+# Operators sign in through the console's sign-in too: its lockout and two-factor apply.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     # First: the API is most of the traffic, and patterns are tried in order.
     path(settings.API_PATH.lstrip("/"), api.urls),
     path("", organization_views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Ours first: they replace a few of allauth's (accounts.urls).
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", account_views.invitation, name="invitation"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from .models import Membership, Role
+from .models import Invitation, Membership, Role
 
 
 def get_membership_or_404(user, slug: str) -> Membership:
@@ -63,3 +63,15 @@ def require_can_manage(actor: Membership, target: Membership) -> None:
 def require_can_assign(actor: Membership, role: str) -> None:
     if role not in assignable_roles(actor):
         raise PermissionDenied(_("Only Owners can make someone an Owner."))
+
+
+def get_invitation_or_404(membership: Membership, invitation_id: int) -> Invitation:
+    """An open invitation of the same organization, for an Admin or Owner to manage."""
+    require_admin(membership)
+    return get_object_or_404(
+        Invitation.objects.select_related("organization"),
+        pk=invitation_id,
+        organization_id=membership.organization_id,
+        accepted_at=None,
+        revoked_at=None,
+    )

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from accounts.services import vouch_for_email
 from genesis.admin import NoDirectDeleteMixin
 
 from . import services
@@ -40,6 +41,12 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        obj.email = obj.email.strip().lower()  # sign-in finds addresses in lowercase
+        super().save_model(request, obj, form, change)
+        # The operator vouches for the address they typed: it signs in with it.
+        vouch_for_email(obj)
 
 
 class MembershipInline(admin.TabularInline):

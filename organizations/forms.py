@@ -8,12 +8,12 @@ from .models import AuditAction, Role
 from .services import KEY_LIFETIME_CHOICES
 
 
-class AddMemberForm(DescribedErrorsMixin, forms.Form):
+class InviteForm(DescribedErrorsMixin, forms.Form):
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
         error_messages={
-            "required": _("Enter the email address of the person to add."),
+            "required": _("Enter the email address of the person to invite."),
             "invalid": _("Enter a valid email address."),
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@example.com"}),

@@ -14,6 +14,9 @@ class UserManager(BaseUserManager):
         user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
+        from accounts.services import vouch_for_email  # an operator made this account
+
+        vouch_for_email(user)
         return user
 
     def create_user(self, email, password=None, **extra_fields):
@@ -72,6 +75,8 @@ class Organization(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Set by Owners: new API keys must expire within this many days (None: no limit).
     max_key_lifetime_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Set by Owners: members must turn on two-factor before they create or roll keys.
+    require_two_factor = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -123,6 +128,57 @@ class AuditAction(models.TextChoices):
     MEMBER_REMOVED = "member_removed", _("Member removed")
     ROLE_CHANGED = "role_changed", _("Role changed")
     POLICY_CHANGED = "policy_changed", _("Key policy changed")
+    MEMBER_INVITED = "member_invited", _("Member invited")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+    INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor enabled")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor disabled")
+
+
+class Invitation(models.Model):
+    """An email invited into an organization with a role, by a single-use link. The link's
+    token is kept only as its SHA-256 (organizations.invitations)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()  # lowercased
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            # One open invitation per address and organization: inviting again renews it.
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.organization} ({self.get_role_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        """Not accepted and not revoked (it may still have expired)."""
+        return self.accepted_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
 
 class AuditEvent(models.Model):
@@ -157,7 +213,11 @@ class AuditEvent(models.Model):
         roles = dict(Role.choices)
         if self.action == AuditAction.ROLE_CHANGED:
             return f"{roles.get(details.get('from'), '?')} → {roles.get(details.get('to'), '?')}"
-        if self.action == AuditAction.MEMBER_ADDED:
+        if self.action in (
+            AuditAction.MEMBER_ADDED,
+            AuditAction.MEMBER_INVITED,
+            AuditAction.INVITATION_ACCEPTED,
+        ):
             return _("as %(role)s") % {"role": roles.get(details.get("role"), "?")}
         if self.action == AuditAction.KEY_AUTO_REVOKED:
             reason = {

@@ -1,3 +1,6 @@
+from functools import wraps
+
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,10 +13,10 @@ from django.views.decorators.vary import vary_on_headers
 from genesis.htmx import finish, render_dialog, render_partial
 from genesis.pages import page_number, page_of
 
-from . import access, services
+from . import access, invitations, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
-from .forms import AddMemberForm, AuditFilterForm, KeyPolicyForm, RoleForm
-from .models import AuditEvent, Membership
+from .forms import AuditFilterForm, InviteForm, KeyPolicyForm, RoleForm
+from .models import AuditEvent, Invitation, Membership
 
 MEMBERS_CHANGED = "members-changed"
 
@@ -38,7 +41,7 @@ def home(request):
 MEMBERS_PER_PAGE = 50
 
 
-def members_context(request, membership: Membership, add_form=None) -> dict:
+def members_context(request, membership: Membership, invite_form=None) -> dict:
     members = (
         Membership.objects.filter(organization_id=membership.organization_id)
         .select_related("user")
@@ -51,19 +54,34 @@ def members_context(request, membership: Membership, add_form=None) -> dict:
         {"member": member, "manageable": access.can_manage(membership, member)}
         for member in page.object_list
     ]
-    if membership.is_admin and add_form is None:
-        add_form = AddMemberForm(roles=roles)
+    open_invitations = []
+    if membership.is_admin:
+        if invite_form is None:
+            invite_form = InviteForm(roles=roles)
+        open_invitations = [
+            {"invitation": invitation, "manageable": invitation.role in roles}
+            for invitation in Invitation.objects.filter(
+                organization_id=membership.organization_id, accepted_at=None, revoked_at=None
+            ).order_by("-sent_at", "-id")[:OPEN_INVITATIONS_SHOWN]
+        ]
     return {
         "membership": membership,
         "rows": rows,
         "members_page": page,
         "roles": roles,
-        "add_form": add_form,
+        "invite_form": invite_form,
+        "open_invitations": open_invitations,
+        "invitation_days": django_settings.INVITATION_LIFETIME.days,
     }
 
 
-def render_members(request, membership, *, add_form=None, status=200):
-    context = members_context(request, membership, add_form)
+# Open invitations are few (each is one address waiting a week at most); the list shows
+# the newest this many.
+OPEN_INVITATIONS_SHOWN = 100
+
+
+def render_members(request, membership, *, invite_form=None, status=200):
+    context = members_context(request, membership, invite_form)
     if request.htmx:
         return render_partial(
             request, "organizations/members.html#members-panel", context, status=status
@@ -84,27 +102,79 @@ def member_list(request, membership):
 
 @require_POST
 @organization_view
-def add_member(request, membership):
+def invite(request, membership):
     access.require_admin(membership)
-    form = AddMemberForm(request.POST, roles=access.assignable_roles(membership))
+    form = InviteForm(request.POST, roles=access.assignable_roles(membership))
     if form.is_valid():
         try:
-            added = services.add_member(
-                membership.organization, form.cleaned_data["email"], form.cleaned_data["role"]
+            sent = invitations.invite(
+                membership.organization,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                invited_by=request.user,
             )
         except services.MembershipError as error:
             form.add_error("email", str(error))
         else:
-            messages.success(
-                request,
-                _("%(name)s was added as %(role)s.")
-                % {"name": added.user.name, "role": added.get_role_display()},
-            )
+            say_sent(request, sent)
             if not request.htmx:
                 return redirect(members_url(membership))
             form = None
     status = 400 if form is not None else 200
-    return render_members(request, membership, add_form=form, status=status)
+    return render_members(request, membership, invite_form=form, status=status)
+
+
+def say_sent(request, sent) -> None:
+    email = sent.invitation.email
+    if sent.delivered:
+        messages.success(
+            request,
+            _("We sent an invitation to %(email)s. The link works for %(days)s days.")
+            % {"email": email, "days": django_settings.INVITATION_LIFETIME.days},
+        )
+    else:
+        messages.error(
+            request,
+            _(
+                "The invitation to %(email)s is saved, but the mail server didn't take the "
+                "email. Try Resend in a few minutes."
+            )
+            % {"email": email},
+        )
+
+
+def invitation_action(act):
+    """A POST on one open invitation by an Admin or Owner (Owners' invitations: Owners
+    only); the members panel for htmx, the Members page otherwise."""
+
+    @require_POST
+    @organization_view
+    @wraps(act)
+    def view(request, membership, invitation_id):
+        invitation = access.get_invitation_or_404(membership, invitation_id)
+        access.require_can_assign(membership, invitation.role)
+        act(request, invitation)
+        if not request.htmx:
+            return redirect(members_url(membership))
+        return render_members(request, membership)
+
+    return view
+
+
+@invitation_action
+def resend_invitation(request, invitation):
+    try:
+        say_sent(request, invitations.resend(invitation, invited_by=request.user))
+    except services.MembershipError as error:
+        messages.error(request, str(error))
+
+
+@invitation_action
+def revoke_invitation(request, invitation):
+    invitations.revoke(invitation)
+    messages.success(
+        request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
+    )
 
 
 @require_POST

@@ -102,12 +102,13 @@ def team(owner, admin, member, outsider):
 
 @pytest.fixture
 def client_for():
-    """A test client signed in as the membership's user (or anonymous for None)."""
+    """A test client signed in as the membership's user, or as a user (or anonymous for
+    None)."""
 
     def make(membership):
         client = Client()
         if membership is not None:
-            client.force_login(membership.user)
+            client.force_login(getattr(membership, "user", membership))
         return client
 
     return make

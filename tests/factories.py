@@ -1,9 +1,14 @@
+import re
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
+from accounts.services import vouch_for_email
 from apikeys import services as key_services
 from apikeys.models import ApiKey
-from organizations.models import Membership, Organization, Role, User
+from organizations.models import Invitation, Membership, Organization, Role, User
 
 PASSWORD = "correct horse battery staple"
 _password_hash = None
@@ -20,10 +25,17 @@ def password_hash() -> str:
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Sequence(lambda n: f"User {n}")
     password = factory.LazyFunction(password_hash)
+
+    @factory.post_generation
+    def verified_email(user, create, extracted, **kwargs):
+        # Like an account an operator made: its address signs in (accounts.services).
+        if create and extracted is not False:
+            vouch_for_email(user)
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -43,6 +55,20 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.MEMBER
 
 
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An open invitation as stored (its link's token is not known: use the console's
+    invite to get an email with a link)."""
+
+    class Meta:
+        model = Invitation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.MEMBER
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
 class ApiKeyFactory(factory.django.DjangoModelFactory):
     """Keys are made by the service, like in the console. The plaintext is kept on the
     instance (`key.plaintext`) for tests that use the key."""
@@ -60,3 +86,11 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         )
         key.plaintext = plaintext
         return key
+
+
+INVITATION_LINK = re.compile(r"https?://[^\s/]+(/invitations/[A-Za-z0-9_-]+/)")
+
+
+def invitation_path(message) -> str:
+    """The path of the invitation link in an email."""
+    return INVITATION_LINK.search(message.body).group(1)

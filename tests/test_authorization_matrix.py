@@ -4,9 +4,9 @@ organization) and anonymous, with the status and what happened in the database."
 import pytest
 
 from apikeys.models import ApiKey, RevokeReason
-from organizations.models import Membership, Role
+from organizations.models import Invitation, Membership, Role
 
-from .factories import MembershipFactory
+from .factories import InvitationFactory, MembershipFactory
 
 ROLES = ["owner", "admin", "member", "outsider", "anonymous"]
 LOGIN = "login"  # anonymous: sent to sign in, nothing done
@@ -135,10 +135,10 @@ def test_see_organization_section(team, client_for, make_key, role, page, sectio
 )
 def test_manage_members(team, client_for, new_user, role, expected):
     client = client_for(actor(team, role))
-    added = client.post("/o/acme/members/add/", {"email": new_user.email, "role": Role.MEMBER})
-    assert_status(added, expected)
-    membership = Membership.objects.filter(user=new_user, organization__slug="acme")
-    assert membership.exists() == (expected == 302)
+    invited = client.post("/o/acme/members/invite/", {"email": new_user.email, "role": Role.MEMBER})
+    assert_status(invited, expected)
+    invitation = Invitation.objects.filter(email=new_user.email, organization__slug="acme")
+    assert invitation.exists() == (expected == 302)
 
     target = team["member"]
     changed = client.post(f"/o/acme/members/{target.pk}/role/", {"role": Role.ADMIN})
@@ -147,3 +147,47 @@ def test_manage_members(team, client_for, new_user, role, expected):
     assert_status(removed, expected)
     still_member = Membership.objects.filter(pk=target.pk).exists()
     assert still_member == (expected != 302)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 302), ("admin", 302), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_resend_and_revoke_invitations(team, client_for, role, expected):
+    invitation = InvitationFactory(organization=team["owner"].organization)
+    token_hash = invitation.token_hash
+    client = client_for(actor(team, role))
+    resent = client.post(f"/o/acme/invitations/{invitation.pk}/resend/")
+    assert_status(resent, expected)
+    invitation.refresh_from_db()
+    assert (invitation.token_hash != token_hash) == (expected == 302)
+    revoked = client.post(f"/o/acme/invitations/{invitation.pk}/revoke/")
+    assert_status(revoked, expected)
+    invitation.refresh_from_db()
+    assert (invitation.revoked_at is not None) == (expected == 302)
+
+
+@pytest.mark.parametrize(
+    ("role", "invite", "revoke"),
+    [
+        ("owner", 302, 302),
+        ("admin", 400, 403),  # an Admin's form offers no Owner role
+        ("member", 403, 403),
+        ("outsider", 404, 404),
+        ("anonymous", LOGIN, LOGIN),
+    ],
+)
+def test_only_owners_invite_owners_or_touch_their_invitations(
+    team, client_for, new_user, role, invite, revoke
+):
+    client = client_for(actor(team, role))
+    invited = client.post("/o/acme/members/invite/", {"email": new_user.email, "role": "owner"})
+    assert_status(invited, invite)
+    made = Invitation.objects.filter(email=new_user.email, role=Role.OWNER).exists()
+    assert made == (invite == 302)
+    theirs = InvitationFactory(organization=team["owner"].organization, role=Role.OWNER)
+    assert_status(client.post(f"/o/acme/invitations/{theirs.pk}/resend/"), revoke)
+    theirs = Invitation.objects.get(email=theirs.email, revoked_at=None, accepted_at=None)
+    assert_status(client.post(f"/o/acme/invitations/{theirs.pk}/revoke/"), revoke)
+    theirs.refresh_from_db()
+    assert (theirs.revoked_at is not None) == (revoke == 302)

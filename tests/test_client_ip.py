@@ -117,7 +117,7 @@ def sign_in(server_url, email, password, forwarded_for):
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         return browser.post(
             "/accounts/login/",
-            data={"username": email, "password": password, "csrfmiddlewaretoken": token},
+            data={"login": email, "password": password, "csrfmiddlewaretoken": token},
             headers=headers,
         )
 

@@ -10,7 +10,7 @@ PAGES = [
     ("/o/acme/api-keys/", "My API keys", "自分の APIキー"),
     ("/o/acme/api-keys/create/", "Key name", "キー名"),
     ("/o/acme/mcp-server/", "Client configuration", "クライアントの設定"),
-    ("/o/acme/members/", "Add member", "メンバーを追加"),
+    ("/o/acme/members/", "Invite member", "メンバーを招待"),
     ("/o/acme/audit/", "Audit log", "監査ログ"),
     ("/o/acme/settings/", "API key policy", "APIキーのポリシー"),
     ("/o/acme/leave/", "Leave organization", "組織から脱退"),
@@ -70,7 +70,7 @@ def test_sign_in_and_errors_in_japanese(db, client, member, client_for):
     )
     wrong = client.post(
         "/accounts/login/",
-        {"username": "x@example.com", "password": "x"},
+        {"login": "x@example.com", "password": "x"},
         HTTP_ACCEPT_LANGUAGE="ja",
     )
     assert (

@@ -83,7 +83,7 @@ CONSOLE_ONLY = [
     ("django.contrib.auth.middleware.AuthenticationMiddleware", "process_request"),
     ("django_htmx.middleware.HtmxMiddleware", "__call__"),
     ("csp.middleware.CSPMiddleware", "process_response"),
-    ("axes.middleware.AxesMiddleware", "__call__"),
+    ("accounts.middleware.HtmxReauthenticationMiddleware", "__call__"),
     ("whitenoise.middleware.WhiteNoiseMiddleware", "__call__"),
 ]
 

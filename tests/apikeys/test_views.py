@@ -208,7 +208,7 @@ class TestRevoke:
 
     def test_get_on_post_only_urls_is_405(self, admin, client_for):
         client = client_for(admin)
-        assert client.get("/o/acme/members/add/").status_code == 405
+        assert client.get("/o/acme/members/invite/").status_code == 405
         assert client.post("/o/acme/api-keys/").status_code == 405
         assert client.post("/o/acme/api-keys/organization/").status_code == 405
 

@@ -56,7 +56,7 @@ def main():
         page.goto(f"{server.url}/accounts/login/")
         page.get_by_label("Email").fill("admin@example.com")
         page.get_by_label("Password").fill("genesis-demo")
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         page.get_by_role("heading", name="Organization API Keys").wait_for()
         page.screenshot(path=OUT / "api-keys.png", full_page=True)
         page.get_by_role("region", name="Organization API Keys").screenshot(

@@ -40,7 +40,7 @@ def test_a_member_creates_copies_and_never_sees_the_key_again(live, page, member
     page.goto(f"{live.url}/accounts/login/")
     page.get_by_label("Email").fill(member.user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("You have no API keys in Acme yet")).to_be_visible()
 
     reveal, plaintext = create_key(page, "CI pipeline")

@@ -2,11 +2,12 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core import mail
 
 from organizations import services
 from organizations.models import AuditAction, AuditEvent, Organization, Role
 
-from ..factories import ApiKeyFactory, MembershipFactory
+from ..factories import ApiKeyFactory, MembershipFactory, invitation_path
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
 
@@ -36,7 +37,8 @@ def test_console_actions_are_recorded_with_actor_ip_and_target(
     new_id = rolled.text.split('id="key-')[1].split('"')[0]
     client_for(admin).post(f"/o/acme/api-keys/{new_id}/revoke/")
     boss = client_for(owner)
-    boss.post("/o/acme/members/add/", {"email": new_user.email, "role": Role.MEMBER})
+    boss.post("/o/acme/members/invite/", {"email": new_user.email, "role": Role.MEMBER})
+    client_for(new_user).post(invitation_path(mail.outbox[-1]))
     added = new_user.memberships.get()
     boss.post(f"/o/acme/members/{added.pk}/role/", {"role": Role.ADMIN})
     ApiKeyFactory(membership=added, name="nina's")
@@ -49,7 +51,8 @@ def test_console_actions_are_recorded_with_actor_ip_and_target(
         AuditAction.KEY_CREATED,  # the rolled key's new secret
         AuditAction.KEY_ROLLED,
         AuditAction.KEY_REVOKED,
-        AuditAction.MEMBER_ADDED,
+        AuditAction.MEMBER_INVITED,
+        AuditAction.INVITATION_ACCEPTED,
         AuditAction.ROLE_CHANGED,
         AuditAction.KEY_CREATED,
         AuditAction.MEMBER_REMOVED,
@@ -60,9 +63,11 @@ def test_console_actions_are_recorded_with_actor_ip_and_target(
     assert events[0].actor == member.user and events[0].target_user == member.user
     assert events[0].ip == "127.0.0.1"
     assert events[4].actor == admin.user
-    assert events[6].details == {"from": "member", "to": "admin"}
-    assert events[9].details["reason"] == "member_removed"
-    assert events[9].actor == owner.user
+    assert events[5].actor == owner.user and events[5].target == new_user.email
+    assert events[6].actor == new_user and events[6].details == {"role": "member"}
+    assert events[7].details == {"from": "member", "to": "admin"}
+    assert events[10].details["reason"] == "member_removed"
+    assert events[10].actor == owner.user
     for event in events:
         assert plaintext not in f"{event.target} {event.details}"
 

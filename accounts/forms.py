@@ -1,0 +1,45 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from organizations import invitations
+from organizations.models import User
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up plus a name. Through an invitation the email is the invited one
+    and can't be changed (a disabled field ignores what is posted)."""
+
+    name = forms.CharField(label=_("Name"), max_length=150)
+    field_order = ["email", "name", "password1"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["autocomplete"] = "name"
+        # allauth doesn't hand forms the request; it keeps it in a context of its own.
+        invitation = invitations.pending(context.request)
+        if invitation is not None:
+            self.fields["email"].initial = invitation.email
+            self.fields["email"].disabled = True
+            self.fields["email"].help_text = _("The address your invitation was sent to.")
+
+
+class ProfileForm(forms.ModelForm):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        help_text=_("For the console and the emails we send you."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "language"]
+        labels = {"name": _("Name")}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError(_("Enter your name."))
+        return name

@@ -1,0 +1,28 @@
+"""Changes to a person's own account that are ours, not allauth's."""
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+
+from organizations.models import User
+
+
+def vouch_for_email(user: User) -> None:
+    """Make the user's current email their one verified, primary address.
+
+    Sign-in needs a verified EmailAddress row (ACCOUNT_EMAIL_VERIFICATION is mandatory,
+    which passkey sign-up requires). People made by an operator (createsuperuser, Django
+    admin, seed_demo) have an address the operator vouches for; invitees prove theirs by
+    the link. Not a post_save signal: allauth's own sign-up adds the row itself and
+    refuses a user that already has one."""
+    with transaction.atomic():
+        EmailAddress.objects.filter(user=user).exclude(email=user.email).delete()
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
+
+
+def update_profile(user: User, *, name: str, language: str) -> User:
+    user.name = name
+    user.language = language
+    user.save(update_fields=["name", "language"])
+    return user
