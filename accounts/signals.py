@@ -1,7 +1,14 @@
-"""allauth's signals: the language a person chose follows them to each sign-in."""
+"""allauth's signals: the language a person chose follows them to each sign-in, and
+turning a second factor on or off goes into the audit log."""
 
 from allauth.account.signals import user_logged_in
+from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.dispatch import receiver
+
+from organizations import audit
+from organizations.models import AuditAction, Membership
+
+from . import two_factor
 
 
 @receiver(user_logged_in)
@@ -10,3 +17,31 @@ def remember_language(sender, request, response=None, user=None, **kwargs):
 
     if response is not None and user is not None and user.language:
         set_language_cookie(response, user.language)
+
+
+@receiver(authenticator_added)
+def two_factor_enabled(sender, request, user, authenticator, **kwargs):
+    _record(user, AuditAction.TWO_FACTOR_ENABLED, authenticator)
+
+
+@receiver(authenticator_removed)
+def two_factor_disabled(sender, request, user, authenticator, **kwargs):
+    _record(user, AuditAction.TWO_FACTOR_DISABLED, authenticator)
+
+
+def _record(user, action, authenticator) -> None:
+    """In the log of every organization the person is in: each one's Admins see who has a
+    second factor. Recovery codes only back a factor up, so they aren't logged."""
+    if authenticator.type not in two_factor.FACTORS:
+        return
+    for organization_id in Membership.objects.filter(user=user).values_list(
+        "organization_id", flat=True
+    ):
+        audit.record(
+            organization_id,
+            action,
+            actor_id=user.pk,
+            target_user_id=user.pk,
+            target=user.email,
+            details={"method": authenticator.type},
+        )

@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import sudo, two_factor
 from genesis.htmx import finish, render_dialog
 from genesis.pages import page_of
 from organizations.access import require_admin
@@ -115,7 +116,11 @@ def org_keys_section(request, membership):
 @organization_view
 @sensitive_variables("plaintext", "key")
 def create_key(request, membership):
+    if two_factor.missing_for(membership):
+        return two_factor_first(request, membership)
     form = KeyNameForm(request.POST or None, organization=membership.organization)
+    if request.method == "POST":
+        sudo.require_fresh_sign_in(request)  # after the role checks: outsiders get 404
     if request.method == "GET" or not form.is_valid():
         status = 400 if form.is_bound else 200
         return render_key_dialog(
@@ -197,15 +202,25 @@ def rename_key(request, membership, key_id):
 @sensitive_variables("plaintext")
 def roll_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
+    if two_factor.missing_for(membership):
+        return two_factor_first(request, membership)
     if request.method == "GET" and key.revoked_at is None and not key.is_expired:
         return render_key_dialog(request, membership, "apikeys/_roll_dialog.html", {"key": key})
     try:
         if request.method != "POST":
             raise services.KeyGone
+        sudo.require_fresh_sign_in(request)
         new_key, plaintext = services.roll_key(key, request.user)
     except services.KeyGone:
         return gone(request, membership, key)
     return reveal(request, membership, new_key, plaintext)
+
+
+def two_factor_first(request, membership):
+    """The organization requires two-factor for new keys, and this member has none."""
+    return render_key_dialog(
+        request, membership, "apikeys/_two_factor_required_dialog.html", {}, status=403
+    )
 
 
 def gone(request, membership, key):
@@ -236,6 +251,8 @@ def delete_key(request, membership, key_id):
 @organization_view
 def revoke_key(request, membership, key_id):
     key = get_org_key_or_404(membership, key_id)
+    if request.method == "POST" and key.user_id != request.user.pk:
+        sudo.require_fresh_sign_in(request)  # someone else's key
     return confirm_then(
         request,
         membership,

@@ -51,6 +51,17 @@ class KeyPolicyForm(DescribedErrorsMixin, forms.Form):
         ]
 
 
+class TwoFactorPolicyForm(DescribedErrorsMixin, forms.Form):
+    require_two_factor = forms.BooleanField(
+        label=_("Require two-factor authentication"),
+        required=False,
+        help_text=_(
+            "Members without it can still sign in and use their keys, but can't create or "
+            "roll keys until they turn it on."
+        ),
+    )
+
+
 class AuditFilterForm(forms.Form):
     """Filters of the audit log. Bad values are ignored, not errors."""
 

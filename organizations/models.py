@@ -231,6 +231,11 @@ class AuditEvent(models.Model):
             return f"“{details.get('from')}” → “{details.get('to')}”"
         if self.action == AuditAction.KEY_ROLLED:
             return _("new key %(hint)s") % {"hint": details.get("new_key", "")}
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "two_factor":
+            return _("two-factor required") if details.get("to") else _("two-factor not required")
+        if self.action in (AuditAction.TWO_FACTOR_ENABLED, AuditAction.TWO_FACTOR_DISABLED):
+            methods = {"totp": _("authenticator app"), "webauthn": _("passkey")}
+            return str(methods.get(details.get("method"), details.get("method", "")))
         if self.action == AuditAction.POLICY_CHANGED:
 
             def days(value):

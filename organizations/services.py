@@ -124,6 +124,26 @@ def set_key_lifetime_policy(organization: Organization, days: int | None) -> Org
 
 
 @transaction.atomic
+def set_two_factor_policy(organization: Organization, required: bool) -> Organization:
+    """Whether members need two-factor before they create or roll keys. Nobody is signed
+    out or locked out: members without it see a banner and can still use their keys."""
+    if organization.require_two_factor != required:
+        audit.record(
+            organization.pk,
+            AuditAction.POLICY_CHANGED,
+            target="Two-factor authentication",  # a log entry, kept in English
+            details={
+                "policy": "two_factor",
+                "from": organization.require_two_factor,
+                "to": required,
+            },
+        )
+    organization.require_two_factor = required
+    organization.save(update_fields=["require_two_factor"])
+    return organization
+
+
+@transaction.atomic
 def create_organization(name: str, slug: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name, slug=slug)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)

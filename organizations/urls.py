@@ -21,5 +21,6 @@ urlpatterns = [
     path("members/<int:member_id>/remove/", views.remove_member, name="remove_member"),
     path("leave/", views.leave, name="leave"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/two-factor/", views.two_factor_policy, name="two_factor_policy"),
     path("audit/", views.audit_log, name="audit"),
 ]

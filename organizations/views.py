@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import two_factor
 from genesis.htmx import finish, render_dialog, render_partial
 from genesis.pages import page_number, page_of
 
 from . import access, invitations, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
-from .forms import AuditFilterForm, InviteForm, KeyPolicyForm, RoleForm
+from .forms import AuditFilterForm, InviteForm, KeyPolicyForm, RoleForm, TwoFactorPolicyForm
 from .models import AuditEvent, Invitation, Membership
 
 MEMBERS_CHANGED = "members-changed"
@@ -45,6 +46,7 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
     members = (
         Membership.objects.filter(organization_id=membership.organization_id)
         .select_related("user")
+        .annotate(has_two_factor=two_factor.annotation())
         .order_by("user__name", "user__email", "pk")
     )
     # Counted, for "N members" and "Page 1 of 3"; past the end it shows the last page.
@@ -278,12 +280,42 @@ def settings_page(request, membership):
         services.set_key_lifetime_policy(organization, form.cleaned_data["max_key_lifetime_days"])
         messages.success(request, _("Settings saved."))
         return redirect("organizations:settings", org=organization.slug)
-    status = 400 if form.is_bound else 200
+    return render_settings(request, membership, key_form=form)
+
+
+@require_POST
+@organization_view
+def two_factor_policy(request, membership):
+    access.require_owner(membership)
+    form = TwoFactorPolicyForm(request.POST)
+    if form.is_valid():  # a checkbox: any post is valid
+        services.set_two_factor_policy(
+            membership.organization, form.cleaned_data["require_two_factor"]
+        )
+        messages.success(request, _("Settings saved."))
+    return redirect("organizations:settings", org=membership.organization.slug)
+
+
+def render_settings(request, membership, *, key_form):
+    organization = membership.organization
+    without_two_factor = (
+        Membership.objects.filter(organization=organization)
+        .annotate(has_two_factor=two_factor.annotation())
+        .filter(has_two_factor=False)
+        .count()
+    )
     return render(
         request,
         "organizations/settings.html",
-        {"membership": membership, "form": form},
-        status=status,
+        {
+            "membership": membership,
+            "form": key_form,
+            "two_factor_form": TwoFactorPolicyForm(
+                initial={"require_two_factor": organization.require_two_factor}
+            ),
+            "without_two_factor": without_two_factor,
+        },
+        status=400 if key_form.is_bound else 200,
     )
 
 

@@ -9,6 +9,7 @@ from organizations.models import Role
 
 from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
 from .servers import ThreadedServer
+from .sessions import sign_in
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -105,10 +106,10 @@ def client_for():
     """A test client signed in as the membership's user, or as a user (or anonymous for
     None)."""
 
-    def make(membership):
+    def make(membership, *, minutes_ago=0):
         client = Client()
         if membership is not None:
-            client.force_login(getattr(membership, "user", membership))
+            sign_in(client, getattr(membership, "user", membership), minutes_ago=minutes_ago)
         return client
 
     return make

@@ -12,6 +12,7 @@ from apikeys import throttle
 from genesis.client_ip import decide
 from organizations.models import AuditAction, AuditEvent
 
+from . import sessions
 from .factories import PASSWORD
 from .servers import GRANIAN, ServerProcess, python_module
 
@@ -147,7 +148,7 @@ def test_without_trusted_proxies_rotating_the_header_does_not_escape_the_lockout
 def test_the_audit_log_records_the_forwarded_client(server, transactional_db, settings, member):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
     session = Client()
-    session.force_login(member.user)
+    sessions.sign_in(session, member.user)
     cookies = {name: morsel.value for name, morsel in session.cookies.items()}
     with httpx.Client(base_url=server.url, cookies=cookies, timeout=10) as browser:
         headers = {"X-Forwarded-For": VICTIM}

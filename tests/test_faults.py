@@ -24,6 +24,7 @@ from apikeys import throttle
 from genesis import cache as genesis_cache
 from genesis import faults
 
+from . import sessions
 from .faults import RedisServer, SilentMailServer, TcpRelay, without_write_override
 from .servers import GRANIAN, ROOT, UVICORN, ServerProcess, free_port
 
@@ -208,7 +209,7 @@ def test_a_read_only_database_keeps_keys_working_without_last_used(
 def test_with_the_database_gone_every_answer_keeps_its_contract(transactional_db, member, make_key):
     key = make_key(member).plaintext
     session = Client()
-    session.force_login(member.user)
+    sessions.sign_in(session, member.user)
     cookies = {name: morsel.value for name, morsel in session.cookies.items()}
     db = connection.settings_dict
     with TcpRelay(int(db["PORT"] or 5432), db["HOST"] or "127.0.0.1") as relay:
@@ -259,7 +260,7 @@ def test_a_database_error_is_a_503_in_json_for_machines_and_a_page_for_people(
     answer = mcp(server.url, "gns_" + "A" * 38)
     assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
     browser = Client(raise_request_exception=False)
-    browser.force_login(member.user)
+    sessions.sign_in(browser, member.user)
     page = browser.get("/o/acme/api-keys/")
     assert page.status_code == 503
     assert "text/html" in page["Content-Type"]

@@ -10,10 +10,12 @@ from django.utils.module_loading import import_string
 
 from genesis.handlers import ConsoleOrMachine
 
+from . import sessions
+
 
 def signed_in_cookies(membership) -> dict:
     browser = Client()
-    browser.force_login(membership.user)
+    sessions.sign_in(browser, membership.user)
     return {name: morsel.value for name, morsel in browser.cookies.items()}
 
 

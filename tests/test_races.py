@@ -15,6 +15,7 @@ from apikeys.models import ApiKey
 from organizations import services as org_services
 from organizations.models import Role
 
+from . import sessions
 from .servers import ServerProcess, python_module
 
 pytestmark = pytest.mark.skipif(
@@ -71,7 +72,7 @@ def test_removing_a_member_while_they_create_keys_leaves_no_active_key(
 
 def signed_in_clients(membership, count):
     first = Client()
-    first.force_login(membership.user)
+    sessions.sign_in(first, membership.user)
     clients = []
     for _ in range(count):
         client = Client()
@@ -167,7 +168,7 @@ def test_revocation_holds_under_load_across_workers(workers, admin, member, make
         futures = [pool.submit(load, index) for index in range(clients)]
         assert loaded.wait(timeout=60), "the key never worked under load"
         admin_client = Client()
-        admin_client.force_login(admin.user)
+        sessions.sign_in(admin_client, admin.user)
         key_id = ApiKey.objects.get(name="Under load").pk
         assert admin_client.post(f"/o/acme/api-keys/{key_id}/revoke/").status_code == 302
         revoked.set()

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from apikeys import keys, services
 from apikeys.models import ApiKey
 from genesis.api import ApiKeyAuth
 
+from . import sessions
 from .factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +187,9 @@ def test_the_view_that_shows_a_key_hides_it_from_error_reports(member):
         raise RuntimeError("boom")
 
     request = RequestFactory().post("/o/acme/api-keys/create/", {"name": "crash"})
-    request.user, request.session, request.htmx = member.user, {}, False
+    fresh = {sessions.RECORDS: [{"method": "password", "at": time.time()}]}
+    fresh[sessions.RECORDS_USER] = str(member.user.pk)
+    request.user, request.session, request.htmx = member.user, fresh, False
     # Crash after the key exists, where the view builds the reveal dialog.
     request.build_absolute_uri = crash
     try:

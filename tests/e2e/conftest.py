@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from .. import sessions
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -63,8 +65,7 @@ def sign_in(live, context):
     """Put a signed-in session for the membership's user into the browser context."""
 
     def sign_in_as(membership, browser_context=None):
-        client = Client()
-        client.force_login(membership.user)
+        client = sessions.sign_in(Client(), membership.user)
         (browser_context or context).add_cookies(
             [
                 {

@@ -1,0 +1,126 @@
+"""A fresh sign-in before making or rolling a key and before revoking someone else's:
+after ACCOUNT_REAUTHENTICATION_TIMEOUT the password is asked again, then the action goes
+on with what was typed (allauth stashes and replays the POST; accounts.middleware makes
+that work for htmx)."""
+
+import json
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from apikeys.models import ApiKey
+from organizations.models import Membership
+
+from ..factories import PASSWORD, ApiKeyFactory
+
+KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
+REAUTH = "/accounts/reauthenticate/?next="
+
+
+def confirm(client, location, password=PASSWORD):
+    """Answer allauth's sign-in-again page the way its form does."""
+    page = client.get(location)
+    assert page.status_code == 200
+    next_url = parse_qs(urlparse(location).query)["next"][0]
+    assert f'name="next" value="{next_url}"' in page.text  # the form carries it on
+    assert 'name="password"' in page.text
+    return client.post(location, {"password": password, "next": next_url})
+
+
+def test_after_a_while_creating_a_key_asks_again_then_goes_on(member, client_for):
+    client = client_for(member, minutes_ago=10)
+    asked = client.post("/o/acme/api-keys/create/", {"name": "Nightly deploy", "expires": "30"})
+    assert asked.status_code == 302
+    assert asked["Location"].startswith(REAUTH + "%2Fo%2Facme%2Fapi-keys%2Fcreate%2F")
+    assert not ApiKey.objects.exists()
+    # The stash holds the form, never a key (none exists yet).
+    done = confirm(client, asked["Location"])
+    assert done.status_code == 200
+    key = ApiKey.objects.get()
+    assert key.name == "Nightly deploy" and key.expires_at is not None
+    assert KEY.search(done.text)  # the reveal dialog, on the full page
+    assert done.text.lstrip().startswith("<!doctype html>")
+    assert "no-store" in done["Cache-Control"]
+    # Fresh now: the next one goes straight through.
+    again = client.post("/o/acme/api-keys/create/", {"name": "Second"})
+    assert again.status_code == 200 and ApiKey.objects.count() == 2
+
+
+def test_a_wrong_password_does_nothing(member, client_for):
+    client = client_for(member, minutes_ago=10)
+    asked = client.post("/o/acme/api-keys/create/", {"name": "Nope"})
+    refused = confirm(client, asked["Location"], password="wrong")
+    assert refused.status_code == 200
+    assert "incorrect" in refused.text.lower() or "not correct" in refused.text.lower()
+    assert not ApiKey.objects.exists()
+
+
+def test_htmx_goes_to_the_page_in_full_and_comes_back_to_a_full_page(member, client_for):
+    client = client_for(member, minutes_ago=10)
+    asked = client.post(
+        "/o/acme/api-keys/create/",
+        {"name": "From the dialog"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="dialog-slot",
+    )
+    # Not a redirect followed inside the XHR: the browser itself goes there.
+    assert asked.status_code == 200
+    assert asked["HX-Redirect"].startswith(REAUTH)
+    stashed = json.loads(client.session["account_reauthentication_state"]["request"])
+    assert not [name for name in stashed["META"] if name.startswith("HTTP_HX_")]
+    done = confirm(client, asked["HX-Redirect"])
+    assert done.text.lstrip().startswith("<!doctype html>")
+    assert ApiKey.objects.get().name == "From the dialog"
+
+
+def test_rolling_asks_again(member, client_for, make_key):
+    key = make_key(member)
+    client = client_for(member, minutes_ago=10)
+    asked = client.post(f"/o/acme/api-keys/{key.pk}/roll/")
+    assert asked["Location"].startswith(REAUTH)
+    assert ApiKey.objects.active().get().pk == key.pk
+    done = confirm(client, asked["Location"])
+    assert done.status_code == 200
+    assert ApiKey.objects.active().get().pk != key.pk
+
+
+def test_revoking_someone_elses_key_asks_again_but_not_your_own(admin, member, client_for):
+    theirs = ApiKeyFactory(membership=member)
+    mine = ApiKeyFactory(membership=admin)
+    client = client_for(admin, minutes_ago=10)
+    asked = client.post(f"/o/acme/api-keys/{theirs.pk}/revoke/")
+    assert asked["Location"].startswith(REAUTH)
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is None
+    client.post(f"/o/acme/api-keys/{mine.pk}/revoke/")
+    mine.refresh_from_db()
+    assert mine.revoked_at is not None
+    confirm(client, asked["Location"])
+    theirs.refresh_from_db()
+    assert theirs.revoked_at is not None and theirs.revoked_by == admin.user
+
+
+def test_deleting_and_renaming_your_own_keys_need_no_fresh_sign_in(member, client_for, make_key):
+    key = make_key(member)
+    client = client_for(member, minutes_ago=60)
+    client.post(f"/o/acme/api-keys/{key.pk}/rename/", {"name": "Renamed"})
+    assert ApiKey.objects.get(pk=key.pk).name == "Renamed"
+    client.post(f"/o/acme/api-keys/{key.pk}/delete/")
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+
+
+@pytest.mark.parametrize(("role", "status"), [("outsider", 404), ("member", 403)])
+def test_who_may_not_act_is_refused_before_being_asked(team, client_for, role, status):
+    theirs = ApiKeyFactory(membership=team["admin"])
+    client = client_for(team[role], minutes_ago=10)
+    assert client.post(f"/o/acme/api-keys/{theirs.pk}/revoke/").status_code == status
+    if role == "outsider":
+        assert client.post("/o/acme/api-keys/create/", {"name": "x"}).status_code == 404
+
+
+def test_signing_in_counts_as_fresh(member, client):
+    client.post("/accounts/login/", {"login": "member@acme.test", "password": PASSWORD})
+    created = client.post("/o/acme/api-keys/create/", {"name": "Right after sign-in"})
+    assert created.status_code == 200
+    assert Membership.objects.get(pk=member.pk).user.api_keys.count() == 1
