@@ -217,9 +217,11 @@ def roll_key(request, membership, key_id):
 
 
 def two_factor_first(request, membership):
-    """The organization requires two-factor for new keys, and this member has none."""
+    """The organization requires two-factor for new keys, and this member has none: the
+    dialog that says so (a POST is refused, 403, with the same dialog)."""
+    status = 403 if request.method == "POST" else 200
     return render_key_dialog(
-        request, membership, "apikeys/_two_factor_required_dialog.html", {}, status=403
+        request, membership, "apikeys/_two_factor_required_dialog.html", {}, status=status
     )
 
 

@@ -89,11 +89,12 @@ def test_the_policy_holds_back_new_keys_until_the_member_enrols(required, member
     client = client_for(member)
     page = client.get("/o/acme/api-keys/")
     assert "Acme requires two-factor authentication" in page.text
-    for response in (
-        client.get("/o/acme/api-keys/create/"),
-        client.post("/o/acme/api-keys/create/", {"name": "Deploy"}),
+    for response, status in (
+        (client.get("/o/acme/api-keys/create/"), 200),
+        (client.get("/o/acme/api-keys/create/", HTTP_HX_REQUEST="true"), 200),
+        (client.post("/o/acme/api-keys/create/", {"name": "Deploy"}), 403),
     ):
-        assert response.status_code == 403
+        assert response.status_code == status
         assert "Turn on two-factor authentication first" in response.text
     assert not ApiKey.objects.exists()
     enrol_totp(client)
@@ -110,6 +111,7 @@ def test_the_policy_holds_back_rolling_but_keys_keep_working(
     Organization.objects.filter(pk=org.pk).update(require_two_factor=True)
     client = client_for(member)
     assert client.post(f"/o/acme/api-keys/{key.pk}/roll/").status_code == 403
+    assert "Turn on two-factor" in client.get(f"/o/acme/api-keys/{key.pk}/roll/").text
     assert ApiKey.objects.active().get().pk == key.pk
     assert http.get("/api/v1/me", headers={"x-api-key": key.plaintext}).status_code == 200
 

@@ -64,8 +64,8 @@ def live(server, transactional_db):
 def sign_in(live, context):
     """Put a signed-in session for the membership's user into the browser context."""
 
-    def sign_in_as(membership, browser_context=None):
-        client = sessions.sign_in(Client(), membership.user)
+    def sign_in_as(membership, browser_context=None, *, minutes_ago=0):
+        client = sessions.sign_in(Client(), membership.user, minutes_ago=minutes_ago)
         (browser_context or context).add_cookies(
             [
                 {

@@ -2,8 +2,12 @@
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core import mail
 from playwright.sync_api import expect
 
+from organizations import invitations
+
+from ..factories import invitation_path
 from .test_api_keys import create_key, open_keys_page
 
 axe = Axe()
@@ -81,3 +85,34 @@ def test_the_check_itself_catches_a_violation(live, page):
     page.evaluate("document.querySelector('label[for=id_password]').remove()")
     with pytest.raises(AssertionError, match="label"):
         assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/profile/",
+        "/accounts/password/change/",
+        "/accounts/2fa/",
+        "/accounts/sessions/",
+        "/accounts/reauthenticate/?next=/o/acme/api-keys/",
+    ],
+)
+def test_account_pages(live, page, member, sign_in, path):
+    sign_in(member)
+    page.goto(f"{live.url}{path}")
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    "path", ["/accounts/password/reset/", "/accounts/signup/", "/invitations/not-a-link/"]
+)
+def test_pages_for_people_signed_out(live, page, path):
+    page.goto(f"{live.url}{path}")
+    assert_accessible(page)
+
+
+def test_sign_up_through_an_invitation(live, page, owner):
+    invitations.invite(owner.organization, "nina@example.com", "member", owner.user)
+    page.goto(live.url + invitation_path(mail.outbox[-1]))
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    assert_accessible(page)

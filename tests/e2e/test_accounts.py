@@ -1,0 +1,187 @@
+"""A new teammate without any operator: invited, joins, turns on two-factor and creates a
+key, in English and in Japanese; a fresh sign-in before a key keeps the form; a password
+reset; a passkey sign-up and passkey sign-in. Emails come from Django's locmem outbox
+(the server runs in this process); authenticator codes are computed from the secret."""
+
+import re
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.utils import translation
+from playwright.sync_api import expect
+
+from apikeys.models import ApiKey
+from organizations import invitations
+from organizations.models import Membership, Organization, Role
+
+from .. import totp
+from ..factories import PASSWORD, invitation_path
+
+KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
+NEW_PASSWORD = "teammate passphrase 2026"
+
+
+def words(language):
+    """The page's words in that language, from the same catalogues the server uses."""
+
+    def say(text):
+        with translation.override(language):
+            return translation.gettext(text)
+
+    return say
+
+
+def reset_link(message) -> str:
+    return re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", message.body).group(1)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_new_teammate_joins_turns_on_two_factor_and_creates_a_key(
+    live, browser, sign_in, owner, language
+):
+    say = words(language)
+    Organization.objects.filter(slug="acme").update(require_two_factor=True)
+
+    # The Owner invites, on the Members page.
+    boss_context = browser.new_context(locale=language)
+    sign_in(owner, boss_context)
+    boss = boss_context.new_page()
+    boss.goto(f"{live.url}/o/acme/members/")
+    boss.get_by_label(say("Email"), exact=True).fill("nina@example.com")
+    boss.get_by_label(say("Role"), exact=True).select_option(Role.MEMBER)
+    boss.get_by_role("button", name=say("Send invitation")).click()
+    expect(boss.get_by_role("row", name=re.compile("nina@example.com"))).to_be_visible()
+    link = invitation_path(mail.outbox[-1])
+    boss_context.close()
+
+    # The teammate opens the link in a browser of their own.
+    context = browser.new_context(locale=language)
+    page = context.new_page()
+    page.goto(live.url + link)
+    expect(page.get_by_role("heading", name=say("Create your account"))).to_be_visible()
+    expect(page.get_by_label(say("Email"), exact=True)).to_have_value("nina@example.com")
+    expect(page.get_by_label(say("Email"), exact=True)).to_be_disabled()
+    page.get_by_label(say("Name"), exact=True).fill("Nina New")
+    page.get_by_label(say("Password"), exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name=say("Create account")).click()
+
+    # In the organization, with the banner; keys wait for two-factor.
+    expect(page.get_by_role("heading", name=say("API keys"), level=1)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Acme")).to_be_visible()
+    page.get_by_role("button", name=say("Create API key")).first.click()
+    blocked = page.get_by_role("dialog", name=say("Turn on two-factor authentication first"))
+    expect(blocked).to_be_visible()
+    blocked.get_by_role("link", name=say("Turn on two-factor")).click()
+
+    # allauth's pages: activate the authenticator app (it asks for the password first).
+    page.get_by_role("link", name=say("Activate")).first.click()
+    page.get_by_label(say("Password"), exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name=say("Confirm")).click()
+    secret = page.get_by_label(say("Authenticator secret")).input_value()
+    page.get_by_label(say("Authenticator code")).fill(totp.code(secret))
+    page.get_by_role("button", name=say("Activate")).click()
+    expect(page.get_by_role("heading", name=say("Recovery Codes"))).to_be_visible()
+
+    # Now the key.
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    expect(page.get_by_role("status").filter(has_text="Acme")).to_have_count(0)
+    page.get_by_role("button", name=say("Create API key")).first.click()
+    form = page.get_by_role("dialog", name=say("Create API key"))
+    form.get_by_label(say("Key name")).fill("Nina's laptop")
+    form.get_by_role("button", name=say("Create API key")).click()
+    reveal = page.get_by_role("dialog", name=say("API key created"))
+    plaintext = reveal.get_by_label(say("API key"), exact=True).input_value()
+    assert KEY.fullmatch(plaintext)
+    me = httpx.get(f"{live.url}/api/v1/me", headers={"x-api-key": plaintext}, timeout=10)
+    assert me.status_code == 200 and me.json()["user_email"] == "nina@example.com"
+    membership = Membership.objects.get(user__email="nina@example.com")
+    assert membership.role == Role.MEMBER and membership.user.name == "Nina New"
+    context.close()
+
+
+def test_a_stale_session_signs_in_again_and_the_key_is_made_from_the_typed_form(
+    live, page, sign_in, member
+):
+    sign_in(member, minutes_ago=10)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    page.get_by_role("button", name="Create API key").first.click()
+    form = page.get_by_role("dialog", name="Create API key")
+    form.get_by_label("Key name").fill("Typed before the prompt")
+    form.get_by_role("button", name="Create API key").click()
+    # The whole page goes to the prompt (not swapped into the dialog).
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()
+    assert urlparse(page.url).path == "/accounts/reauthenticate/"
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    reveal = page.get_by_role("dialog", name="API key created")
+    expect(reveal).to_be_visible()
+    assert ApiKey.objects.get().name == "Typed before the prompt"
+    assert KEY.fullmatch(reveal.get_by_label("API key", exact=True).input_value())
+    # Reloading doesn't make another key or show this one again.
+    page.reload()
+    assert ApiKey.objects.count() == 1
+    assert not KEY.search(page.content())
+
+
+def test_a_forgotten_password_is_reset_by_email(live, page, member):
+    page.goto(f"{live.url}/accounts/login/")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill("member@acme.test")
+    page.get_by_role("button", name="Reset My Password").click()
+    expect(page.get_by_role("heading", name="Password Reset")).to_be_visible()
+    page.goto(live.url + reset_link(mail.outbox[-1]))
+    page.get_by_label("New Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New Password (again)").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change Password").click()
+    page.goto(f"{live.url}/accounts/login/")
+    page.get_by_label("Email").fill("member@acme.test")
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+
+
+def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
+    # (Inviting in the browser is the test above.)
+    sent = invitations.invite(owner.organization, "pia@example.com", Role.MEMBER, owner.user)
+    assert sent.delivered
+    link = invitation_path(mail.outbox[-1])
+
+    # Passkeys need a secure context: localhost, not 127.0.0.1 (an IP can't be an RP id).
+    origin = live.url.replace("127.0.0.1", "localhost")
+    context = browser.new_context()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.goto(origin + link)
+    page.get_by_role("link", name="Use a passkey instead of a password").click()
+    page.get_by_label("Name", exact=True).fill("Pia Passkey")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    user = Membership.objects.get(user__email="pia@example.com").user
+    assert not user.has_usable_password()
+
+    page.locator("summary[aria-label^='Account']").click()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Genesis Console")).to_be_visible()
+    cache.clear()
+    page.goto(f"{origin}/accounts/login/")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    context.close()
