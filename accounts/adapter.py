@@ -22,7 +22,7 @@ class AccountAdapter(DefaultAccountAdapter):
         (stripped, lowercased) *and* the client IP. allauth counts the email alone, so
         five wrong passwords from anywhere would lock its owner out everywhere; the pair
         keeps the lockout on the attacker. Private in allauth (pinned <66, and
-        tests/accounts/test_lockout.py fails if it stops being used)."""
+        tests/test_client_ip.py's per-client lockout test fails if it stops being used)."""
         email = credentials.get("email", credentials.get("username", "")) or ""
         return f"{email.strip().lower()}|{self.get_client_ip(request)}"
 

@@ -8,8 +8,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from accounts.services import vouch_for_email
 from genesis.admin import NoDirectDeleteMixin
 
-from . import services
-from .models import AuditEvent, Membership, Organization, User
+from . import invitations, services
+from .models import AuditEvent, Invitation, Membership, Organization, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -88,6 +88,38 @@ class OrganizationAdmin(admin.ModelAdmin):
                     formset.changed_objects.append((membership, ["role"]))
             except services.MembershipError as error:
                 messages.error(request, f"{membership.user}: {error}")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
+    """Operators see invitations and can revoke them; inviting is the Members page's (the
+    link is only ever in the email)."""
+
+    list_display = ["email", "organization", "role", "invited_by", "sent_at", "expires_at", "state"]
+    list_filter = ["organization", "role"]
+    search_fields = ["email"]
+    list_select_related = ["organization", "invited_by"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    @admin.display(description="State")
+    def state(self, invitation):
+        if invitation.accepted_at:
+            return "accepted"
+        if invitation.revoked_at:
+            return "revoked"
+        return "expired" if invitation.is_expired else "open"
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke(self, request, queryset):
+        for invitation in queryset.filter(accepted_at=None, revoked_at=None):
+            invitations.revoke(invitation)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)

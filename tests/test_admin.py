@@ -1,12 +1,13 @@
 """Django admin goes through the same services as the console."""
 
 import pytest
+from django.test import Client
 
 from apikeys import services as key_services
 from apikeys.models import ApiKey
-from organizations.models import Membership, Role
+from organizations.models import AuditAction, AuditEvent, Invitation, Membership, Role
 
-from .factories import UserFactory
+from .factories import InvitationFactory, UserFactory
 
 
 @pytest.fixture
@@ -28,6 +29,8 @@ def ops(client, operator):
         "/admin/organizations/user/add/",
         "/admin/organizations/organization/",
         "/admin/apikeys/apikey/",
+        "/admin/organizations/invitation/",
+        "/admin/mfa/authenticator/",
     ],
 )
 def test_admin_pages_load(ops, team, make_key, url):
@@ -113,3 +116,34 @@ def test_deleting_a_user_in_admin_kills_their_keys(ops, member, make_key):
     response = ops.post(f"/admin/organizations/user/{member.user_id}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert key_services.authenticate(key.plaintext) is None
+
+
+def test_operators_revoke_invitations_through_the_service(ops, org):
+    invitation = InvitationFactory(organization=org)
+    page = ops.get("/admin/organizations/invitation/")
+    assert invitation.email in page.text and invitation.token_hash not in page.text
+    ops.post(
+        "/admin/organizations/invitation/",
+        {"action": "revoke", "_selected_action": [invitation.pk]},
+    )
+    assert Invitation.objects.get().revoked_at is not None
+    assert AuditEvent.objects.get().action == AuditAction.INVITATION_REVOKED
+
+
+def test_an_account_made_in_admin_signs_in(ops, client):
+    ops.post(
+        "/admin/organizations/user/add/",
+        {
+            "email": " New.Person@Example.com ",
+            "name": "New Person",
+            "password1": "a long passphrase 2026",
+            "password2": "a long passphrase 2026",
+            "usable_password": "true",
+        },
+    )
+
+    signed_in = Client().post(
+        "/accounts/login/",
+        {"login": "new.person@example.com", "password": "a long passphrase 2026"},
+    )
+    assert signed_in.status_code == 302

@@ -344,6 +344,57 @@ def test_a_silent_mail_server_never_slows_a_revoke_and_loses_no_notice(
     assert not mail.outbox  # nothing took the old way round the queue
 
 
+def test_mail_with_a_secret_goes_straight_to_the_server_and_a_silent_one_costs_a_timeout(
+    transactional_db, queued_mail, client_for, admin, member
+):
+    """Invitation links and reset links are never queued (a stored working link); a
+    silent server costs EMAIL_TIMEOUT, says so, and loses nothing already saved."""
+    from aiosmtpd.controller import Controller
+    from post_office.models import Email
+
+    from organizations.models import Invitation
+
+    with SilentMailServer() as silent:
+        queued_mail.EMAIL_PORT = silent.port
+        started = time.monotonic()
+        response = client_for(admin).post(
+            "/o/acme/members/invite/", {"email": "nina@example.com", "role": "member"}, follow=True
+        )
+        assert time.monotonic() - started < 5
+        assert response.status_code == 200
+        assert "the mail server didn&#x27;t take the email" in response.text
+        assert Invitation.objects.filter(email="nina@example.com").exists()
+        reset = Client().post("/accounts/password/reset/", {"email": member.user.email})
+        assert reset.status_code == 302
+    assert not Email.objects.exists()
+
+    class Inbox:
+        received = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received.append(envelope)
+            return "250 OK"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        queued_mail.EMAIL_PORT = controller.port
+        invitation = Invitation.objects.get()
+        resent = client_for(admin).post(f"/o/acme/invitations/{invitation.pk}/resend/", follow=True)
+        assert "We sent an invitation to nina@example.com" in resent.text
+        Client().post("/accounts/password/reset/", {"email": member.user.email})
+    finally:
+        controller.stop()
+    assert [envelope.rcpt_tos for envelope in inbox.received] == [
+        ["nina@example.com"],
+        [member.user.email],
+    ]
+    assert b"/invitations/" in inbox.received[0].content
+    assert b"/accounts/password/reset/key/" in inbox.received[1].content
+    assert not Email.objects.exists()
+
+
 # Slow clients -----------------------------------------------------------------------
 
 

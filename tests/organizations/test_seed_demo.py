@@ -44,3 +44,16 @@ def test_it_refuses_without_debug(db, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         seed()
     assert not User.objects.exists()
+
+
+def test_the_demo_accounts_sign_in_through_the_console(db, settings, client):
+    settings.DEBUG = True
+    seed()
+    seed()
+    for email in ("owner@example.com", "admin@example.com", "member@example.com"):
+        client.post("/accounts/logout/")
+        response = client.post("/accounts/login/", {"login": email, "password": "genesis-demo"})
+        assert response.status_code == 302, email
+        assert response["Location"] == "/"
+    # No two-factor forced on the demo organization.
+    assert not Organization.objects.get(slug="acme").require_two_factor

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.services import vouch_for_email
 from organizations import services
 from organizations.models import Membership, Organization, Role, User
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
                 else:
                     user.set_password(password)
                     user.save(update_fields=["password"])
+                    vouch_for_email(user)  # signs in with its address, whatever came before
                 if not Membership.objects.filter(user=user, organization=organization).exists():
                     services.add_member(organization, email, role)
                 rows.append((org_name, role.label, email))
