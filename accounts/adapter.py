@@ -5,8 +5,10 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from genesis import client_ip, mail
 
@@ -57,7 +59,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             with transaction.atomic():
                 user.save()
-                invitations.accept_pending(request, user)
+                joined = invitations.accept_pending(request, user)
+            if joined is not None:
+                messages.success(
+                    request,
+                    _("Welcome to %(organization)s.") % {"organization": joined.organization.name},
+                )
         return user
 
 

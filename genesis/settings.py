@@ -310,7 +310,8 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # English and Japanese; the browser's Accept-Language picks, the header switcher overrides.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ja", "日本語")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Ours, then our wording of a few of django-allauth's strings (locale_overrides/).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_overrides"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -127,7 +127,7 @@ class AuditAction(models.TextChoices):
     MEMBER_ADDED = "member_added", _("Member added")
     MEMBER_REMOVED = "member_removed", _("Member removed")
     ROLE_CHANGED = "role_changed", _("Role changed")
-    POLICY_CHANGED = "policy_changed", _("Key policy changed")
+    POLICY_CHANGED = "policy_changed", _("Policy changed")
     MEMBER_INVITED = "member_invited", _("Member invited")
     INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
     INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")

@@ -22,7 +22,7 @@ PAGES = [
     [
         ("delete", "Delete API key", "APIキーを削除"),
         ("rename", "Rename API key", "APIキーの名前を変更"),
-        ("roll", "Roll API key", "APIキーをロール"),
+        ("roll", "Roll API key", "APIキーを再発行"),
         ("revoke", "Revoke API key", "APIキーを失効"),
     ],
 )

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditevent',
             name='action',
-            field=models.CharField(choices=[('key_created', 'API key created'), ('key_deleted', 'API key deleted'), ('key_revoked', 'API key revoked'), ('key_auto_revoked', 'API keys revoked automatically'), ('key_renamed', 'API key renamed'), ('key_rolled', 'API key rolled'), ('member_added', 'Member added'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('policy_changed', 'Key policy changed'), ('member_invited', 'Member invited'), ('invitation_accepted', 'Invitation accepted'), ('invitation_revoked', 'Invitation revoked'), ('two_factor_enabled', 'Two-factor enabled'), ('two_factor_disabled', 'Two-factor disabled')], max_length=30),
+            field=models.CharField(choices=[('key_created', 'API key created'), ('key_deleted', 'API key deleted'), ('key_revoked', 'API key revoked'), ('key_auto_revoked', 'API keys revoked automatically'), ('key_renamed', 'API key renamed'), ('key_rolled', 'API key rolled'), ('member_added', 'Member added'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('policy_changed', 'Policy changed'), ('member_invited', 'Member invited'), ('invitation_accepted', 'Invitation accepted'), ('invitation_revoked', 'Invitation revoked'), ('two_factor_enabled', 'Two-factor enabled'), ('two_factor_disabled', 'Two-factor disabled')], max_length=30),
         ),
         migrations.CreateModel(
             name='Invitation',

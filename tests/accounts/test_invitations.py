@@ -37,6 +37,8 @@ def test_a_new_person_signs_up_with_the_invited_email_and_lands_in_the_organizat
         follow=True,
     )
     assert signed_up.redirect_chain[-1][0] == "/o/acme/api-keys/"
+    assert "Welcome to Acme" in signed_up.text
+    assert "Successfully signed in" not in signed_up.text
     membership = Membership.objects.get(user__email="nina@example.com")
     assert membership.role == Role.ADMIN and membership.user.name == "Nina New"
     assert EmailAddress.objects.get(user=membership.user).verified

@@ -44,7 +44,7 @@ def test_a_member_turns_on_an_authenticator_app_and_it_is_logged(
     assert event.details == {"method": "totp"}
     # Recovery codes to go with it.
     assert Authenticator.objects.filter(user=member.user, type="recovery_codes").exists()
-    assert "Recovery Codes" in client.get("/accounts/2fa/").text
+    assert "Recovery codes" in client.get("/accounts/2fa/").text
 
 
 def test_a_wrong_code_turns_nothing_on(member, client_for):

@@ -105,10 +105,10 @@ def test_the_log_is_paginated_and_scoped_to_the_organization(owner, outsider, cl
     services.set_key_lifetime_policy(outsider.organization, 7)
     client = client_for(owner)
     first = client.get("/o/acme/audit/").text
-    assert first.count('Action">Key policy changed<') == 50
+    assert first.count('Action">Policy changed<') == 50
     assert "page=2" in first
     second = client.get("/o/acme/audit/?page=2").text
-    assert second.count('Action">Key policy changed<') == 5
+    assert second.count('Action">Policy changed<') == 5
 
 
 def test_the_log_is_read_only_in_admin_and_organizations_can_still_be_deleted(client, member):
