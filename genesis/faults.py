@@ -8,6 +8,7 @@ bodies; a traceback only for the first of a kind that is a bug, not an outage).
 """
 
 import logging
+import re
 import threading
 import time
 
@@ -91,12 +92,28 @@ def recovered(kind: str, message: str) -> None:
     logger.warning("%s: %s", kind, message)
 
 
+# Paths that carry a working secret: an invitation's link, a password-reset link.
+SECRET_PATHS = re.compile(r"(/invitations/|/accounts/password/reset/key/)[^/\s]+")
+
+
+def redact_secret_paths(record: logging.LogRecord) -> None:
+    """django.request logs the path of every 4xx ("Forbidden: /invitations/<token>/"):
+    the token goes, the kind of path stays."""
+    if isinstance(record.msg, str):
+        record.msg = SECRET_PATHS.sub(r"\1…", record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(
+            SECRET_PATHS.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+        )
+
+
 class RequestLog(logging.Filter):
     """For django.request, which logs every failed request: one that failed because a
     dependency is down, and the refusals at machine URLs (a 401 or 429 for each bad key
     of a flood), become one line per kind per minute, with the count; the rest pass."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        redact_secret_paths(record)
         error = record.exc_info[1] if record.exc_info else None
         if is_dependency_error(error):
             report("Request failed, a dependency is down", record.getMessage(), error)

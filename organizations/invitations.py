@@ -46,6 +46,13 @@ class Sent:
     delivered: bool  # False: saved, but the mail server refused or didn't answer
 
 
+def open_invitation(organization: Organization, email: str) -> Invitation | None:
+    """The open invitation to this address, which inviting it again would replace."""
+    return Invitation.objects.filter(
+        organization=organization, email=email.strip().lower(), accepted_at=None, revoked_at=None
+    ).first()
+
+
 def invite(organization: Organization, email: str, role: str, invited_by: User) -> Sent:
     """Invite `email` with `role`; an open invitation to the same address is renewed (a
     new link, a new week, the new role), and the old link stops working."""
@@ -190,7 +197,9 @@ def accept(invitation: Invitation, user: User) -> Membership:
 
 
 def remember(request, invitation: Invitation) -> None:
-    request.session[SESSION_KEY] = invitation.pk
+    # The link's hash too: a resent or renewed invitation has a new one, and a session
+    # that opened the old link must not go on to sign up with it.
+    request.session[SESSION_KEY] = [invitation.pk, invitation.token_hash]
 
 
 def forget(request) -> None:
@@ -198,13 +207,17 @@ def forget(request) -> None:
 
 
 def pending(request) -> Invitation | None:
-    invitation_id = request.session.get(SESSION_KEY)
-    if invitation_id is None:
+    remembered = request.session.get(SESSION_KEY)
+    if not isinstance(remembered, list) or len(remembered) != 2:
         return None
+    invitation_id, token_hash = remembered
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(pk=invitation_id, token_hash=token_hash)
+        .first()
+    )
     try:
-        return check(
-            Invitation.objects.select_related("organization").filter(pk=invitation_id).first()
-        )
+        return check(invitation)
     except Refused:
         return None
 

@@ -108,6 +108,9 @@ def invite(request, membership):
     access.require_admin(membership)
     form = InviteForm(request.POST, roles=access.assignable_roles(membership))
     if form.is_valid():
+        replaced = invitations.open_invitation(membership.organization, form.cleaned_data["email"])
+        if replaced is not None:  # renewing it is resending it: Owners' are for Owners
+            access.require_can_assign(membership, replaced.role)
         try:
             sent = invitations.invite(
                 membership.organization,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.views.debug import ExceptionReporter
 
 from apikeys import keys, services
@@ -248,3 +248,14 @@ def test_organization_pages_are_never_cached(owner, client_for, make_key, path):
     assert response.status_code == 200
     cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
     assert {"no-store", "private"} <= cache_control
+
+
+def test_an_ipv6_client_counts_as_its_64_for_the_lockout(member):
+    def attempt(address, password):
+        client = Client(REMOTE_ADDR=address)
+        return client.post("/accounts/login/", {"login": member.user.email, "password": password})
+
+    for host in range(5):
+        attempt(f"2001:db8:1:2::{host + 1:x}", "wrong")
+    assert attempt("2001:db8:1:2::ffff", PASSWORD).status_code == 429  # same /64
+    assert attempt("2001:db8:1:3::1", PASSWORD).status_code == 302  # another network

@@ -1,15 +1,18 @@
 """Joining through an invitation: a new person signs up, someone with an account signs in
 and joins, and every link that can't be used gets a page that says why."""
 
+import logging
 from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from organizations.models import AuditAction, AuditEvent, Invitation, Membership, Role
 
+from .. import sessions
 from ..factories import PASSWORD, UserFactory, invitation_path
 
 
@@ -156,3 +159,44 @@ def test_an_existing_accounts_email_cannot_be_taken_by_sign_up(db, client, setti
         "/accounts/signup/", {"email": "TAKEN@example.com", "name": "X", "password1": PASSWORD}
     )
     assert EmailAddress.objects.filter(email="taken@example.com").get().user == taken
+
+
+def test_a_session_that_opened_a_replaced_link_cannot_sign_up_with_it(invite, owner, client):
+    old_link = invite(email="nina@example.com", role=Role.MEMBER)
+    client.get(old_link)  # an attacker who saw the first link opens it
+    client_for_owner = Client()
+    sessions.sign_in(client_for_owner, owner.user)
+    invitation = Invitation.objects.get()
+    client_for_owner.post(f"/o/acme/invitations/{invitation.pk}/resend/")
+    response = client.post(
+        "/accounts/signup/", {"email": "x@evil.example", "name": "Mallory", "password1": PASSWORD}
+    )
+    assert "Accounts are by invitation" in response.text
+    assert not Membership.objects.filter(user__email="nina@example.com").exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_an_admin_cannot_replace_an_owners_invitation(owner, admin, client_for):
+    client_for(owner).post(
+        "/o/acme/members/invite/", {"email": "boss@example.com", "role": "owner"}
+    )
+    before = Invitation.objects.get()
+    response = client_for(admin).post(
+        "/o/acme/members/invite/", {"email": "BOSS@example.com", "role": "admin"}
+    )
+    assert response.status_code == 403
+    after = Invitation.objects.get()
+    assert (after.role, after.token_hash, after.invited_by) == (
+        Role.OWNER,
+        before.token_hash,
+        owner.user,
+    )
+
+
+def test_logs_never_hold_a_working_link(invite, member, client_for, caplog):
+    link = invite(email="nina@example.com")
+    token = link.split("/")[2]
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client_for(member).get(link).status_code == 403
+    assert "/invitations/" in caplog.text
+    assert token not in caplog.text
