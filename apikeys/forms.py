@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
 
+from . import allowlist
 from .services import PolicyError, check_expiry
 
 
@@ -64,6 +65,19 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         error_messages={"invalid": _("Enter a date like 2027-03-31.")},
     )
 
+    allowed_ips = forms.CharField(
+        label=_("Allowed IP addresses"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "203.0.113.0/24\n2001:db8::/48", "spellcheck": "false"}
+        ),
+        help_text=_(
+            "Optional. One address or range (CIDR) per line; the key then works only from "
+            "these. Empty: from anywhere."
+        ),
+    )
+
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
@@ -82,6 +96,9 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
                 "organization": organization.name,
                 "days": limit,
             }
+
+    def clean_allowed_ips(self):
+        return allowlist.parse(self.cleaned_data["allowed_ips"])
 
     def clean(self):
         cleaned = super().clean()

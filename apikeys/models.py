@@ -59,6 +59,14 @@ class ApiKey(models.Model):
     )
     revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
 
+    # Where it may be used from: normalised networks, space-separated (apikeys.allowlist);
+    # empty: anywhere.
+    allowed_ips = models.TextField(blank=True, default="")
+    # The last time it was refused for coming from elsewhere (written at most once a
+    # minute), so its owner can see it.
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+    last_refused_ip = models.GenericIPAddressField(null=True, blank=True)
+
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     last_used_surface = models.CharField(max_length=3, choices=Surface.choices, blank=True)

@@ -19,7 +19,7 @@ from genesis import faults
 from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
-from . import keys, notices, throttle
+from . import allowlist, keys, notices, throttle
 from .models import ApiKey, RevokeReason, Surface
 
 
@@ -88,7 +88,12 @@ class KeyContext:
 
 @sensitive_variables("plaintext")
 def create_key(
-    user: User, organization: Organization, name: str, expires_at=None, form_id=None
+    user: User,
+    organization: Organization,
+    name: str,
+    expires_at=None,
+    form_id=None,
+    allowed_ips: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext.
 
@@ -97,7 +102,7 @@ def create_key(
     AlreadyCreated instead of making a second key.
     """
     try:
-        return _create_key(user, organization, name, expires_at, form_id)
+        return _create_key(user, organization, name, expires_at, form_id, allowed_ips)
     except IntegrityError:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if form_id is None or existing is None:
@@ -107,7 +112,7 @@ def create_key(
 
 @sensitive_variables("plaintext")
 @transaction.atomic
-def _create_key(user, organization, name, expires_at, form_id):
+def _create_key(user, organization, name, expires_at, form_id, allowed_ips=""):
     if form_id is not None:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if existing is not None:
@@ -131,8 +136,12 @@ def _create_key(user, organization, name, expires_at, form_id):
         pepper_id=pepper_id,
         expires_at=expires_at,
         form_id=form_id,
+        allowed_ips=allowlist.parse(allowed_ips),
     )
-    _audit(key, AuditAction.KEY_CREATED, details={"expires_at": _iso(expires_at)})
+    details = {"expires_at": _iso(expires_at)}
+    if key.allowed_ips:
+        details["allowed_ips"] = allowlist.entries(key.allowed_ips)
+    _audit(key, AuditAction.KEY_CREATED, details=details)
     return key, plaintext
 
 
@@ -208,7 +217,7 @@ def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
         expires_at = min(expires_at or limit, limit)
     _revoke(current, actor, RevokeReason.ROLLED)
     new_key, plaintext = _create_key(
-        current.user, current.organization, current.name, expires_at, None
+        current.user, current.organization, current.name, expires_at, None, current.allowed_ips
     )
     _audit(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
     return new_key, plaintext
@@ -322,6 +331,29 @@ def record_use(
     )
 
 
+def record_refusal(key_id: int, organization_id: int, user_id: int, label: str, ip) -> None:
+    """A valid key used from outside its allowlist: noted on the key and in the audit log,
+    at most once a minute per key (a flood from elsewhere writes nothing more), and never
+    at the cost of the answer."""
+    if throttle.count(f"refused:{key_id}:{int(time.time() // 60)}", timeout=120) > 1:
+        return
+    ip = _valid_ip(ip)
+    _bookkeeping_update(
+        ApiKey.objects.filter(pk=key_id), last_refused_at=timezone.now(), last_refused_ip=ip
+    )
+    try:
+        with transaction.atomic():
+            audit.record(
+                organization_id,
+                AuditAction.KEY_REFUSED,
+                target_user_id=user_id,
+                target=label,
+                details={"ip": ip or "unknown"},
+            )
+    except DatabaseError as error:
+        faults.report("Refusal not recorded", "the database refused the write", error)
+
+
 def _bookkeeping_update(rows, **values) -> None:
     """UPDATE for what is written after a key was accepted: it must never cost the request
     its answer. A database error (read-only, locked, gone) is logged once a minute and the
@@ -347,7 +379,7 @@ def _bookkeeping_update(rows, **values) -> None:
 # (A test runs it against an ORM query of the same conditions for every way to fail.)
 KEY_CHECK_SQL = """
     SELECT k.id, k.name, k.hint, k.digest, k.pepper_id, k.created_at, k.expires_at,
-           k.last_used_at, k.last_used_surface, k.last_used_client,
+           k.last_used_at, k.last_used_surface, k.last_used_client, k.allowed_ips,
            u.id, u.email, u.name, o.id, o.name, o.slug, m.role
       FROM apikeys_apikey k
       JOIN organizations_user u ON u.id = k.user_id
@@ -375,13 +407,15 @@ def _aware(value):
 
 
 @sensitive_variables("raw_key")
-def authenticate(raw_key: object) -> KeyContext | None:
+def authenticate(raw_key: object, ip: str | None = None) -> KeyContext | None:
     """The key's context, or None for any key that must not work.
 
     A malformed key or a bad checksum costs no query. Anything else costs exactly one,
     which checks every condition at once: not revoked, not expired, the user active and
     still a member of the key's organization. No answer is cached, so a revoked key, a
-    removed member or a deactivated user is refused on the very next request.
+    removed member or a deactivated user is refused on the very next request. A key with
+    an IP allowlist works only from `ip` (the client's address) inside it; a refusal for
+    that is the same None, and is recorded for the key's owner to see.
     """
     if not keys.is_well_formed(raw_key):
         return None
@@ -394,11 +428,14 @@ def authenticate(raw_key: object) -> KeyContext | None:
         return None
     (
         key_id, name, hint, digest, pepper_id, created_at, expires_at,
-        last_used_at, last_used_surface, last_used_client,
+        last_used_at, last_used_surface, last_used_client, allowed_ips,
         user_id, email, user_name, organization_id, organization_name, slug, role,
     ) = row  # fmt: skip
     # The digest matched under some pepper; it must be the one the key was made with.
     if digests.get(pepper_id) != digest:
+        return None
+    if not allowlist.allows(allowed_ips, ip):
+        record_refusal(key_id, organization_id, user_id, f"{name} ({hint})", ip)
         return None
     return KeyContext(
         key_id, name, hint, _aware(created_at), _aware(expires_at), _aware(last_used_at),

@@ -133,6 +133,7 @@ def create_key(request, membership):
             form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
             form_id=form.cleaned_data["form_id"],
+            allowed_ips=form.cleaned_data["allowed_ips"],
         )
     except services.NotAMember:
         raise Http404 from None

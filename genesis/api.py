@@ -46,7 +46,7 @@ class ApiKeyAuth(APIKeyHeader):
         wait = throttle.retry_after(ip)
         if wait:
             raise Throttled(wait)
-        context = services.authenticate(key)
+        context = services.authenticate(key, ip)
         if context is None:
             throttle.record_failure(ip)
             return None

@@ -37,7 +37,7 @@ def _check_key(token, *, ip, user_agent, client_info) -> services.KeyContext | N
     # /mcp bypasses Django's request signals: tidy the connection ourselves.
     close_old_connections()
     try:
-        context = services.authenticate(token)
+        context = services.authenticate(token, ip)
         if context is not None:
             services.record_use(
                 context,

@@ -124,6 +124,7 @@ class AuditAction(models.TextChoices):
     KEY_AUTO_REVOKED = "key_auto_revoked", _("API keys revoked automatically")
     KEY_RENAMED = "key_renamed", _("API key renamed")
     KEY_ROLLED = "key_rolled", _("API key rolled")
+    KEY_REFUSED = "key_refused", _("API key refused")
     MEMBER_ADDED = "member_added", _("Member added")
     MEMBER_REMOVED = "member_removed", _("Member removed")
     ROLE_CHANGED = "role_changed", _("Role changed")
@@ -229,6 +230,8 @@ class AuditEvent(models.Model):
             )
         if self.action == AuditAction.KEY_RENAMED:
             return f"“{details.get('from')}” → “{details.get('to')}”"
+        if self.action == AuditAction.KEY_REFUSED:
+            return _("refused from %(ip)s") % {"ip": details.get("ip", "?")}
         if self.action == AuditAction.KEY_ROLLED:
             return _("new key %(hint)s") % {"hint": details.get("new_key", "")}
         if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "two_factor":

@@ -44,9 +44,9 @@ class AuthenticateCalls:
         self.count = 0
         real = services.authenticate
 
-        def counting(raw_key):
+        def counting(raw_key, ip=None):
             self.count += 1
-            return real(raw_key)
+            return real(raw_key, ip)
 
         monkeypatch.setattr(services, "authenticate", counting)
 

@@ -80,6 +80,30 @@ def last_used(key):
 
 
 @register.simple_tag
+def allowed_from(key):
+    """Where a key may be used from, if it is locked to addresses; and its last refusal
+    for coming from elsewhere."""
+    from apikeys import allowlist
+
+    entries = allowlist.entries(key.allowed_ips)
+    if not entries:
+        return ""
+    shown = ", ".join(entries[:2]) + (f" +{len(entries) - 2}" if len(entries) > 2 else "")
+    refused = ""
+    if key.last_refused_at:
+        refused = format_html(
+            '<span class="key-note key-note--refused">{} {}</span>',
+            _("Refused from %(ip)s") % {"ip": key.last_refused_ip or "?"},
+            timestamp(key.last_refused_at, relative=True),
+        )
+    return format_html(
+        '<span class="key-note">{}</span>{}',
+        _("Only from %(networks)s") % {"networks": shown},
+        refused,
+    )
+
+
+@register.simple_tag
 def dialog_button(url, text="", label="", icon_name="", classes="button", title=""):
     """A button that opens a dialog: htmx fetches the dialog into #dialog-slot; without
     JavaScript the form takes the browser to the dialog's own page. Icon buttons pass

@@ -1,0 +1,60 @@
+"""A key's IP allowlist: the addresses and ranges it may be used from.
+
+Stored as one line of normalised networks ("203.0.113.0/24 2001:db8::/48"); empty means
+anywhere. Checked against the one client IP that genesis.client_ip decided (behind
+TRUSTED_PROXIES), in the key check itself (apikeys.services.authenticate)."""
+
+import functools
+import ipaddress
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+# Enough for a CI provider's published runner ranges; a longer list is a sign the key
+# should not be locked to addresses at all.
+MAX_ENTRIES = 20
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse(text: str) -> str:
+    """Validate what someone typed (one entry per line, or separated by commas or spaces)
+    and return it as stored; raises ValidationError naming the first bad entry."""
+    networks: list[Network] = []
+    for entry in text.replace(",", " ").split():
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValidationError(
+                _("“%(entry)s” is not an IP address or a range like 203.0.113.0/24.")
+                % {"entry": entry[:60]}
+            ) from None
+        if network not in networks:
+            networks.append(network)
+    if len(networks) > MAX_ENTRIES:
+        raise ValidationError(_("At most %(count)s addresses or ranges.") % {"count": MAX_ENTRIES})
+    return " ".join(str(network) for network in networks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _networks(stored: str) -> tuple[Network, ...]:
+    # Parsed once per distinct list, not on every request that uses the key.
+    return tuple(ipaddress.ip_network(entry) for entry in stored.split())
+
+
+def allows(stored: str, ip: str | None) -> bool:
+    """Whether a key with this allowlist may be used from `ip` (no list: anywhere; a list
+    and no address: nowhere)."""
+    if not stored:
+        return True
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # ::ffff:203.0.113.9 is 203.0.113.9
+    return any(address in network for network in _networks(stored))
+
+
+def entries(stored: str) -> list[str]:
+    return stored.split()
