@@ -23,6 +23,7 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
         "organization",
         "created_at",
         "expires_at",
+        "scopes",
         "allowed_ips",
         "last_refused_at",
         "last_refused_ip",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
 
-from . import allowlist
+from . import allowlist, scopes
 from .services import PolicyError, check_expiry
 
 
@@ -65,6 +65,25 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         error_messages={"invalid": _("Enter a date like 2027-03-31.")},
     )
 
+    surfaces = forms.MultipleChoiceField(
+        label=_("Can be used with"),
+        choices=list(scopes.SURFACES.items()),
+        initial=list(scopes.SURFACES),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,  # checked in clean(): a script posting only a name gets the default
+    )
+    access = forms.ChoiceField(
+        label=_("Access"),
+        required=False,
+        choices=[("read_write", _("Read and write")), ("read", _("Read only"))],
+        initial="read_write",
+        widget=forms.RadioSelect,
+    )
+    org_admin = forms.BooleanField(
+        label=_("Organization administration"),
+        required=False,
+        help_text=_("Read the organization's API keys and revoke them (Admins and Owners)."),
+    )
     allowed_ips = forms.CharField(
         label=_("Allowed IP addresses"),
         required=False,
@@ -78,9 +97,11 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         ),
     )
 
-    def __init__(self, *args, organization, **kwargs):
+    def __init__(self, *args, organization, may_administer=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
+        if not may_administer:  # a Member's form has no such choice (and ignores it)
+            del self.fields["org_admin"]
         limit = organization.max_key_lifetime_days
         choices = [] if limit else [("never", _("Never"))]
         allowed = [days for days in EXPIRY_DAYS if not limit or days <= limit]
@@ -97,11 +118,26 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
                 "days": limit,
             }
 
+    def scopes(self) -> frozenset:
+        """The scopes chosen (a form posted without them, by a script: the default)."""
+        data = self.cleaned_data
+        if "surfaces" not in self.data and "access" not in self.data:
+            return scopes.DEFAULT | ({scopes.ORG_ADMIN} if data.get("org_admin") else set())
+        return scopes.build(
+            data.get("surfaces") or (),
+            read_only=data.get("access") == "read",
+            org_admin=bool(data.get("org_admin")),
+        )
+
     def clean_allowed_ips(self):
         return allowlist.parse(self.cleaned_data["allowed_ips"])
 
     def clean(self):
         cleaned = super().clean()
+        if "access" in self.data and not cleaned.get("surfaces"):  # the dialog, all unticked
+            self.add_error(
+                "surfaces", _("Choose at least one of the Genesis API and the MCP server.")
+            )
         date = cleaned.get("expires_on")
         # Without a choice (an API-less script posting a name only): never, where allowed.
         choice = cleaned.get("expires") or "never"

@@ -59,6 +59,8 @@ class ApiKey(models.Model):
     )
     revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
 
+    # What it may do (apikeys.scopes), space-separated; within its owner's role.
+    scopes = models.CharField(max_length=200, default="api:read api:write mcp:read mcp:write")
     # Where it may be used from: normalised networks, space-separated (apikeys.allowlist);
     # empty: anywhere.
     allowed_ips = models.TextField(blank=True, default="")

@@ -20,6 +20,7 @@ from organizations import audit
 from organizations.models import AuditAction, Membership, Organization, User
 
 from . import allowlist, keys, notices, throttle
+from . import scopes as scopes_
 from .models import ApiKey, RevokeReason, Surface
 
 
@@ -84,6 +85,7 @@ class KeyContext:
     organization_name: str
     organization_slug: str
     role: str
+    scopes: frozenset  # effective: what it was given, within the owner's current role
 
 
 @sensitive_variables("plaintext")
@@ -94,6 +96,7 @@ def create_key(
     expires_at=None,
     form_id=None,
     allowed_ips: str = "",
+    scopes=scopes_.DEFAULT,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext.
 
@@ -102,7 +105,7 @@ def create_key(
     AlreadyCreated instead of making a second key.
     """
     try:
-        return _create_key(user, organization, name, expires_at, form_id, allowed_ips)
+        return _create_key(user, organization, name, expires_at, form_id, allowed_ips, scopes)
     except IntegrityError:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if form_id is None or existing is None:
@@ -112,7 +115,9 @@ def create_key(
 
 @sensitive_variables("plaintext")
 @transaction.atomic
-def _create_key(user, organization, name, expires_at, form_id, allowed_ips=""):
+def _create_key(
+    user, organization, name, expires_at, form_id, allowed_ips="", scopes=scopes_.DEFAULT
+):
     if form_id is not None:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if existing is not None:
@@ -122,8 +127,13 @@ def _create_key(user, organization, name, expires_at, form_id, allowed_ips=""):
     locked = Membership.objects.select_for_update(of=("self",)).filter(
         user=user, organization=organization
     )
-    if not list(locked.values_list("pk", flat=True)):
+    roles = list(locked.values_list("role", flat=True))
+    if not roles:
         raise NotAMember
+    if scopes_.ORG_ADMIN in scopes and roles[0] not in scopes_.ADMIN_ROLES:
+        raise PolicyError(_("Only Admins and Owners can give a key organization administration."))
+    if not scopes_.parse(scopes_.serialize(scopes)) - {scopes_.ORG_ADMIN}:
+        raise PolicyError(_("Choose at least one of the Genesis API and the MCP server."))
     check_expiry(organization, expires_at)
     plaintext = keys.generate()
     pepper_id = keys.current_pepper_id()
@@ -137,8 +147,9 @@ def _create_key(user, organization, name, expires_at, form_id, allowed_ips=""):
         expires_at=expires_at,
         form_id=form_id,
         allowed_ips=allowlist.parse(allowed_ips),
+        scopes=scopes_.serialize(scopes),
     )
-    details = {"expires_at": _iso(expires_at)}
+    details = {"expires_at": _iso(expires_at), "scopes": key.scopes.split()}
     if key.allowed_ips:
         details["allowed_ips"] = allowlist.entries(key.allowed_ips)
     _audit(key, AuditAction.KEY_CREATED, details=details)
@@ -217,10 +228,22 @@ def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
         expires_at = min(expires_at or limit, limit)
     _revoke(current, actor, RevokeReason.ROLLED)
     new_key, plaintext = _create_key(
-        current.user, current.organization, current.name, expires_at, None, current.allowed_ips
+        current.user,
+        current.organization,
+        current.name,
+        expires_at,
+        None,
+        current.allowed_ips,
+        # What it was given, less what its owner's role no longer allows.
+        scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
     )
     _audit(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
     return new_key, plaintext
+
+
+def _role(user_id: int, organization_id: int) -> str:
+    membership = Membership.objects.filter(user_id=user_id, organization_id=organization_id)
+    return membership.values_list("role", flat=True).first() or ""
 
 
 AUDITED_KEYS_PER_EVENT = 50
@@ -379,7 +402,7 @@ def _bookkeeping_update(rows, **values) -> None:
 # (A test runs it against an ORM query of the same conditions for every way to fail.)
 KEY_CHECK_SQL = """
     SELECT k.id, k.name, k.hint, k.digest, k.pepper_id, k.created_at, k.expires_at,
-           k.last_used_at, k.last_used_surface, k.last_used_client, k.allowed_ips,
+           k.last_used_at, k.last_used_surface, k.last_used_client, k.allowed_ips, k.scopes,
            u.id, u.email, u.name, o.id, o.name, o.slug, m.role
       FROM apikeys_apikey k
       JOIN organizations_user u ON u.id = k.user_id
@@ -428,7 +451,7 @@ def authenticate(raw_key: object, ip: str | None = None) -> KeyContext | None:
         return None
     (
         key_id, name, hint, digest, pepper_id, created_at, expires_at,
-        last_used_at, last_used_surface, last_used_client, allowed_ips,
+        last_used_at, last_used_surface, last_used_client, allowed_ips, scopes,
         user_id, email, user_name, organization_id, organization_name, slug, role,
     ) = row  # fmt: skip
     # The digest matched under some pepper; it must be the one the key was made with.
@@ -441,4 +464,5 @@ def authenticate(raw_key: object, ip: str | None = None) -> KeyContext | None:
         key_id, name, hint, _aware(created_at), _aware(expires_at), _aware(last_used_at),
         last_used_surface, last_used_client,
         user_id, email, user_name, organization_id, organization_name, slug, role,
+        scopes_.effective(scopes, role),
     )  # fmt: skip

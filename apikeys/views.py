@@ -118,7 +118,11 @@ def org_keys_section(request, membership):
 def create_key(request, membership):
     if two_factor.missing_for(membership):
         return two_factor_first(request, membership)
-    form = KeyNameForm(request.POST or None, organization=membership.organization)
+    form = KeyNameForm(
+        request.POST or None,
+        organization=membership.organization,
+        may_administer=membership.is_admin,
+    )
     if request.method == "POST":
         sudo.require_fresh_sign_in(request)  # after the role checks: outsiders get 404
     if request.method == "GET" or not form.is_valid():
@@ -134,6 +138,7 @@ def create_key(request, membership):
             expires_at=form.cleaned_data["expires_at"],
             form_id=form.cleaned_data["form_id"],
             allowed_ips=form.cleaned_data["allowed_ips"],
+            scopes=form.scopes(),
         )
     except services.NotAMember:
         raise Http404 from None

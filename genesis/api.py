@@ -10,7 +10,7 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
-from apikeys import services, throttle
+from apikeys import scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults, readiness
 from genesis.machine import ERRORS
@@ -25,8 +25,20 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+class InsufficientScope(Exception):
+    def __init__(self, scope: str):
+        self.scope = scope
+
+
 class ApiKeyAuth(APIKeyHeader):
+    """A valid key that carries `scope` (apikeys.scopes); a valid key without it is a 403
+    naming the scope it needs."""
+
     param_name = "X-API-Key"
+
+    def __init__(self, scope: str = scopes.API_READ):
+        super().__init__()
+        self.scope = scope
 
     def _get_key(self, request):
         # Straight from the WSGI environ: request.headers would copy every header into a
@@ -50,6 +62,8 @@ class ApiKeyAuth(APIKeyHeader):
         if context is None:
             throttle.record_failure(ip)
             return None
+        if self.scope not in context.scopes:
+            raise InsufficientScope(self.scope)
         services.record_use(
             context,
             ip=ip,
@@ -84,6 +98,19 @@ def unavailable(request, exc):
 
 for _error in faults.DEPENDENCY_ERRORS:
     api.add_exception_handler(_error, unavailable)
+
+
+@api.exception_handler(InsufficientScope)
+def insufficient_scope(request, exc):
+    return api.create_response(
+        request,
+        {
+            "error": "insufficient_scope",
+            "error_description": f"This API key lacks the {exc.scope} scope.",
+            "scope": exc.scope,
+        },
+        status=403,
+    )
 
 
 @api.exception_handler(Throttled)
@@ -149,8 +176,8 @@ def ready(request):
 
 @api.get(
     "/me",
-    auth=ApiKeyAuth(),
-    response={200: Me, 401: Error, 429: Error},
+    auth=ApiKeyAuth(scopes.API_READ),
+    response={200: Me, 401: Error, 403: Error, 429: Error},
     tags=["keys"],
     summary="Who this API key belongs to",
 )

@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel
 
-from apikeys import services
+from apikeys import scopes, services
 from apikeys.models import ApiKey
 from genesis import faults, mcp_exchange, mcp_gate
 from genesis.api import Me
@@ -43,7 +43,7 @@ class KeyVerifier:
             token=f"apikey:{context.key_id}",
             client_id=f"apikey:{context.key_id}",
             subject=str(context.user_id),
-            scopes=["genesis"],
+            scopes=sorted(context.scopes),
             claims={"key": context},
         )
 
@@ -95,7 +95,10 @@ def build_server() -> MCPServer:
         # The SDK wants an issuer even without an OAuth server; with resource_server_url
         # None it adds no OAuth routes and never shows the issuer to anyone.
         auth=AuthSettings(
-            issuer_url="http://localhost", resource_server_url=None, required_scopes=["genesis"]
+            issuer_url="http://localhost",
+            resource_server_url=None,
+            # A key for the API only gets the SDK's 403 insufficient_scope here.
+            required_scopes=[scopes.MCP_READ],
         ),
         log_level="WARNING",
     )

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys import services, throttle
+from apikeys import scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
 from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
@@ -38,7 +38,8 @@ def _check_key(token, *, ip, user_agent, client_info) -> services.KeyContext | N
     close_old_connections()
     try:
         context = services.authenticate(token, ip)
-        if context is not None:
+        # A key without the MCP server's scope is refused by the SDK (403): not a use.
+        if context is not None and scopes.MCP_READ in context.scopes:
             services.record_use(
                 context,
                 ip=ip,

@@ -80,6 +80,25 @@ def last_used(key):
 
 
 @register.simple_tag
+def permissions(key):
+    """What a key may do, in words, when it is narrower or wider than the default."""
+    from apikeys import scopes
+
+    granted = scopes.parse(key.scopes)
+    if granted == scopes.DEFAULT:
+        return ""
+    return format_html('<span class="key-note">{}</span>', scopes.describe(granted))
+
+
+@register.simple_tag
+def key_scopes(key):
+    """What a key may do, in words, always (the reveal dialog)."""
+    from apikeys import scopes
+
+    return scopes.describe(scopes.parse(key.scopes))
+
+
+@register.simple_tag
 def allowed_from(key):
     """Where a key may be used from, if it is locked to addresses; and its last refusal
     for coming from elsewhere."""
