@@ -96,3 +96,19 @@ def mcp_client_snippets(server_url: str) -> list[dict]:
 
 def curl_me(api_url: str, key: str = PLACEHOLDER) -> str:
     return f'curl -H "x-api-key: {key}" {api_url}me'
+
+
+def management_calls(api_url: str, key: str = PLACEHOLDER) -> str:
+    """Key management from a program: a read-only key lists, an org:admin key revokes."""
+    header = f'-H "x-api-key: {key}"'
+    return "\n".join(
+        [
+            "# Your keys (any key with api:read, a read-only one too)",
+            f"curl {header} {api_url}keys",
+            "# Delete one of yours (needs api:write)",
+            f"curl -X DELETE {header} {api_url}keys/KEY_ID",
+            "# The organization's keys, and revoking one (needs org:admin)",
+            f'curl {header} "{api_url}organization/keys?member=mia&limit=20"',
+            f"curl -X POST {header} {api_url}organization/keys/KEY_ID/revoke",
+        ]
+    )

@@ -283,6 +283,7 @@ def mcp_server(request, membership):
             "server_url": server_url,
             "snippets": clients.mcp_client_snippets(server_url),
             "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH)),
+            "management": clients.management_calls(request.build_absolute_uri(settings.API_PATH)),
             "api_docs_url": f"{settings.API_PATH}docs",
         },
     )

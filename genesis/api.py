@@ -4,13 +4,13 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
-from apikeys import scopes, services, throttle
+from apikeys import key_management, scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults, readiness
 from genesis.machine import ERRORS
@@ -36,9 +36,9 @@ class ApiKeyAuth(APIKeyHeader):
 
     param_name = "X-API-Key"
 
-    def __init__(self, scope: str = scopes.API_READ):
+    def __init__(self, *needed: str):
         super().__init__()
-        self.scope = scope
+        self.needed = needed or (scopes.API_READ,)
 
     def _get_key(self, request):
         # Straight from the WSGI environ: request.headers would copy every header into a
@@ -62,8 +62,9 @@ class ApiKeyAuth(APIKeyHeader):
         if context is None:
             throttle.record_failure(ip)
             return None
-        if self.scope not in context.scopes:
-            raise InsufficientScope(self.scope)
+        for scope in self.needed:
+            if scope not in context.scopes:
+                raise InsufficientScope(scope)
         services.record_use(
             context,
             ip=ip,
@@ -187,3 +188,129 @@ def me(request):
     # Python encoder) cost more than this request's share of the key check.
     body = Me.model_validate(request.auth, from_attributes=True).model_dump_json()
     return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+# Key management: the same services and access rules as the console (apikeys.key_management).
+# No endpoint makes a key or returns a secret.
+
+
+class KeyInfo(BaseModel):
+    id: int
+    name: str
+    hint: str
+    scopes: list[str]
+    allowed_ips: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    last_used_surface: str
+    last_used_client: str
+
+    @classmethod
+    def of(cls, key, **extra):
+        return cls(
+            id=key.pk,
+            name=key.name,
+            hint=key.hint,
+            scopes=key.scopes.split(),
+            allowed_ips=key.allowed_ips.split(),
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+            last_used_surface=key.last_used_surface,
+            last_used_client=key.last_used_client,
+            **extra,
+        )
+
+
+class Creator(BaseModel):
+    name: str
+    email: str
+
+
+class OrganizationKeyInfo(KeyInfo):
+    created_by: Creator
+
+
+class OrganizationKeyPage(BaseModel):
+    count: int
+    items: list[OrganizationKeyInfo]
+
+    @classmethod
+    def of(cls, page):
+        return cls(
+            count=page.count,
+            items=[
+                OrganizationKeyInfo.of(
+                    key, created_by=Creator(name=key.user.name, email=key.user.email)
+                )
+                for key in page.items
+            ],
+        )
+
+
+NO_SUCH_KEY = {"error": "not_found", "error_description": "No such active API key"}
+REFUSALS = {401: Error, 403: Error, 429: Error}
+
+
+@api.get(
+    "/keys",
+    auth=ApiKeyAuth(scopes.API_READ),
+    response={200: list[KeyInfo], **REFUSALS},
+    tags=["keys"],
+    summary="Your active API keys in this key's organization",
+)
+def list_my_keys(request):
+    return [KeyInfo.of(key) for key in key_management.my_keys(request.auth)]
+
+
+@api.delete(
+    "/keys/{key_id}",
+    auth=ApiKeyAuth(scopes.API_WRITE),
+    response={204: None, 404: Error, **REFUSALS},
+    tags=["keys"],
+    summary="Delete one of your keys (it stops working at once)",
+)
+def delete_my_key(request, key_id: int):
+    try:
+        key_management.delete_mine(request.auth, key_id)
+    except key_management.NotFound:
+        return Status(404, NO_SUCH_KEY)
+    return Status(204, None)
+
+
+@api.get(
+    "/organization/keys",
+    auth=ApiKeyAuth(scopes.API_READ, scopes.ORG_ADMIN),
+    response={200: OrganizationKeyPage, **REFUSALS},
+    tags=["organization"],
+    summary="The organization's active API keys (needs org:admin)",
+    description="Newest first. `member` matches the creator's name or email, `name` the "
+    "key's name; `limit` is at most 100.",
+)
+def list_organization_keys(
+    request,
+    member: str = "",
+    name: str = "",
+    limit: int = Query(50, ge=1, le=key_management.MAX_PAGE),
+    offset: int = Query(0, ge=0),
+):
+    page = key_management.organization_keys(
+        request.auth, member=member[:254], name=name[:100], limit=limit, offset=offset
+    )
+    return OrganizationKeyPage.of(page)
+
+
+@api.post(
+    "/organization/keys/{key_id}/revoke",
+    auth=ApiKeyAuth(scopes.API_WRITE, scopes.ORG_ADMIN),
+    response={204: None, 404: Error, **REFUSALS},
+    tags=["organization"],
+    summary="Revoke a key of the organization (needs org:admin)",
+)
+def revoke_organization_key(request, key_id: int):
+    try:
+        key_management.revoke(request.auth, key_id)
+    except key_management.NotFound:
+        return Status(404, NO_SUCH_KEY)
+    return Status(204, None)

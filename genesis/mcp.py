@@ -6,7 +6,6 @@ answer from `KeyVerifier`.
 """
 
 import importlib.metadata
-from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -16,13 +15,13 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel
+from mcp_types import ToolAnnotations
 
-from apikeys import scopes, services
-from apikeys.models import ApiKey
+from apikeys import key_management, scopes, services
 from genesis import faults, mcp_exchange, mcp_gate
-from genesis.api import Me
+from genesis.api import KeyInfo, Me, OrganizationKeyPage
 
 try:
     VERSION = importlib.metadata.version("genesis-console")
@@ -48,46 +47,60 @@ class KeyVerifier:
         )
 
 
-class KeySummary(BaseModel):
-    name: str
-    hint: str
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    last_used_surface: str
-    last_used_client: str
-
-
-def _key() -> services.KeyContext:
-    """The checked key of this request (its frozen context, never the key itself)."""
+def _key(tool: str = "") -> services.KeyContext:
+    """The checked key of this request (its frozen context, never the key itself), for a
+    tool that needs the scopes TOOL_SCOPES gives it. The gate has refused a call without
+    them already (403); this is the tool's own check, for whatever the gate couldn't see."""
     access_token = get_access_token()
     if access_token is None:  # the bearer middleware lets nobody in without one
         raise PermissionError("Authentication required")
-    return access_token.claims["key"]
+    key = access_token.claims["key"]
+    missing = mcp_gate.TOOL_SCOPES.get(tool, frozenset()) - key.scopes
+    if missing:
+        raise ToolError(f"This API key lacks the scope {' '.join(sorted(missing))}.")
+    return key
 
 
-def _active_keys(user_id: int, organization_id: int) -> list[KeySummary]:
-    close_old_connections()
-    try:
-        keys = ApiKey.objects.active().filter(user_id=user_id, organization_id=organization_id)
-        return [
-            KeySummary(
-                name=key.name,
-                hint=key.hint,
-                created_at=key.created_at,
-                expires_at=key.expires_at,
-                last_used_at=key.last_used_at,
-                last_used_surface=key.last_used_surface,
-                last_used_client=key.last_used_client,
-            )
-            for key in keys
-        ]
-    finally:
+async def _in_database(name: str, work, *args):
+    """Run `work` (synchronous, the ORM) for a tool, tidying the connection around it as
+    /mcp bypasses Django's request signals. A database that is down is the tool's error,
+    in our words, not the driver's (which names hosts and ports)."""
+
+    def run():
         close_old_connections()
+        try:
+            return work(*args)
+        finally:
+            close_old_connections()
+
+    try:
+        return await sync_to_async(run)()
+    except faults.DEPENDENCY_ERRORS as error:
+        faults.report("MCP tool failed, a dependency is down", name, error)
+        raise RuntimeError("The Genesis database is unavailable; try again shortly.") from None
+
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+
+
+class GenesisServer(MCPServer):
+    async def list_tools(self):
+        """Only the tools this key's scopes allow (calling another is refused with 403
+        insufficient_scope by the gate, genesis.mcp_gate)."""
+        key = mcp_gate.verified.get()
+        granted = key.scopes if key is not None else frozenset()
+        return [
+            tool
+            for tool in await super().list_tools()
+            if mcp_gate.TOOL_SCOPES.get(tool.name, frozenset()) <= granted
+        ]
 
 
 def build_server() -> MCPServer:
-    server = MCPServer(
+    server = GenesisServer(
         name="Genesis",
         version=VERSION,
         instructions="Genesis MCP server. Authenticate with a Genesis API key as a Bearer token.",
@@ -105,21 +118,65 @@ def build_server() -> MCPServer:
 
     @server.tool(description="Who this API key belongs to: user, organization, role and key.")
     async def whoami() -> Me:
-        return Me.model_validate(_key(), from_attributes=True)
+        return Me.model_validate(_key("whoami"), from_attributes=True)
 
     @server.tool(
         description="Your active API keys (not revoked, not expired) in this key's "
-        "organization: name, hint, created, expires, last used. Never a secret."
+        "organization: id, name, hint, scopes, allowed IPs, created, expires, last used. "
+        "Never a secret.",
+        annotations=READ_ONLY,
     )
-    async def list_my_api_keys() -> list[KeySummary]:
-        key = _key()
+    async def list_my_api_keys() -> list[KeyInfo]:
+        keys = await _in_database(
+            "list_my_api_keys", key_management.my_keys, _key("list_my_api_keys")
+        )
+        return [KeyInfo.of(key) for key in keys]
+
+    @server.tool(
+        description="Delete one of your API keys by its id (from list_my_api_keys). It "
+        "stops working at once; this can't be undone.",
+        annotations=DESTRUCTIVE,
+    )
+    async def delete_my_api_key(key_id: int) -> str:
         try:
-            return await sync_to_async(_active_keys)(key.user_id, key.organization_id)
-        except faults.DEPENDENCY_ERRORS as error:
-            # The SDK answers a tool's exception as an error result with its text: ours,
-            # not the database driver's (which names hosts and ports).
-            faults.report("MCP tool failed, a dependency is down", "list_my_api_keys", error)
-            raise RuntimeError("The Genesis database is unavailable; try again shortly.") from None
+            await _in_database(
+                "delete_my_api_key", key_management.delete_mine, _key("delete_my_api_key"), key_id
+            )
+        except key_management.NotFound:
+            raise ToolError(f"No active API key {key_id} of yours.") from None
+        return f"API key {key_id} deleted; it no longer works."
+
+    @server.tool(
+        description="The organization's active API keys, newest first, with who created "
+        "them (needs the org:admin scope). Filter by member (name or email) and key name; "
+        "at most 100 per call, page with offset.",
+        annotations=READ_ONLY,
+    )
+    async def list_organization_api_keys(
+        member: str = "", name: str = "", limit: int = 50, offset: int = 0
+    ) -> OrganizationKeyPage:
+        key = _key("list_organization_api_keys")
+        page = await _in_database(
+            "list_organization_api_keys",
+            lambda: key_management.organization_keys(
+                key, member=member[:254], name=name[:100], limit=limit, offset=offset
+            ),
+        )
+        return OrganizationKeyPage.of(page)
+
+    @server.tool(
+        description="Revoke a key of the organization by its id (needs the org:admin "
+        "scope). It stops working at once and its owner is told.",
+        annotations=DESTRUCTIVE,
+    )
+    async def revoke_api_key(key_id: int) -> str:
+        try:
+            await _in_database(
+                "revoke_api_key", key_management.revoke, _key("revoke_api_key"), key_id
+            )
+        except key_management.NotFound:
+            raise ToolError(f"No active API key {key_id} in this organization.") from None
+        return f"API key {key_id} revoked; it no longer works."
 
     return server
 

@@ -24,6 +24,16 @@ from genesis import client_ip, faults
 from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
+
+# What each tool needs, besides mcp:read for the server itself (apikeys.scopes). A tool
+# not listed here needs nothing more. genesis.mcp lists only the tools a key may call.
+TOOL_SCOPES = {
+    "whoami": frozenset({scopes.MCP_READ}),
+    "list_my_api_keys": frozenset({scopes.MCP_READ}),
+    "delete_my_api_key": frozenset({scopes.MCP_WRITE}),
+    "list_organization_api_keys": frozenset({scopes.MCP_READ, scopes.ORG_ADMIN}),
+    "revoke_api_key": frozenset({scopes.MCP_WRITE, scopes.ORG_ADMIN}),
+}
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
 
 # The key check's answer for this request, for KeyVerifier (genesis.mcp) to hand the SDK.
@@ -61,6 +71,24 @@ def _bearer_token(scope) -> str | None:
             value = value.decode("latin-1")
             return value[7:] if value.lower().startswith("bearer ") else None
     return None
+
+
+def _missing_scopes(body: bytes, granted: frozenset) -> frozenset:
+    """The scopes a tools/call in this body needs and the key lacks (batches: any). (No
+    shortcut on the raw bytes: JSON may spell "tools/call" with escapes. A body too big to
+    peek is checked by the tool itself: genesis.mcp's _key.)"""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return frozenset()
+    missing = set()
+    for call in message if isinstance(message, list) else [message]:
+        if isinstance(call, dict) and call.get("method") == "tools/call":
+            params = call.get("params")
+            tool = params.get("name") if isinstance(params, dict) else None
+            if isinstance(tool, str):
+                missing |= TOOL_SCOPES.get(tool, frozenset()) - granted
+    return frozenset(missing)
 
 
 def _client_from(body: bytes) -> str:
@@ -205,6 +233,27 @@ class McpGate:
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
                 [(b"retry-after", str(admission.retry_after).encode())],
             )
+        if admission.context is not None:
+            missing = _missing_scopes(body, admission.context.scopes)
+            if missing:
+                # The spec's step-up answer: what the request needs, for a client to ask
+                # for a key (or later a grant) that has it.
+                needed = " ".join(sorted(missing))
+                return await send_json(
+                    reply,
+                    403,
+                    {
+                        "error": "insufficient_scope",
+                        "error_description": f"This API key lacks the scope {needed}",
+                        "scope": needed,
+                    },
+                    [
+                        (
+                            b"www-authenticate",
+                            f'Bearer error="insufficient_scope", scope="{needed}"'.encode(),
+                        )
+                    ],
+                )
         handle = verified.set(admission.context)
         try:
             await self.app(scope, receive, reply)

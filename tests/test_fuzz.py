@@ -151,7 +151,12 @@ def test_the_api_keeps_to_its_schema(server, transactional_db, valid_key, monkey
             case.headers = {**(case.headers or {}), "X-API-Key": data}
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {operation.path for operation in operations} >= {"/api/v1/me", "/api/v1/health"}
+    assert {operation.path for operation in operations} >= {
+        "/api/v1/me",
+        "/api/v1/health",
+        "/api/v1/keys",
+        "/api/v1/organization/keys",
+    }
     for operation in operations:
 
         @given(case=operation.as_strategy())

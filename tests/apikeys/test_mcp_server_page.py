@@ -62,3 +62,10 @@ def test_lists_show_last_use(admin, member, client_for, make_key):
     assert re.search(r'title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"', row)
     never_row = response.text.split(f'id="org-key-{never.pk}"')[1].split("</tr>")[0]
     assert "Never" in never_row
+
+
+def test_the_page_shows_the_management_calls(member, client_for):
+    page = client_for(member).get("/o/acme/mcp-server/").text
+    assert "Manage keys from a program" in page
+    assert "/api/v1/organization/keys/KEY_ID/revoke" in page
+    assert "revoke_api_key" in page

@@ -58,7 +58,11 @@ def test_the_sdk_client_lists_and_calls_both_tools(server, transactional_db, mem
     other = make_key(member, "Cursor")
     tools, whoami, mine = with_mcp(server, key.plaintext, list_and_call)
 
-    assert {tool.name for tool in tools.tools} == {"whoami", "list_my_api_keys"}
+    assert {tool.name for tool in tools.tools} == {
+        "whoami",
+        "list_my_api_keys",
+        "delete_my_api_key",
+    }
     assert not whoami.is_error
     assert whoami.structured_content | {"key_created_at": None} == {
         "user_name": "Mia Member",

@@ -1,0 +1,75 @@
+"""Key management for programs: what the API's /keys endpoints and the MCP server's key
+tools do, on behalf of a checked key (its KeyContext), through the same services and
+access rules as the console. Nothing here makes a key or returns a secret."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from organizations.models import User
+
+from . import scopes, services
+from .models import ApiKey
+
+MAX_PAGE = 100
+
+
+class NotFound(Exception):
+    """No such key for this caller (someone else's, another organization's, or gone)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    count: int
+    items: list[ApiKey]
+
+
+def _actor(context: services.KeyContext) -> User:
+    # The key's owner, as the services record who acted (and the revoke notice names).
+    return User.objects.get(pk=context.user_id)
+
+
+def my_keys(context: services.KeyContext) -> list[ApiKey]:
+    return list(
+        ApiKey.objects.active().filter(
+            user_id=context.user_id, organization_id=context.organization_id
+        )
+    )
+
+
+def delete_mine(context: services.KeyContext, key_id: int) -> None:
+    key = (
+        ApiKey.objects.active()
+        .filter(pk=key_id, user_id=context.user_id, organization_id=context.organization_id)
+        .first()
+    )
+    if key is None or not services.delete_key(key, _actor(context)):
+        raise NotFound
+
+
+def organization_keys(
+    context: services.KeyContext, *, member: str = "", name: str = "", limit=50, offset=0
+) -> Page:
+    """The organization's active keys, newest first, for a key with org:admin (whose
+    owner is an Admin or Owner right now: scopes.effective saw to that)."""
+    assert scopes.ORG_ADMIN in context.scopes  # noqa: S101 (the callers check the scope)
+    rows = ApiKey.objects.active().filter(organization_id=context.organization_id)
+    if member:
+        rows = rows.filter(Q(user__name__icontains=member) | Q(user__email__icontains=member))
+    if name:
+        rows = rows.filter(name__icontains=name)
+    limit = max(1, min(int(limit), MAX_PAGE))
+    offset = max(0, int(offset))
+    return Page(rows.count(), list(rows.select_related("user")[offset : offset + limit]))
+
+
+def revoke(context: services.KeyContext, key_id: int) -> None:
+    assert scopes.ORG_ADMIN in context.scopes  # noqa: S101
+    key = (
+        ApiKey.objects.active()
+        .select_related("user")
+        .filter(pk=key_id, organization_id=context.organization_id)
+        .first()
+    )
+    if key is None or not services.revoke_key(key, _actor(context)):
+        raise NotFound
