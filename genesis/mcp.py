@@ -80,6 +80,14 @@ async def _in_database(name: str, work, *args):
         raise RuntimeError("The Genesis database is unavailable; try again shortly.") from None
 
 
+async def _end_key(tool: str, work, key_id: int, whose: str) -> None:
+    """Delete or revoke a key for a tool; a key that isn't there is the tool's error."""
+    try:
+        await _in_database(tool, work, _key(tool), key_id)
+    except key_management.NotFound:
+        raise ToolError(f"No active API key {key_id} {whose}.") from None
+
+
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 DESTRUCTIVE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
@@ -116,7 +124,10 @@ def build_server() -> MCPServer:
         log_level="WARNING",
     )
 
-    @server.tool(description="Who this API key belongs to: user, organization, role and key.")
+    @server.tool(
+        description="Who this API key belongs to: user, organization, role and key.",
+        annotations=READ_ONLY,
+    )
     async def whoami() -> Me:
         return Me.model_validate(_key("whoami"), from_attributes=True)
 
@@ -138,12 +149,7 @@ def build_server() -> MCPServer:
         annotations=DESTRUCTIVE,
     )
     async def delete_my_api_key(key_id: int) -> str:
-        try:
-            await _in_database(
-                "delete_my_api_key", key_management.delete_mine, _key("delete_my_api_key"), key_id
-            )
-        except key_management.NotFound:
-            raise ToolError(f"No active API key {key_id} of yours.") from None
+        await _end_key("delete_my_api_key", key_management.delete_mine, key_id, "of yours")
         return f"API key {key_id} deleted; it no longer works."
 
     @server.tool(
@@ -170,12 +176,7 @@ def build_server() -> MCPServer:
         annotations=DESTRUCTIVE,
     )
     async def revoke_api_key(key_id: int) -> str:
-        try:
-            await _in_database(
-                "revoke_api_key", key_management.revoke, _key("revoke_api_key"), key_id
-            )
-        except key_management.NotFound:
-            raise ToolError(f"No active API key {key_id} in this organization.") from None
+        await _end_key("revoke_api_key", key_management.revoke, key_id, "in this organization")
         return f"API key {key_id} revoked; it no longer works."
 
     return server

@@ -197,9 +197,8 @@ def test_only_the_tools_a_key_may_call_are_listed(server, transactional_db, team
     assert set(tools) == listed
     for name, tool in tools.items():
         read_only = name in ("whoami", "list_my_api_keys", "list_organization_api_keys")
-        if name != "whoami":
-            assert tool.annotations.read_only_hint is read_only
-            assert tool.annotations.destructive_hint is (not read_only)
+        assert tool.annotations.read_only_hint is read_only
+        assert tool.annotations.destructive_hint is (not read_only)
 
 
 def call(server, key, tool, arguments):
