@@ -267,3 +267,39 @@ def test_deleting_your_own_key_over_mcp(server, transactional_db, team):
     result = with_mcp(server, key.plaintext, delete)
     assert not result.is_error
     assert ApiKey.objects.get(pk=other.pk).revoked_at is not None
+
+
+TOOL_KINDS = {**KINDS, "mcp_read_only": frozenset({scopes.MCP_READ})}
+
+
+@pytest.mark.parametrize("kind", list(TOOL_KINDS))
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_for_every_kind_of_key(server, transactional_db, team, kind, tool):
+    granted = TOOL_KINDS[kind]
+    key = ApiKeyFactory(membership=team["admin"], scopes=granted)
+    target = ApiKeyFactory(
+        membership=team["admin"] if tool == "delete_my_api_key" else team["member"]
+    )
+    response = call(
+        server, key.plaintext, tool, {"key_id": target.pk} if "key_id" in _args(tool) else {}
+    )
+    needs = {
+        "whoami": {scopes.MCP_READ},
+        "list_my_api_keys": {scopes.MCP_READ},
+        "delete_my_api_key": {scopes.MCP_READ, scopes.MCP_WRITE},
+        "list_organization_api_keys": {scopes.MCP_READ, scopes.ORG_ADMIN},
+        "revoke_api_key": {scopes.MCP_READ, scopes.MCP_WRITE, scopes.ORG_ADMIN},
+    }[tool]
+    if needs <= granted:
+        assert response.status_code == 200
+        assert not response.json()["result"].get("isError")
+    else:
+        assert response.status_code == 403
+        assert response.json()["error"] == "insufficient_scope"
+    target.refresh_from_db()
+    changed = target.revoked_at is not None
+    assert changed is (needs <= granted and tool in ("delete_my_api_key", "revoke_api_key"))
+
+
+def _args(tool):
+    return {"key_id"} if tool in ("delete_my_api_key", "revoke_api_key") else set()
