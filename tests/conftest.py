@@ -3,6 +3,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.utils.translation import trans_real
 
 from apikeys import throttle
 from organizations.models import Role
@@ -14,8 +15,12 @@ from .sessions import sign_in
 
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_translations():
-    # The install commands compile them; a bare `pytest` does it too.
+    # The install commands compile them; a bare `pytest` does it too. Anything that
+    # translated before this (collecting the tests does) cached catalogs without them:
+    # Django drops its cache the same way when LOCALE_PATHS changes in a test.
     call_command("compile_translations", verbosity=0)
+    trans_real._translations = {}
+    trans_real._default = None
 
 
 def pytest_collection_modifyitems(items):
