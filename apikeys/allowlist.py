@@ -29,6 +29,10 @@ def parse(text: str) -> str:
                 _("“%(entry)s” is not an IP address or a range like 203.0.113.0/24.")
                 % {"entry": entry[:60]}
             ) from None
+        mapped = getattr(network.network_address, "ipv4_mapped", None)
+        if mapped is not None and network.prefixlen >= 96:
+            # ::ffff:203.0.113.0/120 is 203.0.113.0/24: clients are compared as IPv4.
+            network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
         if network not in networks:
             networks.append(network)
     if len(networks) > MAX_ENTRIES:

@@ -219,6 +219,9 @@ def roll_key(request, membership, key_id):
         new_key, plaintext = services.roll_key(key, request.user)
     except services.KeyGone:
         return gone(request, membership, key)
+    except services.PolicyError as error:  # the owner's role changed meanwhile
+        messages.error(request, str(error))
+        return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
     return reveal(request, membership, new_key, plaintext)
 
 

@@ -207,12 +207,14 @@ class KeyInfo(BaseModel):
     last_used_client: str
 
     @classmethod
-    def of(cls, key, **extra):
+    def of(cls, key, role: str, **extra):
+        """`role`: the owner's, so `scopes` is what the key can do now (a demoted Admin's
+        org:admin is not listed)."""
         return cls(
             id=key.pk,
             name=key.name,
             hint=key.hint,
-            scopes=key.scopes.split(),
+            scopes=scopes.serialize(scopes.effective(key.scopes, role)).split(),
             allowed_ips=key.allowed_ips.split(),
             created_at=key.created_at,
             expires_at=key.expires_at,
@@ -242,7 +244,9 @@ class OrganizationKeyPage(BaseModel):
             count=page.count,
             items=[
                 OrganizationKeyInfo.of(
-                    key, created_by=Creator(name=key.user.name, email=key.user.email)
+                    key,
+                    key.owner_role or "",
+                    created_by=Creator(name=key.user.name, email=key.user.email),
                 )
                 for key in page.items
             ],
@@ -261,7 +265,7 @@ REFUSALS = {401: Error, 403: Error, 429: Error}
     summary="Your active API keys in this key's organization",
 )
 def list_my_keys(request):
-    return [KeyInfo.of(key) for key in key_management.my_keys(request.auth)]
+    return [KeyInfo.of(key, request.auth.role) for key in key_management.my_keys(request.auth)]
 
 
 @api.delete(
@@ -293,7 +297,7 @@ def list_organization_keys(
     member: str = "",
     name: str = "",
     limit: int = Query(50, ge=1, le=key_management.MAX_PAGE),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=key_management.MAX_OFFSET),
 ):
     page = key_management.organization_keys(
         request.auth, member=member[:254], name=name[:100], limit=limit, offset=offset

@@ -138,10 +138,9 @@ def build_server() -> MCPServer:
         annotations=READ_ONLY,
     )
     async def list_my_api_keys() -> list[KeyInfo]:
-        keys = await _in_database(
-            "list_my_api_keys", key_management.my_keys, _key("list_my_api_keys")
-        )
-        return [KeyInfo.of(key) for key in keys]
+        key = _key("list_my_api_keys")
+        keys = await _in_database("list_my_api_keys", key_management.my_keys, key)
+        return [KeyInfo.of(each, key.role) for each in keys]
 
     @server.tool(
         description="Delete one of your API keys by its id (from list_my_api_keys). It "

@@ -127,3 +127,10 @@ def test_a_bad_entry_gets_a_message_and_no_key(member, client_for, htmx):
     assert response.status_code == 400
     assert "is not an IP address or a range" in response.text
     assert not ApiKey.objects.exists()
+
+
+def test_an_ipv4_mapped_range_is_stored_as_ipv4_and_matches():
+    stored = allowlist.parse("::ffff:203.0.113.0/120")
+    assert stored == "203.0.113.0/24"
+    assert allowlist.allows(stored, "203.0.113.5")
+    assert allowlist.allows(stored, "::ffff:203.0.113.5")

@@ -303,3 +303,24 @@ def test_every_tool_for_every_kind_of_key(server, transactional_db, team, kind, 
 
 def _args(tool):
     return {"key_id"} if tool in ("delete_my_api_key", "revoke_api_key") else set()
+
+
+def test_lists_show_what_a_demoted_admins_key_can_do_now(server, transactional_db, team, keys):
+    owner_key = ApiKeyFactory(membership=team["owner"], scopes=ADMIN_SCOPES).plaintext
+    org_services.change_role(team["admin"], Role.MEMBER)
+    mine = api(server, keys["admin"].plaintext, "GET", "/keys").json()
+    assert all("org:admin" not in item["scopes"] for item in mine)
+    listed = api(server, owner_key, "GET", "/organization/keys").json()["items"]
+    by_id = {item["id"]: item for item in listed}
+    assert "org:admin" not in by_id[keys["admin"].pk]["scopes"]
+    owners = [item for item in listed if item["created_by"]["email"] == "owner@acme.test"]
+    assert "org:admin" in owners[0]["scopes"]
+
+
+@pytest.mark.parametrize("offset", [10**6 + 1, 2**63, 10**23])
+def test_a_huge_offset_is_a_clear_4xx(server, transactional_db, keys, offset):
+    response = api(
+        server, keys["admin"].plaintext, "GET", "/organization/keys", params={"offset": offset}
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"].startswith("application/json")
