@@ -499,7 +499,8 @@ def test_sigterm_drains_before_stopping_and_loses_no_request(transactional_db, m
 def test_the_production_server_drains_before_it_stops(transactional_db, member, make_key, tmp_path):
     """granian's workers never see a SIGTERM of their own: the systemd unit runs
     `manage.py drain` first (ExecStop), which turns /ready to 503 for DRAIN_SECONDS."""
-    server = ServerProcess(GRANIAN, DRAIN_FILE=str(tmp_path / "draining"), DRAIN_SECONDS="2")
+    # 5 s: long enough that a loaded machine still asks /ready inside the window.
+    server = ServerProcess(GRANIAN, DRAIN_FILE=str(tmp_path / "draining"), DRAIN_SECONDS="5")
     with server, ThreadPoolExecutor(max_workers=3) as pool:
         assert ready(server.url).status_code == 200
         balancer = Balancer(server.url, make_key(member).plaintext)
@@ -511,7 +512,7 @@ def test_the_production_server_drains_before_it_stops(transactional_db, member, 
         )  # fmt: skip
         before = balancer.stop_once_ready_says_503()
         assert ready(server.url).json() == {"status": "draining", "checks": None}
-        assert drain.result().returncode == 0  # waited its 2 s; now systemd sends SIGTERM
+        assert drain.result().returncode == 0  # waited its 5 s; now systemd sends SIGTERM
     balancer.assert_nothing_lost(before)
 
 
