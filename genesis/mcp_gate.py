@@ -73,14 +73,19 @@ def _bearer_token(scope) -> str | None:
     return None
 
 
-def _missing_scopes(body: bytes, granted: frozenset) -> frozenset:
-    """The scopes a tools/call in this body needs and the key lacks (batches: any). (No
-    shortcut on the raw bytes: JSON may spell "tools/call" with escapes. A body too big to
-    peek is checked by the tool itself: genesis.mcp's _key.)"""
+def _message(body: bytes):
+    """The request's JSON-RPC message (or batch), parsed once for the gate; None if the
+    body isn't JSON (or is nested deeper than Python goes)."""
     try:
-        message = json.loads(body)
+        return json.loads(body)
     except (ValueError, RecursionError):
-        return frozenset()
+        return None
+
+
+def _missing_scopes(message, granted: frozenset) -> frozenset:
+    """The scopes a tools/call in this message needs and the key lacks (batches: any).
+    (Checked on the parsed message: JSON may spell "tools/call" with escapes. A body too
+    big to peek is checked by the tool itself: genesis.mcp's _key.)"""
     missing = set()
     for call in message if isinstance(message, list) else [message]:
         if isinstance(call, dict) and call.get("method") == "tools/call":
@@ -91,12 +96,8 @@ def _missing_scopes(body: bytes, granted: frozenset) -> frozenset:
     return frozenset(missing)
 
 
-def _client_from(body: bytes) -> str:
+def _client_from(message) -> str:
     """The MCP client's "name version", from an initialize request or a request's _meta."""
-    try:
-        message = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
-        return ""
     if isinstance(message, list):
         message = message[0] if message else None
     params = message.get("params") if isinstance(message, dict) else None
@@ -233,27 +234,25 @@ class McpGate:
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
                 [(b"retry-after", str(admission.retry_after).encode())],
             )
-        if admission.context is not None:
-            missing = _missing_scopes(body, admission.context.scopes)
-            if missing:
-                # The spec's step-up answer: what the request needs, for a client to ask
-                # for a key (or later a grant) that has it.
-                needed = " ".join(sorted(missing))
-                return await send_json(
-                    reply,
-                    403,
-                    {
-                        "error": "insufficient_scope",
-                        "error_description": f"This API key lacks the scope {needed}",
-                        "scope": needed,
-                    },
-                    [
-                        (
-                            b"www-authenticate",
-                            f'Bearer error="insufficient_scope", scope="{needed}"'.encode(),
-                        )
-                    ],
-                )
+        if admission.missing_scopes:
+            # The spec's step-up answer: what the request needs, for a client to ask for
+            # a key (or later a grant) that has it.
+            needed = " ".join(sorted(admission.missing_scopes))
+            return await send_json(
+                reply,
+                403,
+                {
+                    "error": "insufficient_scope",
+                    "error_description": f"This API key lacks the scope {needed}",
+                    "scope": needed,
+                },
+                [
+                    (
+                        b"www-authenticate",
+                        f'Bearer error="insufficient_scope", scope="{needed}"'.encode(),
+                    )
+                ],
+            )
         handle = verified.set(admission.context)
         try:
             await self.app(scope, receive, reply)
@@ -274,6 +273,8 @@ class Admission:
     ip: str
     retry_after: int = 0  # > 0: throttled, the request goes no further
     context: services.KeyContext | None = None
+    # What a tools/call in the body needs that the key lacks: refused with 403.
+    missing_scopes: frozenset = frozenset()
 
 
 def is_admitted(method: str, path: str) -> bool:
@@ -295,10 +296,13 @@ def admit(scope, body: bytes) -> Admission:
     token = _bearer_token(scope)
     if token is None:
         return Admission(ip)
+    message = _message(body)
     context = _check_key(
         token,
         ip=ip,
         user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
-        client_info=_client_from(body) or None,
+        client_info=_client_from(message) or None,
     )
-    return Admission(ip, context=context)
+    if context is None:
+        return Admission(ip)
+    return Admission(ip, context=context, missing_scopes=_missing_scopes(message, context.scopes))
