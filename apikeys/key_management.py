@@ -55,6 +55,7 @@ def organization_keys(
     owner is an Admin or Owner right now: scopes.effective saw to that)."""
     assert scopes.ORG_ADMIN in context.scopes  # noqa: S101 (the callers check the scope)
     rows = ApiKey.objects.active().filter(organization_id=context.organization_id)
+    member, name = member[:254], name[:100]  # an email's longest, a key name's longest
     if member:
         rows = rows.filter(Q(user__name__icontains=member) | Q(user__email__icontains=member))
     if name:

@@ -300,7 +300,7 @@ def list_organization_keys(
     offset: int = Query(0, ge=0, le=key_management.MAX_OFFSET),
 ):
     page = key_management.organization_keys(
-        request.auth, member=member[:254], name=name[:100], limit=limit, offset=offset
+        request.auth, member=member, name=name, limit=limit, offset=offset
     )
     return OrganizationKeyPage.of(page)
 

@@ -164,7 +164,7 @@ def build_server() -> MCPServer:
         page = await _in_database(
             "list_organization_api_keys",
             lambda: key_management.organization_keys(
-                key, member=member[:254], name=name[:100], limit=limit, offset=offset
+                key, member=member, name=name, limit=limit, offset=offset
             ),
         )
         return OrganizationKeyPage.of(page)
