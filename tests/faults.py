@@ -134,6 +134,29 @@ class TcpRelay:
         self.cut()
 
 
+class MailInbox:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it is sent, in
+    `received` (the envelopes, in order)."""
+
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append(envelope)
+        return "250 OK"
+
+    def __enter__(self):
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._controller.start()
+        self.port = self._controller.port
+        return self
+
+    def __exit__(self, *exc):
+        self._controller.stop()
+
+
 class SilentMailServer:
     """Accepts SMTP connections and never answers: not even the greeting."""
 

@@ -25,8 +25,8 @@ from genesis import cache as genesis_cache
 from genesis import faults
 
 from . import sessions
-from .faults import RedisServer, SilentMailServer, TcpRelay, without_write_override
-from .servers import GRANIAN, ROOT, UVICORN, ServerProcess, free_port
+from .faults import MailInbox, RedisServer, SilentMailServer, TcpRelay, without_write_override
+from .servers import GRANIAN, ROOT, UVICORN, ServerProcess
 
 needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -299,7 +299,6 @@ def queued_mail(settings):
 def test_a_silent_mail_server_never_slows_a_revoke_and_loses_no_notice(
     transactional_db, queued_mail, client_for, admin, member, make_key
 ):
-    from aiosmtpd.controller import Controller
     from post_office.models import STATUS, Email
 
     key = make_key(member, "Revoked while mail is down")
@@ -320,22 +319,10 @@ def test_a_silent_mail_server_never_slows_a_revoke_and_loses_no_notice(
         notice.refresh_from_db()
         assert (notice.status, notice.number_of_retries) == (STATUS.requeued, 1)
 
-    class Inbox:
-        received = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.received.append(envelope)
-            return "250 OK"
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        queued_mail.EMAIL_PORT = controller.port
+    with MailInbox() as inbox:
+        queued_mail.EMAIL_PORT = inbox.port
         Email.objects.update(scheduled_time=None)  # its retry is due
         call_command("send_queued_mail")
-    finally:
-        controller.stop()
     notice.refresh_from_db()
     assert notice.status == STATUS.sent
     assert [envelope.rcpt_tos for envelope in inbox.received] == [[member.user.email]]
@@ -349,7 +336,6 @@ def test_mail_with_a_secret_goes_straight_to_the_server_and_a_silent_one_costs_a
 ):
     """Invitation links and reset links are never queued (a stored working link); a
     silent server costs EMAIL_TIMEOUT, says so, and loses nothing already saved."""
-    from aiosmtpd.controller import Controller
     from post_office.models import Email
 
     from organizations.models import Invitation
@@ -368,24 +354,12 @@ def test_mail_with_a_secret_goes_straight_to_the_server_and_a_silent_one_costs_a
         assert reset.status_code == 302
     assert not Email.objects.exists()
 
-    class Inbox:
-        received = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.received.append(envelope)
-            return "250 OK"
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        queued_mail.EMAIL_PORT = controller.port
+    with MailInbox() as inbox:
+        queued_mail.EMAIL_PORT = inbox.port
         invitation = Invitation.objects.get()
         resent = client_for(admin).post(f"/o/acme/invitations/{invitation.pk}/resend/", follow=True)
         assert "We sent an invitation to nina@example.com" in resent.text
         Client().post("/accounts/password/reset/", {"email": member.user.email})
-    finally:
-        controller.stop()
     assert [envelope.rcpt_tos for envelope in inbox.received] == [
         ["nina@example.com"],
         [member.user.email],
