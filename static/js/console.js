@@ -36,12 +36,12 @@
     });
   }
 
+  // The opener is taken from the request's own element (the dialog-opener form's button),
+  // not from document.activeElement, which a click or a late swap may have moved.
   document.addEventListener("htmx:beforeRequest", (event) => {
-    const active = document.activeElement;
-    const target = event.detail.target;
-    if (target && target.id === "dialog-slot" && active && !active.closest("dialog")) {
-      opener = active;
-    }
+    const { elt, target } = event.detail;
+    if (!target || target.id !== "dialog-slot" || !elt || elt.closest("dialog")) return;
+    opener = elt.matches("form") ? elt.querySelector("button") || elt : elt;
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
