@@ -87,6 +87,10 @@ class KeyContext:
     role: str
     scopes: frozenset  # effective: what it was given, within the owner's current role
 
+    @property
+    def credential(self) -> str:
+        return f"apikey:{self.key_id}"
+
 
 @sensitive_variables("plaintext")
 def create_key(
@@ -284,7 +288,7 @@ def revoke_member_keys(
 LAST_USED_INTERVAL = timedelta(minutes=1)
 
 
-def _valid_ip(ip: str | None) -> str | None:
+def valid_ip(ip: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address(ip)) if ip else None
     except ValueError:
@@ -348,7 +352,7 @@ def record_use(
     _bookkeeping_update(
         ApiKey.objects.filter(stale, pk=key.key_id),
         last_used_at=now,
-        last_used_ip=_valid_ip(ip),
+        last_used_ip=valid_ip(ip),
         last_used_surface=surface,
         last_used_client=client,
     )
@@ -360,7 +364,7 @@ def record_refusal(key_id: int, organization_id: int, user_id: int, label: str, 
     at the cost of the answer."""
     if throttle.count(f"refused:{key_id}:{int(time.time() // 60)}", timeout=120) > 1:
         return
-    ip = _valid_ip(ip)
+    ip = valid_ip(ip)
     _bookkeeping_update(
         ApiKey.objects.filter(pk=key_id), last_refused_at=timezone.now(), last_refused_ip=ip
     )

@@ -1,10 +1,12 @@
-"""A member's keys die with their membership, whatever deletes it: the console, Django
-admin, the ORM, or the deletion of the user. The receiver runs inside the deleting
-transaction, so the removal and the revocation commit together."""
+"""A member's keys and OAuth grants die with their membership, whatever deletes it: the
+console, Django admin, the ORM, or the deletion of the user. The receiver runs inside the
+deleting transaction, so the removal and the revocation commit together."""
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from oauth import services as grants
+from oauth.models import RevokeReason as GrantRevokeReason
 from organizations.models import Membership, User
 
 from .models import RevokeReason
@@ -20,6 +22,9 @@ def revoke_keys_of_removed_member(sender, instance: Membership, **kwargs):
         if Membership._meta.get_field(name).is_cached(instance)
     }
     revoke_member_keys(instance.user_id, instance.organization_id, **loaded)
+    grants.revoke_member_grants(
+        instance.user_id, instance.organization_id, GrantRevokeReason.MEMBER_REMOVED
+    )
 
 
 @receiver(post_save, sender=User, dispatch_uid="revoke_keys_of_deactivated_user")
@@ -27,3 +32,4 @@ def revoke_keys_of_deactivated_user(sender, instance: User, **kwargs):
     # authenticate() refuses them anyway; revoking makes it visible and audited.
     if not instance.is_active:
         revoke_member_keys(instance.pk, None, reason=RevokeReason.USER_DEACTIVATED)
+        grants.revoke_member_grants(instance.pk, None, GrantRevokeReason.USER_DEACTIVATED)

@@ -60,6 +60,9 @@ def page_context(request, membership: Membership, **extra) -> dict:
     context["keys_url"] = keys_url(membership)
     if membership.is_admin:
         context.update(org_keys_context(request, membership))
+    from oauth import console as apps  # it builds on this module's page
+
+    context.update(apps.context(request, membership))
     return context
 
 

@@ -8,14 +8,16 @@ from django.conf import settings
 from django.http import JsonResponse
 
 # Where MCP clients look for OAuth before they connect (RFC 8414, RFC 9728, OpenID
-# discovery, dynamic registration). Until the console is an OAuth server, they are told
-# how to connect instead; mcp-remote and the Inspector print this description.
+# discovery, dynamic registration). Only the MCP server's OAuth path has any (genesis.urls):
+# a client probing elsewhere is told which URL is for what; mcp-remote and the Inspector
+# print this description.
 DISCOVERY_PREFIXES = ("/.well-known/", "/register")
 NO_OAUTH = {
     "error": "not_found",
     "error_description": (
-        "This server has no OAuth authorization server. Send a Genesis API key "
-        "(create one in Genesis Console) as 'Authorization: Bearer <key>'."
+        f"No OAuth here. At {settings.MCP_PATH}, send a Genesis API key (create one in "
+        "Genesis Console) as 'Authorization: Bearer <key>'. Clients that sign in with "
+        f"OAuth connect to {settings.MCP_OAUTH_PATH} instead."
     ),
 }
 ERRORS = {
@@ -39,9 +41,21 @@ def is_mcp_path(path: str) -> bool:
     return path == settings.MCP_PATH or path.startswith(settings.MCP_PATH + "/")
 
 
+def is_oauth_endpoint(path: str) -> bool:
+    """The authorization server's endpoints for programs (token, revoke, register); its
+    consent page, for people, is the console's."""
+    prefix = settings.OAUTH_PATH + "/"
+    return path.startswith(prefix) and not path.startswith(prefix + "authorize/")
+
+
 def is_machine_path(path: str) -> bool:
     path = _normalized(path)
-    return path.startswith("/api/") or is_mcp_path(path) or path.startswith(DISCOVERY_PREFIXES)
+    return (
+        path.startswith("/api/")
+        or is_mcp_path(path)
+        or path.startswith(DISCOVERY_PREFIXES)
+        or is_oauth_endpoint(path)
+    )
 
 
 def is_discovery_path(path: str) -> bool:

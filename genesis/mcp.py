@@ -39,8 +39,8 @@ class KeyVerifier:
         if context is None:
             return None
         return AccessToken(
-            token=f"apikey:{context.key_id}",
-            client_id=f"apikey:{context.key_id}",
+            token=context.credential,
+            client_id=context.credential,
             subject=str(context.user_id),
             scopes=sorted(context.scopes),
             claims={"key": context},
@@ -57,7 +57,7 @@ def _key(tool: str = "") -> services.KeyContext:
     key = access_token.claims["key"]
     missing = mcp_gate.TOOL_SCOPES.get(tool, frozenset()) - key.scopes
     if missing:
-        raise ToolError(f"This API key lacks the scope {' '.join(sorted(missing))}.")
+        raise ToolError(f"This credential lacks the scope {' '.join(sorted(missing))}.")
     return key
 
 

@@ -22,6 +22,7 @@ from apikeys import scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
 from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
+from oauth import tokens as oauth_tokens
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 
@@ -36,10 +37,28 @@ TOOL_SCOPES = {
 }
 MAX_PEEK_BYTES = 64 * 1024  # client info sits at the start of small messages
 
-# The key check's answer for this request, for KeyVerifier (genesis.mcp) to hand the SDK.
-verified: contextvars.ContextVar[services.KeyContext | None] = contextvars.ContextVar(
+# The credential check's answer for this request (a key's context at MCP_PATH, a grant's
+# at MCP_OAUTH_PATH), for KeyVerifier (genesis.mcp) to hand the SDK.
+Context = services.KeyContext | oauth_tokens.GrantContext
+verified: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
     "mcp_verified_key", default=None
 )
+
+
+def is_oauth_path(path: str) -> bool:
+    return path in (settings.MCP_OAUTH_PATH, settings.MCP_OAUTH_PATH + "/")
+
+
+def oauth_challenge(error: str = "") -> bytes:
+    """The OAuth path's WWW-Authenticate: where its metadata is and what to ask for (MCP
+    authorization spec); `error` when a token was sent and refused."""
+    metadata = (
+        settings.PUBLIC_URL + "/.well-known/oauth-protected-resource" + settings.MCP_OAUTH_PATH
+    )
+    parts = [f'resource_metadata="{metadata}"', 'scope="mcp:read mcp:write"']
+    if error:
+        parts.insert(0, f'error="{error}"')
+    return ("Bearer " + ", ".join(parts)).encode()
 
 
 @sensitive_variables("token")
@@ -57,6 +76,18 @@ def _check_key(token, *, ip, user_agent, client_info) -> services.KeyContext | N
                 user_agent=user_agent,
                 client_info=client_info,
             )
+        return context
+    finally:
+        close_old_connections()
+
+
+@sensitive_variables("token")
+def _check_grant(token, *, ip, user_agent, client_info) -> oauth_tokens.GrantContext | None:
+    close_old_connections()
+    try:
+        context = oauth_tokens.authenticate(token)
+        if context is not None:
+            oauth_tokens.record_use(context, ip=ip, user_agent=user_agent, client_info=client_info)
         return context
     finally:
         close_old_connections()
@@ -207,10 +238,8 @@ class McpGate:
                 await send_json(reply, status, body, headers)
 
     async def _handle(self, scope, receive, reply):
-        if scope["path"] == settings.MCP_PATH + "/":
-            # Served as /mcp: Starlette would redirect, to a URL made of the Host header.
-            scope = {**scope, "path": settings.MCP_PATH, "raw_path": settings.MCP_PATH.encode()}
-        elif scope["path"] != settings.MCP_PATH:
+        oauth = is_oauth_path(scope["path"])
+        if not oauth and scope["path"] not in (settings.MCP_PATH, settings.MCP_PATH + "/"):
             # /mcp/.well-known/... and the like: JSON, never the SDK's plain-text 404.
             return await send_json(reply, 404, NO_OAUTH, [])
         if scope["method"] == "GET":
@@ -234,28 +263,53 @@ class McpGate:
                 {"error": "too_many_requests", "error_description": "Too many failed attempts"},
                 [(b"retry-after", str(admission.retry_after).encode())],
             )
+        if oauth and admission.context is None:
+            # The OAuth path's own 401: it tells a client where to sign in. (Counted as a
+            # failure here, or by the WSGI side where it admitted the request.)
+            if ADMISSION not in scope:
+                await sync_to_async(throttle.record_failure)(admission.ip)
+            return await send_json(
+                reply,
+                401,
+                {
+                    "error": "invalid_token",
+                    "error_description": "Sign in with OAuth: an access token is needed",
+                },
+                [
+                    (
+                        b"www-authenticate",
+                        oauth_challenge("invalid_token" if admission.token else ""),
+                    )
+                ],
+            )
         if admission.missing_scopes:
             # The spec's step-up answer: what the request needs, for a client to ask for
-            # a key (or later a grant) that has it.
+            # a key or a grant that has it.
             needed = " ".join(sorted(admission.missing_scopes))
+            credential = "grant" if oauth else "API key"
+            challenge = f'Bearer error="insufficient_scope", scope="{needed}"'
+            if oauth:
+                challenge = (
+                    oauth_challenge("insufficient_scope")
+                    .decode()
+                    .replace('scope="mcp:read mcp:write"', f'scope="{needed}"')
+                )
             return await send_json(
                 reply,
                 403,
                 {
                     "error": "insufficient_scope",
-                    "error_description": f"This API key lacks the scope {needed}",
+                    "error_description": f"This {credential} lacks the scope {needed}",
                     "scope": needed,
                 },
-                [
-                    (
-                        b"www-authenticate",
-                        f'Bearer error="insufficient_scope", scope="{needed}"'.encode(),
-                    )
-                ],
+                [(b"www-authenticate", challenge.encode())],
             )
+        # Served as /mcp: Starlette would redirect /mcp/ to a URL made of the Host header,
+        # and the SDK's app knows one path (the credential's kind was decided above).
+        sdk_scope = {**scope, "path": settings.MCP_PATH, "raw_path": settings.MCP_PATH.encode()}
         handle = verified.set(admission.context)
         try:
-            await self.app(scope, receive, reply)
+            await self.app(sdk_scope, receive, reply)
         finally:
             verified.reset(handle)
         if reply.status == 401 and ADMISSION not in scope:
@@ -272,7 +326,8 @@ class Admission:
 
     ip: str
     retry_after: int = 0  # > 0: throttled, the request goes no further
-    context: services.KeyContext | None = None
+    context: Context | None = None
+    token: bool = False  # whether the request sent one
     # What a tools/call in the body needs that the key lacks: refused with 403.
     missing_scopes: frozenset = frozenset()
 
@@ -280,7 +335,9 @@ class Admission:
 def is_admitted(method: str, path: str) -> bool:
     """Whether the gate checks this request's key: a request for the MCP server itself
     (the gate answers other paths, and GET, without one)."""
-    return method != "GET" and path in (settings.MCP_PATH, settings.MCP_PATH + "/")
+    return method != "GET" and (
+        path in (settings.MCP_PATH, settings.MCP_PATH + "/") or is_oauth_path(path)
+    )
 
 
 def admit(scope, body: bytes) -> Admission:
@@ -297,12 +354,16 @@ def admit(scope, body: bytes) -> Admission:
     if token is None:
         return Admission(ip)
     message = _message(body)
-    context = _check_key(
+    # A key at MCP_PATH, an OAuth access token at MCP_OAUTH_PATH; never the other way.
+    check = _check_grant if is_oauth_path(scope["path"]) else _check_key
+    context = check(
         token,
         ip=ip,
         user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
         client_info=_client_from(message) or None,
     )
     if context is None:
-        return Admission(ip)
-    return Admission(ip, context=context, missing_scopes=_missing_scopes(message, context.scopes))
+        return Admission(ip, token=True)
+    return Admission(
+        ip, context=context, token=True, missing_scopes=_missing_scopes(message, context.scopes)
+    )

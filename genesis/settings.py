@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "organizations",
     "apikeys",
     "accounts",  # our glue for django-allauth
+    "oauth",  # our glue for django-oauth-toolkit: consent, grants, MCP tokens
+    "oauth2_provider",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -352,6 +354,11 @@ DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
 # Where the transports listen; the console shows these URLs to users.
 API_PATH = "/api/v1/"
 MCP_PATH = "/mcp"
+# The MCP server for clients that sign in with OAuth: a path of its own, so that a client
+# configured with a key header at MCP_PATH is never offered OAuth (Claude Code and Cursor
+# drop the header once a server advertises it). MCP_PATH advertises nothing.
+MCP_OAUTH_PATH = MCP_PATH + "/oauth"
+OAUTH_PATH = "/oauth"  # the authorization server: the issuer's path, and its endpoints
 
 # The MCP server checks Host and Origin itself (DNS-rebinding protection); Django's
 # ALLOWED_HOSTS doesn't reach /mcp. By default it accepts the hosts Django accepts.
@@ -368,6 +375,72 @@ MCP_ALLOWED_ORIGINS = env_list(
         for scheme in ("https", "http")
     ),
 )
+
+# OAuth 2.1 for MCP clients (django-oauth-toolkit; our glue is the `oauth` app). Every
+# RFC 9700 gate is on: S256 PKCE only, tokens hashed at rest, no implicit or password
+# grant, refresh tokens rotated and a reused one ends the grant. The issuer and the MCP
+# server's resource identifier are built on PUBLIC_URL: set it to the URL clients use.
+OAUTH_ISSUER = PUBLIC_URL + OAUTH_PATH
+MCP_OAUTH_RESOURCE = PUBLIC_URL + MCP_OAUTH_PATH
+# The toolkit's own models (named here because migrations that point at them need the
+# settings; oauth.AuthorizedApp does).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validator.GenesisValidator",
+    "SCOPES_BACKEND_CLASS": "oauth.scopes.GrantScopes",
+    "OIDC_ISS_ENDPOINT": OAUTH_ISSUER,
+    "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": MCP_OAUTH_RESOURCE,
+    "OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": [OAUTH_ISSUER],
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "Genesis MCP server",
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_post",
+        "client_secret_basic",
+    ],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH_ACCESS_TOKEN_SECONDS", "3600")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,  # hashed storage allows no grace (E001)
+    "PKCE_REQUIRED": True,
+    "REQUEST_APPROVAL_PROMPT": "force",  # the person consents every time
+    # Desktop and command-line clients listen on a loopback port of their own choosing.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # http for loopback only (oauth.validator); cursor:// and vscode:// are those editors'
+    # own links back to themselves (RFC 8252 private-use schemes).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http", "cursor", "vscode"],
+    "DCR_ENABLED": True,
+    # Open registration, as MCP clients need it; oauth.views.Registration throttles it.
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "oauth.cimd.GuardedFetcher",
+    "CIMD_FETCH_TIMEOUT_SECONDS": 5,
+    "CIMD_MAX_DOCUMENT_SIZE": 16 * 1024,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    # http stays allowed for loopback redirects (RFC 8252), and only for them: the
+    # validator refuses http elsewhere (oauth.validator.is_safe_redirect_uri).
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+# W008 says http redirect URIs are allowed: for loopback only, as the validator enforces.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+# Registrations per client address and hour (oauth.views.Registration).
+OAUTH_REGISTRATIONS_PER_HOUR = int(os.environ.get("OAUTH_REGISTRATIONS_PER_HOUR", "20"))
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

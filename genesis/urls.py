@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from oauth2_provider import views as oauth_toolkit
 
 from accounts import views as account_views
 from apikeys import views as key_views
@@ -25,6 +26,21 @@ urlpatterns = [
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no
     # HTML page (DEBUG's included) ever answers a program.
     re_path(r"^api/", machine_views.api_not_found),
+    # OAuth for MCP clients: the authorization server (its issuer is OAUTH_PATH) and the
+    # metadata of it and of the MCP server's OAuth path (RFC 8414, RFC 9728 path forms).
+    # Nothing at the root well-known URLs or for MCP_PATH: a key client is never offered
+    # OAuth (settings.MCP_OAUTH_PATH).
+    path(settings.OAUTH_PATH.strip("/") + "/", include("oauth.urls")),
+    path(
+        ".well-known/oauth-authorization-server" + settings.OAUTH_PATH,
+        oauth_toolkit.OAuthServerMetadataView.as_view(),
+        name="oauth_server_metadata",
+    ),
+    path(
+        ".well-known/oauth-protected-resource" + settings.MCP_OAUTH_PATH,
+        oauth_toolkit.OAuthProtectedResourceMetadataView.as_view(),
+        name="mcp_resource_metadata",
+    ),
     re_path(r"^\.well-known/", machine_views.no_oauth),
     re_path(r"^register/?$", machine_views.no_oauth),
     path("o/<slug:org>/api-keys/", include("apikeys.urls")),

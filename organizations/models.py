@@ -134,6 +134,8 @@ class AuditAction(models.TextChoices):
     INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
     TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor enabled")
     TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor disabled")
+    APP_AUTHORIZED = "app_authorized", _("App authorized")
+    APP_REVOKED = "app_revoked", _("Authorized app revoked")
 
 
 class Invitation(models.Model):

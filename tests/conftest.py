@@ -1,5 +1,8 @@
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -135,8 +138,9 @@ def new_user(db):
 
 @pytest.fixture(scope="session")
 def server(django_db_setup):
-    """The whole product (console, API, MCP) on a loopback port, for the session."""
-    with ThreadedServer() as running:
+    """The whole product (console, API, MCP) on a loopback port, for the session: the
+    port of PUBLIC_URL (tests/settings.py), which OAuth's URLs are built on."""
+    with ThreadedServer(port=urlsplit(settings.PUBLIC_URL).port) as running:
         yield running
 
 

@@ -31,10 +31,10 @@ def free_port() -> int:
 class ThreadedServer:
     """genesis.asgi's application (console, API and MCP) under uvicorn, in a thread."""
 
-    def __init__(self):
+    def __init__(self, port: int | None = None):
         from genesis.asgi import build_application
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             build_application(),

@@ -1,13 +1,25 @@
 """Test settings: production settings (DEBUG off) with test secrets."""
 
 import os
+import socket
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("APIKEY_PEPPERS", "t1:tests-only-pepper-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ["DEBUG"] = "0"
 
-from genesis.settings import *  # noqa: F403
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# The session's test server (tests/conftest.py `server`) listens at PUBLIC_URL: the OAuth
+# issuer and the MCP server's audience are built on it, as in production.
+os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{_free_port()}")
+
+from genesis.settings import *  # noqa: E402, F403
 
 # Manifest storage needs collectstatic; tests serve the source files.
 STORAGES = {

@@ -91,6 +91,14 @@ def permissions(key):
 
 
 @register.simple_tag
+def grant_scopes(grant):
+    """What an authorized app may do, in words (its grant is for the MCP server only)."""
+    from apikeys import scopes
+
+    return scopes.describe(scopes.parse(grant.scopes))
+
+
+@register.simple_tag
 def key_scopes(key):
     """What a key may do, in words, always (the reveal dialog)."""
     from apikeys import scopes

@@ -285,5 +285,5 @@ class TestLists:
             ApiKeyFactory.create_batch(4, membership=membership)
         assert queries() == few
         # The page: session, user, membership, switcher, my keys, and for the organization
-        # section one page (no COUNT).
-        assert few == (6 if url.endswith("api-keys/") else 4)
+        # section one page (no COUNT); then my authorized apps and the organization's.
+        assert few == (8 if url.endswith("api-keys/") else 4)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class OauthConfig(AppConfig):
+    name = "oauth"
+    label = "oauth"
+    verbose_name = "OAuth"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,70 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Organization, User
+
+
+class RevokeReason(models.TextChoices):
+    BY_OWNER = "by_owner", _("Revoked by its owner")
+    BY_ADMIN = "by_admin", _("Revoked by an admin")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+    USER_DEACTIVATED = "user_deactivated", _("User deactivated")
+    TOKEN_REUSED = "token_reused", _("A used refresh token came back")
+
+
+class AuthorizedAppQuerySet(models.QuerySet):
+    def active(self):
+        """Consented, exchanged for tokens, and not revoked."""
+        return self.filter(revoked_at__isnull=True, token_family__isnull=False)
+
+
+class AuthorizedApp(models.Model):
+    """One person's consent for one OAuth client in one organization (a "grant")."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="authorized_apps")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="authorized_apps"
+    )
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+    )
+    client_name = models.CharField(max_length=255)  # as the consent page showed it
+    redirect_host = models.CharField(max_length=255)
+    scopes = models.CharField(max_length=100)  # apikeys.scopes, space-separated
+    created_at = models.DateTimeField(default=timezone.now)
+    # The authorization code until it is exchanged (django-oauth-toolkit deletes it then).
+    code = models.OneToOneField(
+        "oauth2_provider.Grant",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authorized_app",
+    )
+    # The current access token, and the family every refresh token of this grant shares.
+    access_token = models.OneToOneField(
+        "oauth2_provider.AccessToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authorized_app",
+    )
+    token_family = models.UUIDField(null=True, blank=True, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_used_client = models.CharField(max_length=200, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+
+    objects = AuthorizedAppQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "revoked_at"])]
+
+    def __str__(self):
+        return f"{self.client_name} for {self.user} in {self.organization}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.token_family is not None
