@@ -287,6 +287,8 @@ def mcp_server(request, membership):
         {
             "membership": membership,
             "server_url": server_url,
+            # Exactly the OAuth tokens' audience, so it is PUBLIC_URL's, not the request's.
+            "oauth_server_url": settings.MCP_OAUTH_RESOURCE,
             "snippets": clients.mcp_client_snippets(server_url),
             "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH)),
             "management": clients.management_calls(request.build_absolute_uri(settings.API_PATH)),

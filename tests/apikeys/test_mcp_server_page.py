@@ -3,6 +3,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from apikeys.models import ApiKey
@@ -69,3 +70,10 @@ def test_the_page_shows_the_management_calls(member, client_for):
     assert "Manage keys from a program" in page
     assert "/api/v1/organization/keys/KEY_ID/revoke" in page
     assert "revoke_api_key" in page
+
+
+def test_the_page_says_which_url_is_for_keys_and_which_for_signing_in(member, client_for):
+    response = client_for(member).get("/o/acme/mcp-server/")
+    assert f'value="{settings.MCP_OAUTH_RESOURCE}"' in response.text
+    assert "For apps that sign in" in response.text
+    assert "never offers a sign-in" in response.text

@@ -1,5 +1,7 @@
 """axe-core finds no serious or critical violation on any page, dialogs open included."""
 
+from urllib.parse import urlencode
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
@@ -47,6 +49,35 @@ def test_api_keys_page_as_an_admin(live, page, admin, member, sign_in, make_key)
     page.get_by_role("button", name="Revoke API key Mia's key").click()
     expect(page.get_by_role("dialog", name="Revoke API key")).to_be_visible()
     assert_accessible(page)
+
+
+def test_authorized_apps_and_the_consent_page_in_both_languages(live, page, admin, member, sign_in):
+    from oauth2_provider.models import Application
+
+    from tests.oauth import flow
+    from tests.oauth.grants import make_grant
+
+    make_grant(member, "Claude")
+    make_grant(admin, "Cursor")
+    sign_in(admin)
+    open_keys_page(page, live)
+    page.get_by_role("button", name="Revoke authorized app Claude").click()
+    expect(page.get_by_role("dialog", name="Revoke authorized app")).to_be_visible()
+    assert_accessible(page)
+
+    application = Application.objects.create(
+        name="Inspector",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=flow.REDIRECT_URI,
+    )
+    query = urlencode(flow.authorize_params(application.client_id, flow.pkce()[1]))
+    for language in ("en", "ja"):
+        page.context.add_cookies([{"name": "django_language", "value": language, "url": live.url}])
+        page.goto(f"{live.url}/oauth/authorize/?{query}")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.get_by_role("radio")).to_be_checked()
+        assert_accessible(page)
 
 
 def test_empty_api_keys_page_and_create_dialog(live, page, member, sign_in):

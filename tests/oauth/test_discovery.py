@@ -79,3 +79,21 @@ def test_the_key_paths_401_advertises_no_oauth(http):
     )
     assert response.status_code == 401
     assert "resource_metadata" not in response.headers.get("www-authenticate", "")
+
+
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/oauth/token/", 405),
+        ("GET", "/oauth/register/", 405),
+        ("GET", "/oauth/nowhere/", 404),
+        ("POST", "/oauth/token/", 400),
+        ("POST", "/oauth/revoke/", 400),
+        ("GET", "/mcp/oauth", 405),
+    ],
+)
+def test_the_authorization_servers_endpoints_answer_json(http, method, path, status):
+    response = http.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    assert "error" in response.json()

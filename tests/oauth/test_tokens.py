@@ -12,6 +12,7 @@ from oauth import services, tokens
 from oauth.models import AuthorizedApp, RevokeReason
 from organizations.models import AuditAction, AuditEvent, Membership
 from tests.oauth import flow
+from tests.oauth.grants import make_grant
 
 
 def whoami(http, token):
@@ -181,3 +182,16 @@ def test_a_code_of_a_member_removed_before_the_exchange_is_refused(server, http,
     Membership.objects.filter(pk=member.pk).delete()
     exchanged = flow.exchange(http, client_id, code, verifier)
     assert exchanged.status_code == 400
+
+
+def test_a_token_is_checked_in_one_query(member, django_assert_num_queries):
+    grant = make_grant(member)
+    token = "t" * 32
+    AccessToken.objects.filter(pk=grant.access_token_id).update(token_checksum=tokens.digest(token))
+    with django_assert_num_queries(1):
+        context = tokens.authenticate(token)
+    assert context.grant_id == grant.pk and context.role == member.role
+    with django_assert_num_queries(1):
+        assert tokens.authenticate("u" * 32) is None
+    with django_assert_num_queries(0):
+        assert tokens.authenticate("x" * 300) is None
