@@ -13,6 +13,7 @@ class RevokeReason(models.TextChoices):
     MEMBER_REMOVED = "member_removed", _("Member removed from the organization")
     ROLLED = "rolled", _("Replaced by a rolled key")
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
+    LEAKED = "leaked", _("Reported leaked")
 
 
 class Surface(models.TextChoices):

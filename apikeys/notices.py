@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from organizations.models import Organization, User
+from organizations.models import Organization, Role, User
 
 from .models import ApiKey
 
@@ -50,6 +50,32 @@ def key_revoked(key: ApiKey, actor) -> None:
         "url": _keys_url(key.organization),
     }
     transaction.on_commit(lambda: _send(key.user, "apikeys/email/revoked.txt", context))
+
+
+def key_leaked(key: ApiKey, where: str) -> None:
+    """A leak report revoked a key: its owner and the organization's Admins and Owners
+    learn where it was found, each in their own language, after the commit."""
+
+    def send():
+        admins = User.objects.filter(
+            is_active=True,
+            memberships__organization_id=key.organization_id,
+            memberships__role__in=[Role.OWNER, Role.ADMIN],
+        )
+        recipients = {user.pk: user for user in admins}
+        if key.user.is_active:
+            recipients[key.user_id] = key.user
+        context = {
+            "key": key,
+            "owner": key.user,
+            "organization": key.organization,
+            "where": where,
+            "url": _keys_url(key.organization),
+        }
+        for recipient in recipients.values():
+            _send(recipient, "apikeys/email/leaked.txt", {**context, "user": recipient})
+
+    transaction.on_commit(send)
 
 
 def keys_revoked_on_removal(

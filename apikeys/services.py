@@ -156,7 +156,7 @@ def _create_key(
     details = {"expires_at": _iso(expires_at), "scopes": key.scopes.split()}
     if key.allowed_ips:
         details["allowed_ips"] = allowlist.entries(key.allowed_ips)
-    _audit(key, AuditAction.KEY_CREATED, details=details)
+    audit_key(key, AuditAction.KEY_CREATED, details=details)
     return key, plaintext
 
 
@@ -164,7 +164,7 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
-def _audit(key: ApiKey, action: str, *, actor: User | None = None, details=None) -> None:
+def audit_key(key: ApiKey, action: str, *, actor: User | None = None, details=None) -> None:
     audit.record(
         key.organization_id,
         action,
@@ -192,7 +192,7 @@ def delete_key(key: ApiKey, actor: User) -> bool:
     """The owner deletes their own key. Kept as a revoked row, so its history stays."""
     deleted = _revoke(key, actor, RevokeReason.DELETED)
     if deleted:
-        _audit(key, AuditAction.KEY_DELETED, actor=actor)
+        audit_key(key, AuditAction.KEY_DELETED, actor=actor)
     return deleted
 
 
@@ -201,9 +201,14 @@ def revoke_key(key: ApiKey, actor: User | None) -> bool:
     """An Admin, Owner or operator revokes a key of the organization."""
     revoked = _revoke(key, actor, RevokeReason.REVOKED)
     if revoked:
-        _audit(key, AuditAction.KEY_REVOKED, actor=actor)
+        audit_key(key, AuditAction.KEY_REVOKED, actor=actor)
         notices.key_revoked(key, actor)
     return revoked
+
+
+def revoke_leaked(key: ApiKey) -> bool:
+    """A report said the key is out in the open (apikeys.leaks): revoked by nobody."""
+    return _revoke(key, None, RevokeReason.LEAKED)
 
 
 @transaction.atomic
@@ -211,7 +216,7 @@ def rename_key(key: ApiKey, name: str) -> None:
     if not ApiKey.objects.unrevoked().filter(pk=key.pk).update(name=name):
         raise KeyGone
     old, key.name = key.name, name
-    _audit(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
+    audit_key(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
 
 
 @sensitive_variables("plaintext")
@@ -241,7 +246,7 @@ def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
         # What it was given, less what its owner's role no longer allows.
         scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
     )
-    _audit(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
+    audit_key(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
     return new_key, plaintext
 
 

@@ -1,7 +1,10 @@
 """The Genesis API (django-ninja): a thin adapter over apikeys.services.authenticate."""
 
+import json
+import time
 from datetime import datetime
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI, Query
@@ -10,7 +13,7 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
-from apikeys import key_management, scopes, services, throttle
+from apikeys import key_management, leaks, scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults, readiness
 from genesis.machine import ERRORS
@@ -318,3 +321,100 @@ def revoke_organization_key(request, key_id: int):
     except key_management.NotFound:
         return Status(404, NO_SUCH_KEY)
     return Status(204, None)
+
+
+# Leaked keys (apikeys.leaks): no key needed to report one, since whoever finds a key
+# should be able to kill it.
+class LeakReport(BaseModel):
+    key: str
+
+
+class LeakReceived(BaseModel):
+    status: str
+    message: str
+
+
+LEAK_RECEIVED = {
+    "status": "received",
+    "message": "Thank you. If this is a Genesis API key that still works, it is revoked now "
+    "and its owner is told.",
+}
+
+
+def _bad_request(description: str):
+    return Status(400, {"error": "bad_request", "error_description": description})
+
+
+@api.post(
+    "/leaked-keys",
+    auth=None,
+    response={202: LeakReceived, 400: Error, 429: Error},
+    tags=["leaks"],
+    summary="Report a leaked key: it is revoked at once (the answer is the same for any key)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": LeakReport.model_json_schema()}},
+        }
+    },
+)
+@sensitive_variables("report")
+def report_leaked_key(request):
+    ip = client_ip.of_request(request)
+    window = int(time.time() // 60)
+    if (
+        throttle.count(f"leak-reports:{window}:{ip}", timeout=120)
+        > settings.LEAK_REPORTS_PER_MINUTE
+    ):
+        response = api.create_response(
+            request,
+            {"error": "too_many_requests", "error_description": "Too many reports; try later"},
+            status=429,
+        )
+        response["Retry-After"] = "60"
+        return response
+    try:
+        report = json.loads(request.body)
+    except ValueError:
+        return _bad_request('Send JSON: {"key": "gns_..."}')
+    if not isinstance(report, dict) or not isinstance(report.get("key"), str):
+        return _bad_request('Send JSON: {"key": "gns_..."}')
+    referer = request.META.get("HTTP_REFERER", "")
+    leaks.report(report["key"].strip(), where=referer[:500], reporter=f"public report from {ip}")
+    return Status(202, LEAK_RECEIVED)
+
+
+class GithubLabel(BaseModel):
+    token_hash: str
+    token_type: str
+    label: str
+
+
+@api.post(
+    "/secret-scanning/github",
+    auth=None,
+    response={200: list[GithubLabel], 400: Error, 401: Error, 503: Error},
+    tags=["leaks"],
+    summary="GitHub secret scanning partner endpoint (signed by GitHub)",
+    include_in_schema=True,
+)
+def github_secret_scanning(request):
+    body = request.body
+    try:
+        signed = leaks.verify_github(
+            body,
+            request.META.get("HTTP_GITHUB_PUBLIC_KEY_IDENTIFIER", ""),
+            request.META.get("HTTP_GITHUB_PUBLIC_KEY_SIGNATURE", ""),
+        )
+    except leaks.NotConfigured as error:
+        faults.report("GitHub secret scanning is not configured", request.path, error)
+        return Status(503, ERRORS[503])
+    if not signed:
+        return Status(
+            401,
+            {"error": "invalid_signature", "error_description": "Not signed by GitHub"},
+        )
+    answers = leaks.github_report(body)
+    if answers is None:
+        return _bad_request("Expected GitHub's JSON list of found tokens")
+    return Status(200, answers)

@@ -275,6 +275,10 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_PASSKEY_SIGNUP_ENABLED = True
 MFA_TOTP_ISSUER = "Genesis Console"
+# A code typed as it rolls over (every 30 s) still counts: one step either side, as RFC
+# 6238 recommends for the delay between the app and the server. A used code never counts
+# twice (allauth remembers it).
+MFA_TOTP_TOLERANCE = 1
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 USERSESSIONS_TRACK_ACTIVITY = False  # a write on every request; the list shows sign-ins
@@ -350,6 +354,12 @@ REQUEST_BODY_TIMEOUT = 15
 DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "0" if DEBUG else "10"))
 # While this file exists, /api/v1/ready answers 503 (`manage.py drain` makes it).
 DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
+# GitHub's secret-scanning public keys, in GitHub's format (apikeys.leaks), refreshed by
+# `manage.py refresh_github_secret_scanning_keys`. Unset: the partner endpoint answers 503.
+GITHUB_SECRET_SCANNING_KEYS_FILE = os.environ.get("GITHUB_SECRET_SCANNING_KEYS_FILE", "")
+GITHUB_SECRET_SCANNING_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"  # noqa: S105
+# Public leak reports per client address and minute (apikeys.leaks).
+LEAK_REPORTS_PER_MINUTE = int(os.environ.get("LEAK_REPORTS_PER_MINUTE", "10"))
 
 # Where the transports listen; the console shows these URLs to users.
 API_PATH = "/api/v1/"

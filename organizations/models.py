@@ -125,6 +125,7 @@ class AuditAction(models.TextChoices):
     KEY_RENAMED = "key_renamed", _("API key renamed")
     KEY_ROLLED = "key_rolled", _("API key rolled")
     KEY_REFUSED = "key_refused", _("API key refused")
+    KEY_LEAKED = "key_leaked", _("API key reported leaked")
     MEMBER_ADDED = "member_added", _("Member added")
     MEMBER_REMOVED = "member_removed", _("Member removed")
     ROLE_CHANGED = "role_changed", _("Role changed")

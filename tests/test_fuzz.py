@@ -8,6 +8,7 @@ import httpx
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -135,7 +136,23 @@ def test_the_valid_key_itself_is_accepted(client, valid_key):
     assert client.get("/api/v1/me", HTTP_X_API_KEY=valid_key).status_code == 200
 
 
-def test_the_api_keeps_to_its_schema(server, transactional_db, valid_key, monkeypatch):
+@pytest.fixture
+def leak_endpoints_configured(tmp_path):
+    """The GitHub endpoint configured (with a key pair of the test's), as in production,
+    and public reports unthrottled (throttling has tests of its own)."""
+    from tests.apikeys.test_leaks import Signer
+
+    Signer(tmp_path / "github-keys.json")
+    with override_settings(
+        GITHUB_SECRET_SCANNING_KEYS_FILE=str(tmp_path / "github-keys.json"),
+        LEAK_REPORTS_PER_MINUTE=10**6,
+    ):
+        yield
+
+
+def test_the_api_keeps_to_its_schema(
+    server, transactional_db, valid_key, monkeypatch, leak_endpoints_configured
+):
     # Its probes send many bad keys on purpose; throttling has tests of its own.
     monkeypatch.setattr(throttle, "FAILURE_LIMIT", 10**6)
     schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
