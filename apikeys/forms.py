@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from genesis.forms import DescribedErrorsMixin
 
 from . import allowlist, scopes
-from .services import PolicyError, check_expiry
+from .services import ROLL_OVERLAPS, PolicyError, check_expiry
 
 
 def reject_control_characters(value: str) -> None:
@@ -40,6 +40,29 @@ class RenameForm(DescribedErrorsMixin, forms.Form):
     name = forms.CharField(
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}), **NAME_FIELD
     )
+
+
+class RollForm(DescribedErrorsMixin, forms.Form):
+    overlap = forms.ChoiceField(
+        label=_("The current secret keeps working"),
+        choices=[
+            ("now", _("No: it stops at once")),
+            ("1h", _("For 1 hour")),
+            ("24h", _("For 24 hours")),
+            ("7d", _("For 7 days")),
+        ],
+        initial="now",
+        required=False,  # not chosen: the default, at once
+        widget=forms.RadioSelect,
+        help_text=_(
+            "While both work, the list shows who still uses the old one, so you can see "
+            "when the last job has switched. Never past the key's own expiry."
+        ),
+    )
+
+    @property
+    def duration(self):
+        return ROLL_OVERLAPS[self.cleaned_data["overlap"] or "now"]
 
 
 class KeyNameForm(DescribedErrorsMixin, forms.Form):

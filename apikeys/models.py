@@ -59,6 +59,11 @@ class ApiKey(models.Model):
         related_name="+",
     )
     revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
+    # Rolled with an overlap: the key with the new secret. This one keeps working until its
+    # expires_at (the end of the overlap), so clients can move over without an outage.
+    replaced_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     # What it may do (apikeys.scopes), space-separated; within its owner's role.
     scopes = models.CharField(max_length=200, default="api:read api:write mcp:read mcp:write")

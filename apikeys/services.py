@@ -219,23 +219,39 @@ def rename_key(key: ApiKey, name: str) -> None:
     audit_key(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
 
 
+# How long the old secret may keep working after a roll (the roll dialog's choices).
+ROLL_OVERLAPS = {
+    "now": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
 @sensitive_variables("plaintext")
 @transaction.atomic
-def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
+def roll_key(key: ApiKey, actor: User, overlap: timedelta = timedelta(0)) -> tuple[ApiKey, str]:
     """Replace a key with a new secret: same name, same lifetime (within the organization's
-    current limit). The old secret stops working when this commits; the new one is
-    returned once, like create_key."""
+    current limit). The old secret stops working when this commits, or with an `overlap`
+    at the end of it (never later than the key's own expiry or the organization's maximum
+    lifetime), so clients can move over without an outage. The new secret is returned
+    once, like create_key."""
     current = ApiKey.objects.select_for_update(of=("self",)).filter(pk=key.pk).first()
-    if current is None or current.revoked_at is not None or current.is_expired:
+    if (
+        current is None
+        or current.revoked_at is not None
+        or current.is_expired
+        or current.replaced_by_id is not None  # the old half of an earlier roll
+    ):
         raise KeyGone
+    now = timezone.now()
     expires_at = None
     if current.expires_at is not None:
-        expires_at = timezone.now() + (current.expires_at - current.created_at)
+        expires_at = now + (current.expires_at - current.created_at)
     days = current.organization.max_key_lifetime_days
     if days is not None:
-        limit = timezone.now() + timedelta(days)
+        limit = now + timedelta(days)
         expires_at = min(expires_at or limit, limit)
-    _revoke(current, actor, RevokeReason.ROLLED)
     new_key, plaintext = _create_key(
         current.user,
         current.organization,
@@ -246,8 +262,32 @@ def roll_key(key: ApiKey, actor: User) -> tuple[ApiKey, str]:
         # What it was given, less what its owner's role no longer allows.
         scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
     )
-    audit_key(current, AuditAction.KEY_ROLLED, actor=actor, details={"new_key": new_key.hint})
+    old_until = _overlap_end(current, now, overlap)
+    if old_until is None:
+        _revoke(current, actor, RevokeReason.ROLLED)
+    else:
+        ApiKey.objects.filter(pk=current.pk).update(expires_at=old_until, replaced_by=new_key)
+        current.expires_at, current.replaced_by = old_until, new_key
+    audit_key(
+        current,
+        AuditAction.KEY_ROLLED,
+        actor=actor,
+        details={"new_key": new_key.hint, "old_key_works_until": _iso(old_until)},
+    )
     return new_key, plaintext
+
+
+def _overlap_end(key: ApiKey, now, overlap: timedelta):
+    """When the old secret of a roll stops working, or None for at once."""
+    if overlap <= timedelta(0):
+        return None
+    end = now + overlap
+    if key.expires_at is not None:
+        end = min(end, key.expires_at)
+    days = key.organization.max_key_lifetime_days
+    if days is not None:
+        end = min(end, key.created_at + timedelta(days))
+    return end if end > now else None
 
 
 def _role(user_id: int, organization_id: int) -> str:

@@ -7,14 +7,19 @@ from django.dispatch import receiver
 
 from oauth import services as grants
 from oauth.models import RevokeReason as GrantRevokeReason
-from organizations.models import Membership, User
+from organizations.models import Membership, Organization, User
 
 from .models import RevokeReason
 from .services import revoke_member_keys
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="revoke_keys_of_removed_member")
-def revoke_keys_of_removed_member(sender, instance: Membership, **kwargs):
+def revoke_keys_of_removed_member(sender, instance: Membership, origin=None, **kwargs):
+    # Deleting the user or the organization deletes their keys and grants with them: no
+    # revocation to record (and no audit event may point at a row being deleted).
+    # (`origin` is the instance or the queryset whose delete() started it all.)
+    if getattr(origin, "model", type(origin)) in (User, Organization):
+        return
     # The user and organization, where whoever deleted the membership loaded them already.
     loaded = {
         name: getattr(instance, name)

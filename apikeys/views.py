@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -25,7 +26,7 @@ from organizations.models import Membership
 
 from . import clients, services
 from .access import get_org_key_or_404, get_own_key_or_404
-from .forms import KeyNameForm, OrgKeyFilterForm, RenameForm
+from .forms import KeyNameForm, OrgKeyFilterForm, RenameForm, RollForm
 from .models import ApiKey
 
 ORG_KEYS_PER_PAGE = 20
@@ -37,8 +38,12 @@ def keys_url(membership: Membership) -> str:
 
 
 def my_keys(membership: Membership):
-    return ApiKey.objects.unrevoked().filter(
-        organization_id=membership.organization_id, user_id=membership.user_id
+    return (
+        ApiKey.objects.unrevoked()
+        .filter(organization_id=membership.organization_id, user_id=membership.user_id)
+        # The old half of a roll is listed while it works, and gone when its overlap ends.
+        .exclude(replaced_by__isnull=False, expires_at__lte=timezone.now())
+        .select_related("replaced_by")
     )
 
 
@@ -213,13 +218,22 @@ def roll_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
     if two_factor.missing_for(membership):
         return two_factor_first(request, membership)
-    if request.method == "GET" and key.revoked_at is None and not key.is_expired:
-        return render_key_dialog(request, membership, "apikeys/_roll_dialog.html", {"key": key})
+    usable = key.revoked_at is None and not key.is_expired and key.replaced_by_id is None
+    if request.method == "GET" and usable:
+        return render_key_dialog(
+            request, membership, "apikeys/_roll_dialog.html", {"key": key, "form": RollForm()}
+        )
+    form = RollForm(request.POST)
+    if request.method == "POST" and usable and not form.is_valid():
+        return render_key_dialog(
+            request, membership, "apikeys/_roll_dialog.html", {"key": key, "form": form}, status=400
+        )
     try:
         if request.method != "POST":
             raise services.KeyGone
         sudo.require_fresh_sign_in(request)
-        new_key, plaintext = services.roll_key(key, request.user)
+        overlap = form.duration if form.is_valid() else services.ROLL_OVERLAPS["now"]
+        new_key, plaintext = services.roll_key(key, request.user, overlap)
     except services.KeyGone:
         return gone(request, membership, key)
     except services.PolicyError as error:  # the owner's role changed meanwhile
