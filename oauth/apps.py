@@ -6,3 +6,6 @@ class OauthConfig(AppConfig):
     label = "oauth"
     verbose_name = "OAuth"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401 (connects the receivers)

@@ -11,6 +11,8 @@ class RevokeReason(models.TextChoices):
     MEMBER_REMOVED = "member_removed", _("Member removed")
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
     TOKEN_REUSED = "token_reused", _("A used refresh token came back")
+    CODE_REUSED = "code_reused", _("A used authorization code came back")
+    CLIENT_DELETED = "client_deleted", _("Its app's registration was deleted")
 
 
 class AuthorizedAppQuerySet(models.QuerySet):
@@ -26,8 +28,14 @@ class AuthorizedApp(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="authorized_apps"
     )
+    # SET_NULL: a deleted registration revokes the grant (oauth.signals), which stays listed
+    # in the audit's terms; client_name keeps what it was called.
     application = models.ForeignKey(
-        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+        "oauth2_provider.Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     client_name = models.CharField(max_length=255)  # as the consent page showed it
     redirect_host = models.CharField(max_length=255)
@@ -41,6 +49,11 @@ class AuthorizedApp(models.Model):
         blank=True,
         related_name="authorized_app",
     )
+    # The code's SHA-256, kept after the toolkit deletes the code: a code that comes back
+    # after its one use ends the grant (RFC 6749 4.1.2), and code_used_at lets exactly
+    # one of several racing exchanges have it.
+    code_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    code_used_at = models.DateTimeField(null=True, blank=True)
     # The current access token, and the family every refresh token of this grant shares.
     access_token = models.OneToOneField(
         "oauth2_provider.AccessToken",

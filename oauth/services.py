@@ -2,6 +2,7 @@
 deactivation) and the end of a grant whose used refresh token came back. Views, the
 admin, the token validator and the member-removal receiver all come here."""
 
+import hashlib
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -35,6 +36,7 @@ def consent(
         redirect_host=redirect_host(redirect_uri),
         scopes=scopes_.serialize(scopes),
         code=code,
+        code_digest=hashlib.sha256(code.code.encode()).hexdigest(),
     )
     audit.record(
         organization.pk,

@@ -7,13 +7,14 @@ that comes back ends its grant (services.end_after_reuse)."""
 import ipaddress
 from urllib.parse import urlsplit
 
+from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from organizations.models import Membership
 
 from . import services, tokens
-from .models import AuthorizedApp
+from .models import AuthorizedApp, RevokeReason
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -31,8 +32,13 @@ def is_loopback(host: str | None) -> bool:
 
 def is_safe_redirect_uri(uri: str) -> bool:
     """https anywhere, http to this machine only (RFC 8252 loopback), or an app's own
-    scheme (cursor://, vscode://), never a plain http page elsewhere."""
+    scheme (cursor://, vscode://), never a plain http page elsewhere; and nothing a
+    browser reads differently from Python (credentials, backslashes, spaces, fragment)."""
+    if any(char in uri for char in "\\ \t\r\n") or not uri.isprintable():
+        return False
     parts = urlsplit(uri)
+    if "@" in parts.netloc or parts.fragment:
+        return False
     if parts.scheme == "http":
         return is_loopback(parts.hostname)
     return bool(parts.scheme)
@@ -69,13 +75,28 @@ class GenesisValidator(OAuth2Validator):
         return stored
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
-            return False
         grant = (
             AuthorizedApp.objects.select_related("user")
-            .filter(code__code=code, application=client)
+            .filter(code_digest=tokens.digest(code), application=client)
             .first()
+            if isinstance(code, str)
+            else None
         )
+        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            if grant is not None and grant.code_used_at is not None:
+                # A used code came back: whoever holds it may hold its tokens too.
+                services.revoke(grant, None, RevokeReason.CODE_REUSED)
+            return False
+        if grant is None:
+            return False
+        # One exchange only, even of several racing with the same code.
+        claimed = AuthorizedApp.objects.filter(pk=grant.pk, code_used_at__isnull=True).update(
+            code_used_at=timezone.now()
+        )
+        if not claimed:
+            services.revoke(grant, None, RevokeReason.CODE_REUSED)
+            return False
+        request.genesis_grant_id = grant.pk
         return _alive(grant)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
@@ -101,9 +122,7 @@ class GenesisValidator(OAuth2Validator):
         if source_refresh_token is not None:
             grants = AuthorizedApp.objects.filter(token_family=source_refresh_token.token_family)
         else:
-            grants = AuthorizedApp.objects.filter(
-                code__code=request.code, application=request.client
-            )
+            grants = AuthorizedApp.objects.filter(pk=request.genesis_grant_id)
         grants.update(access_token=access_token)
         return access_token
 

@@ -2,16 +2,21 @@
 consent page, registration with a throttle, and the discovery documents at our paths."""
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.models import get_application_model
-from oauth2_provider.views import AuthorizationView, TokenView
-from oauth2_provider.views.dynamic_client_registration import DynamicClientRegistrationView
+from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView
+from oauth2_provider.views.dynamic_client_registration import (
+    DynamicClientRegistrationManagementView,
+    DynamicClientRegistrationView,
+)
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts import sudo, two_factor
@@ -33,10 +38,17 @@ class Consent(AuthorizationView):
     form_class = ConsentForm
 
     def dispatch(self, request, *args, **kwargs):
+        if _has_nul(request.GET) or _has_nul(request.POST):
+            return self.render_to_response(
+                {"refusal": _("This sign-in link is damaged.")}, status=400
+            )
         if request.user.is_authenticated:
-            # Asked when the page is shown (a POST sent to sign in again would lose the
-            # request's parameters): what the person grants, they saw within minutes.
-            if request.method == "GET":
+            if not sudo.is_fresh(request):
+                if request.method == "POST":
+                    # Back to the page with the request's parameters, which asks for
+                    # the sign-in and then shows the page again: nothing is granted on
+                    # the strength of an old sign-in.
+                    return redirect(f"{request.path}?{urlencode(_request_parameters(request))}")
                 sudo.require_fresh_sign_in(request)
             self.memberships = list(
                 Membership.objects.filter(user=request.user)
@@ -45,13 +57,34 @@ class Consent(AuthorizationView):
             )
         return super().dispatch(request, *args, **kwargs)
 
+    def handle_no_permission(self):
+        # Signed out: to the sign-in page, whatever `prompt` says (the toolkit sends
+        # prompt=none back to the client, which made this server an open redirector for
+        # anyone who registers a client).
+        return redirect_to_login(self.request.get_full_path())
+
     def get(self, request, *args, **kwargs):
         wrong = [uri for uri in request.GET.getlist("resource") if uri != _resource()]
         if wrong:
             return self.render_to_response(
                 {"refusal": _("This app asked for access to another server.")}, status=400
             )
+        # The person always chooses: no "approval_prompt=auto" (a client's wish to skip
+        # the page once it has a token).
+        request.GET = request.GET.copy()
+        request.GET.pop("approval_prompt", None)
         return super().get(request, *args, **kwargs)
+
+    def error_response(self, error, application, **kwargs):
+        # A client's request that fails before the person has seen it gets our page, not
+        # a redirect: a registered redirect URI proves nothing when anyone may register
+        # (RFC 9700 4.11.2). After the person answered (POST), the client hears back.
+        if self.request.method == "GET":
+            oauthlib_error = error.oauthlib_error
+            return self.render_to_response(
+                {"error": oauthlib_error}, status=getattr(oauthlib_error, "status_code", 400)
+            )
+        return super().error_response(error, application, **kwargs)
 
     def validate_authorization_request(self, request):
         scopes, credentials = super().validate_authorization_request(request)
@@ -108,7 +141,11 @@ class Consent(AuthorizationView):
         return super().form_valid(form)
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        consented = getattr(self, "consented", {})
+        consented = getattr(self, "consented", None)
+        if allow and not consented:
+            # The toolkit's shortcuts past the page (an application's skip_authorization,
+            # a remembered approval): never here, every grant is a person's choice.
+            allow = False
         if allow:
             credentials["genesis_organization"] = consented["membership"].organization
         # Every code, and so every token, is for the MCP server: its audience.
@@ -130,6 +167,20 @@ class Consent(AuthorizationView):
         return response
 
 
+def _has_nul(values) -> bool:
+    # PostgreSQL refuses NUL in text: a request carrying one is damaged, never a 500.
+    return any("\x00" in key or any("\x00" in v for v in vs) for key, vs in values.lists())
+
+
+def _request_parameters(request) -> dict:
+    """The authorization request's parameters, from the consent form's hidden fields."""
+    names = (
+        "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+        "code_challenge_method", "resource", "nonce",
+    )  # fmt: skip
+    return {name: request.POST[name] for name in names if request.POST.get(name)}
+
+
 def _resource() -> str:
     return settings.MCP_OAUTH_RESOURCE
 
@@ -139,20 +190,115 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
 
 
+def _oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+GRANT_TYPES = ("authorization_code", "refresh_token")
+
+
 class Token(TokenView):
-    """The toolkit's token endpoint. oauthlib answers an error raised while it stores the
-    tokens (an unknown `resource`, for one) with its JSON but no Content-Type."""
+    """The toolkit's token endpoint, for the two grants we offer. oauthlib answers an
+    error raised while it stores the tokens (an unknown `resource`) with its JSON but no
+    Content-Type; and with tokens hashed at rest, the toolkit's answer to the loser of
+    two refreshes racing with one token is a lookup of nothing (a 500)."""
 
     def post(self, request, *args, **kwargs):
-        response = super().post(request, *args, **kwargs)
+        if _has_nul(request.POST):
+            return _oauth_error("invalid_request", "The request is damaged (NUL)")
+        if request.POST.get("grant_type") not in GRANT_TYPES:
+            return _oauth_error("unsupported_grant_type", "Use authorization_code or refresh_token")
+        try:
+            response = super().post(request, *args, **kwargs)
+        except get_access_token_model().DoesNotExist:
+            return _oauth_error("invalid_grant", "This refresh token was just used")
         if response.status_code >= 400 and response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"
         return response
 
 
-class Registration(DynamicClientRegistrationView):
+class Revoke(RevokeTokenView):
+    """RFC 7009 revocation, answered in JSON like every machine URL."""
+
+    def post(self, request, *args, **kwargs):
+        if _has_nul(request.POST):
+            return _oauth_error("invalid_request", "The request is damaged (NUL)")
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 200 and not response.content:
+            response = JsonResponse({})
+        elif response.content.startswith(b"{"):
+            response["Content-Type"] = "application/json"
+        return response
+
+
+def _metadata_problem(body: bytes) -> str | None:
+    """What is wrong with a registration's metadata, by our rules (the toolkit checks the
+    rest): redirect URIs https, loopback http or an app's scheme, no credentials or odd
+    characters in them; only the code grant with refresh; no NUL anywhere."""
+    if b"\x00" in body or b"\\u0000" in body:
+        return "The metadata is damaged (NUL)"
+    try:
+        metadata = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # the toolkit answers a body that isn't JSON
+    if not isinstance(metadata, dict):
+        return None
+    uris = metadata.get("redirect_uris", [])
+    if isinstance(uris, list):
+        for entry in uris:
+            if not isinstance(entry, str):
+                return None
+            if not entry.split() or not all(is_safe_redirect_uri(uri) for uri in entry.split()):
+                return (
+                    "Redirect URIs must be https, http to a loopback address (127.0.0.1, "
+                    "[::1], localhost) or an app's own scheme, one per entry"
+                )
+    grants = metadata.get("grant_types", ["authorization_code"])
+    responses = metadata.get("response_types", ["code"])
+    if not isinstance(grants, list) or not set(grants) <= set(GRANT_TYPES):
+        return "Only the authorization_code and refresh_token grants are offered"
+    if not isinstance(responses, list) or not set(responses) <= {"code"}:
+        return 'Only the "code" response type is offered'
+    return None
+
+
+class _ChecksMetadata:
+    def _checked(self, request, act):
+        problem = _metadata_problem(request.body)
+        if problem:
+            return _oauth_error(
+                "invalid_redirect_uri" if "Redirect" in problem else "invalid_client_metadata",
+                problem,
+            )
+        response = act()
+        response["Cache-Control"] = "no-store"  # it carries the registration's token
+        return response
+
+
+class RegistrationManagement(_ChecksMetadata, DynamicClientRegistrationManagementView):
+    """RFC 7592: the client reads, updates or deletes its registration with its token;
+    an update is held to the same rules as a registration."""
+
+    def dispatch(self, request, *args, **kwargs):
+        request.user = AnonymousUser()
+        return super().dispatch(request, *args, **kwargs)
+
+    def put(self, request, *args, **kwargs):
+        return self._checked(
+            request, lambda: super(RegistrationManagement, self).put(request, *args, **kwargs)
+        )
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class Registration(_ChecksMetadata, DynamicClientRegistrationView):
     """Dynamic client registration (RFC 7591), open as MCP clients need it: throttled per
-    client address, redirect URIs https or loopback only."""
+    client address, and held to our rules (_metadata_problem)."""
 
     def dispatch(self, request, *args, **kwargs):
         request.user = AnonymousUser()  # never a session's: the machine stack has none
@@ -162,28 +308,14 @@ class Registration(DynamicClientRegistrationView):
         ip = of_request(request)
         registrations = throttle.count(f"oauth-registrations:{ip}", timeout=3600)
         if registrations > settings.OAUTH_REGISTRATIONS_PER_HOUR:
-            response = JsonResponse(
-                {
-                    "error": "too_many_requests",
-                    "error_description": "Too many registrations from this address; try later",
-                },
-                status=429,
+            response = _oauth_error(
+                "too_many_requests", "Too many registrations from this address; try later", 429
             )
             response["Retry-After"] = "3600"
             return response
         try:
-            uris = json.loads(request.body).get("redirect_uris", [])
-        except (ValueError, AttributeError):
-            uris = []  # the toolkit answers a body that isn't a JSON object
-        if isinstance(uris, list) and not all(
-            isinstance(uri, str) and is_safe_redirect_uri(uri) for uri in uris
-        ):
-            return JsonResponse(
-                {
-                    "error": "invalid_redirect_uri",
-                    "error_description": "Redirect URIs must be https, or http to a "
-                    "loopback address (127.0.0.1, [::1], localhost)",
-                },
-                status=400,
+            return self._checked(
+                request, lambda: super(Registration, self).post(request, *args, **kwargs)
             )
-        return super().post(request, *args, **kwargs)
+        except RecursionError:
+            return _oauth_error("invalid_client_metadata", "The metadata is nested too deeply")

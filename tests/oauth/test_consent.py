@@ -202,7 +202,8 @@ def test_a_request_for_another_resource_is_refused(server, member, client_id):
 def test_pkce_is_required_and_only_s256(server, member, client_id, pkce):
     with flow.browser_for(server, member.user) as browser:
         response = browser.get("/oauth/authorize/", params=params(client_id, **pkce))
-    assert response.status_code == 302  # the client is proven: it gets the error
-    query = parse_qs(urlsplit(response.headers["location"]).query)
-    assert query["error"] == ["invalid_request"]
+    # Before the person has seen anything, an error is our page, never a redirect.
+    assert response.status_code == 400
+    assert "This app can't be authorized" in response.text
+    assert "location" not in response.headers
     assert not AuthorizedApp.objects.exists()

@@ -200,3 +200,44 @@ def test_a_document_for_another_client_id_is_refused(
 
 def cimd_params(url):
     return flow.authorize_params(url, flow.pkce()[1])
+
+
+def test_a_document_that_trickles_in_is_cut_off_at_the_deadline(settings, monkeypatch, tmp_path):
+    """One deadline for the whole fetch: a byte a few times a second never holds it."""
+    import time
+
+    from oauth2_provider.settings import oauth2_settings
+
+    settings.DEBUG = True
+    monkeypatch.setattr(oauth2_settings, "CIMD_FETCH_TIMEOUT_SECONDS", 1)
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(toolkit_cimd.CIMDError, match="too long"):
+            cimd.GuardedFetcher().fetch(f"https://localhost:{httpd.server_address[1]}/c.json")
+        assert time.monotonic() - started < 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
