@@ -428,6 +428,8 @@ OAUTH2_PROVIDER = {
     # own links back to themselves (RFC 8252 private-use schemes).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http", "cursor", "vscode"],
     "DCR_ENABLED": True,
+    # A client manages its registration (RFC 7592) with its token for a year.
+    "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS": 365 * 24 * 3600,
     # Open registration, as MCP clients need it; oauth.views.Registration throttles it.
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "CIMD_ENABLED": True,
@@ -449,7 +451,8 @@ OAUTH2_PROVIDER = {
 }
 # W008 says http redirect URIs are allowed: for loopback only, as the validator enforces.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
-# Registrations per client address and hour (oauth.views.Registration).
+# New OAuth clients (registrations, first uses of a metadata document) per client address
+# and hour (oauth.views.may_register).
 OAUTH_REGISTRATIONS_PER_HOUR = int(os.environ.get("OAUTH_REGISTRATIONS_PER_HOUR", "20"))
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

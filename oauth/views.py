@@ -20,6 +20,7 @@ from oauth2_provider.views.dynamic_client_registration import (
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts import sudo, two_factor
+from accounts.adapter import client_network
 from apikeys import throttle
 from genesis.client_ip import of_request
 from organizations.models import Membership
@@ -68,6 +69,12 @@ class Consent(AuthorizationView):
         if wrong:
             return self.render_to_response(
                 {"refusal": _("This app asked for access to another server.")}, status=400
+            )
+        new_client = is_new_metadata_document(request.GET.get("client_id", ""))
+        if new_client and not may_register(request):
+            return self.render_to_response(
+                {"refusal": _("Too many new apps from your address; try again later.")},
+                status=429,
             )
         # The person always chooses: no "approval_prompt=auto" (a client's wish to skip
         # the page once it has a token).
@@ -210,6 +217,9 @@ class Token(TokenView):
             return _oauth_error("invalid_request", "The request is damaged (NUL)")
         if request.POST.get("grant_type") not in GRANT_TYPES:
             return _oauth_error("unsupported_grant_type", "Use authorization_code or refresh_token")
+        new_client = is_new_metadata_document(request.POST.get("client_id", ""))
+        if new_client and not may_register(request):
+            return too_many_registrations()
         try:
             response = super().post(request, *args, **kwargs)
         except get_access_token_model().DoesNotExist:
@@ -296,6 +306,32 @@ class RegistrationManagement(_ChecksMetadata, DynamicClientRegistrationManagemen
         return response
 
 
+def may_register(request) -> bool:
+    """Whether this client address may make one more client (a registration, or a first
+    use of a client ID metadata document): OAUTH_REGISTRATIONS_PER_HOUR, an IPv6
+    address counted by its /64."""
+    network = client_network(of_request(request))
+    registrations = throttle.count(f"oauth-registrations:{network}", timeout=3600)
+    return registrations <= settings.OAUTH_REGISTRATIONS_PER_HOUR
+
+
+def too_many_registrations() -> JsonResponse:
+    response = _oauth_error(
+        "too_many_requests", "Too many new clients from this address; try later", 429
+    )
+    response["Retry-After"] = "3600"
+    return response
+
+
+def is_new_metadata_document(client_id: str) -> bool:
+    """A client ID that is a metadata document's URL, not known yet: using it makes a
+    client (the toolkit fetches the document and keeps it)."""
+    return (
+        client_id.startswith("https://")
+        and not get_application_model().objects.filter(client_id=client_id).exists()
+    )
+
+
 class Registration(_ChecksMetadata, DynamicClientRegistrationView):
     """Dynamic client registration (RFC 7591), open as MCP clients need it: throttled per
     client address, and held to our rules (_metadata_problem)."""
@@ -305,14 +341,8 @@ class Registration(_ChecksMetadata, DynamicClientRegistrationView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        ip = of_request(request)
-        registrations = throttle.count(f"oauth-registrations:{ip}", timeout=3600)
-        if registrations > settings.OAUTH_REGISTRATIONS_PER_HOUR:
-            response = _oauth_error(
-                "too_many_requests", "Too many registrations from this address; try later", 429
-            )
-            response["Retry-After"] = "3600"
-            return response
+        if not may_register(request):
+            return too_many_registrations()
         try:
             return self._checked(
                 request, lambda: super(Registration, self).post(request, *args, **kwargs)

@@ -192,3 +192,19 @@ def test_a_deleted_registration_revokes_its_grants_audited(server, http, member)
     assert grant.revoke_reason == RevokeReason.CLIENT_DELETED
     assert AuditEvent.objects.filter(action=AuditAction.APP_REVOKED).exists()
     assert flow.mcp_post(http, token).status_code == 401
+
+
+def test_first_uses_of_metadata_documents_count_as_registrations(http, settings):
+    settings.OAUTH_REGISTRATIONS_PER_HOUR = 2
+    statuses = [
+        http.post(
+            "/oauth/token/",
+            data={
+                "grant_type": "authorization_code",
+                "code": "x",
+                "client_id": f"https://localhost:1/client-{n}.json",  # refused, not fetched
+            },
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses[:2] != [429, 429] and statuses[2] == 429
