@@ -22,6 +22,7 @@ from apikeys import scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
 from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
+from oauth import scopes as oauth_scopes
 from oauth import tokens as oauth_tokens
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
@@ -49,15 +50,15 @@ def is_oauth_path(path: str) -> bool:
     return path in (settings.MCP_OAUTH_PATH, settings.MCP_OAUTH_PATH + "/")
 
 
-def oauth_challenge(error: str = "") -> bytes:
-    """The OAuth path's WWW-Authenticate: where its metadata is and what to ask for (MCP
-    authorization spec); `error` when a token was sent and refused."""
-    metadata = (
-        settings.PUBLIC_URL + "/.well-known/oauth-protected-resource" + settings.MCP_OAUTH_PATH
-    )
-    parts = [f'resource_metadata="{metadata}"', 'scope="mcp:read mcp:write"']
-    if error:
-        parts.insert(0, f'error="{error}"')
+def challenge(*, error: str = "", scope: str = "", oauth: bool = False) -> bytes:
+    """A WWW-Authenticate value: the error, at the OAuth path where its metadata is (MCP
+    authorization spec), and the scope to ask for."""
+    parts = [f'error="{error}"'] if error else []
+    if oauth:
+        metadata = "/.well-known/oauth-protected-resource" + settings.MCP_OAUTH_PATH
+        parts.append(f'resource_metadata="{settings.PUBLIC_URL}{metadata}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
     return ("Bearer " + ", ".join(parts)).encode()
 
 
@@ -278,7 +279,11 @@ class McpGate:
                 [
                     (
                         b"www-authenticate",
-                        oauth_challenge("invalid_token" if admission.token else ""),
+                        challenge(
+                            error="invalid_token" if admission.token else "",
+                            scope=" ".join(oauth_scopes.DEFAULT),
+                            oauth=True,
+                        ),
                     )
                 ],
             )
@@ -287,13 +292,6 @@ class McpGate:
             # a key or a grant that has it.
             needed = " ".join(sorted(admission.missing_scopes))
             credential = "grant" if oauth else "API key"
-            challenge = f'Bearer error="insufficient_scope", scope="{needed}"'
-            if oauth:
-                challenge = (
-                    oauth_challenge("insufficient_scope")
-                    .decode()
-                    .replace('scope="mcp:read mcp:write"', f'scope="{needed}"')
-                )
             return await send_json(
                 reply,
                 403,
@@ -302,7 +300,12 @@ class McpGate:
                     "error_description": f"This {credential} lacks the scope {needed}",
                     "scope": needed,
                 },
-                [(b"www-authenticate", challenge.encode())],
+                [
+                    (
+                        b"www-authenticate",
+                        challenge(error="insufficient_scope", scope=needed, oauth=oauth),
+                    )
+                ],
             )
         # Served as /mcp: Starlette would redirect /mcp/ to a URL made of the Host header,
         # and the SDK's app knows one path (the credential's kind was decided above).

@@ -25,7 +25,6 @@ from apikeys import throttle
 from genesis.client_ip import of_request
 from organizations.models import Membership
 
-from . import scopes
 from .forms import ConsentForm
 from .services import redirect_host
 from .validator import is_safe_redirect_uri
@@ -43,6 +42,7 @@ class Consent(AuthorizationView):
             return self.render_to_response(
                 {"refusal": _("This sign-in link is damaged.")}, status=400
             )
+        self.memberships = []
         if request.user.is_authenticated:
             if not sudo.is_fresh(request):
                 if request.method == "POST":
@@ -137,9 +137,7 @@ class Consent(AuthorizationView):
             application=application,
             client_name=(application.name or application.client_id) if application else "",
             redirect_host=redirect_host(redirect_uri or ""),
-            memberships=self.memberships if self.request.user.is_authenticated else [],
-            blocked=[m for m in getattr(self, "memberships", []) if two_factor.missing_for(m)],
-            grantable=scopes.GRANTABLE,
+            blocked=[m for m in self.memberships if two_factor.missing_for(m)],
         )
         return context
 
@@ -197,6 +195,13 @@ def _origin(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
 
 
+def _typed_as_json(response):
+    """oauthlib's JSON, which some of its answers send without a Content-Type."""
+    if response.content.startswith(b"{"):
+        response["Content-Type"] = "application/json"
+    return response
+
+
 def _oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
     response = JsonResponse({"error": error, "error_description": description}, status=status)
     response["Cache-Control"] = "no-store"
@@ -224,9 +229,7 @@ class Token(TokenView):
             response = super().post(request, *args, **kwargs)
         except get_access_token_model().DoesNotExist:
             return _oauth_error("invalid_grant", "This refresh token was just used")
-        if response.status_code >= 400 and response.content.startswith(b"{"):
-            response["Content-Type"] = "application/json"
-        return response
+        return _typed_as_json(response)
 
 
 class Revoke(RevokeTokenView):
@@ -237,18 +240,16 @@ class Revoke(RevokeTokenView):
             return _oauth_error("invalid_request", "The request is damaged (NUL)")
         response = super().post(request, *args, **kwargs)
         if response.status_code == 200 and not response.content:
-            response = JsonResponse({})
-        elif response.content.startswith(b"{"):
-            response["Content-Type"] = "application/json"
-        return response
+            return JsonResponse({})
+        return _typed_as_json(response)
 
 
-def _metadata_problem(body: bytes) -> str | None:
-    """What is wrong with a registration's metadata, by our rules (the toolkit checks the
-    rest): redirect URIs https, loopback http or an app's scheme, no credentials or odd
-    characters in them; only the code grant with refresh; no NUL anywhere."""
+def _metadata_problem(body: bytes) -> tuple[str, str] | None:
+    """What is wrong with a registration's metadata by our rules, as (error, description)
+    (the toolkit checks the rest): redirect URIs https, loopback http or an app's scheme,
+    no credentials or odd characters in them; only the code grant with refresh; no NUL."""
     if b"\x00" in body or b"\\u0000" in body:
-        return "The metadata is damaged (NUL)"
+        return "invalid_client_metadata", "The metadata is damaged (NUL)"
     try:
         metadata = json.loads(body)
     except (ValueError, RecursionError):
@@ -262,38 +263,43 @@ def _metadata_problem(body: bytes) -> str | None:
                 return None
             if not entry.split() or not all(is_safe_redirect_uri(uri) for uri in entry.split()):
                 return (
+                    "invalid_redirect_uri",
                     "Redirect URIs must be https, http to a loopback address (127.0.0.1, "
-                    "[::1], localhost) or an app's own scheme, one per entry"
+                    "[::1], localhost) or an app's own scheme, one per entry",
                 )
     grants = metadata.get("grant_types", ["authorization_code"])
     responses = metadata.get("response_types", ["code"])
     if not isinstance(grants, list) or not set(grants) <= set(GRANT_TYPES):
-        return "Only the authorization_code and refresh_token grants are offered"
+        return (
+            "invalid_client_metadata",
+            "Only the authorization_code and refresh_token grants are offered",
+        )
     if not isinstance(responses, list) or not set(responses) <= {"code"}:
-        return 'Only the "code" response type is offered'
+        return "invalid_client_metadata", 'Only the "code" response type is offered'
     return None
 
 
-class _ChecksMetadata:
-    def _checked(self, request, act):
-        problem = _metadata_problem(request.body)
-        if problem:
-            return _oauth_error(
-                "invalid_redirect_uri" if "Redirect" in problem else "invalid_client_metadata",
-                problem,
-            )
-        response = act()
-        response["Cache-Control"] = "no-store"  # it carries the registration's token
-        return response
-
-
-class RegistrationManagement(_ChecksMetadata, DynamicClientRegistrationManagementView):
-    """RFC 7592: the client reads, updates or deletes its registration with its token;
-    an update is held to the same rules as a registration."""
+class _RegistrationRules:
+    """What registering and updating a registration share: never a session's user (the
+    machine stack has none), our rules on the metadata, and no caching of an answer that
+    carries the registration's token."""
 
     def dispatch(self, request, *args, **kwargs):
         request.user = AnonymousUser()
         return super().dispatch(request, *args, **kwargs)
+
+    def _checked(self, request, act):
+        problem = _metadata_problem(request.body)
+        if problem:
+            return _oauth_error(*problem)
+        response = act()
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class RegistrationManagement(_RegistrationRules, DynamicClientRegistrationManagementView):
+    """RFC 7592: the client reads, updates or deletes its registration with its token;
+    an update is held to the same rules as a registration."""
 
     def put(self, request, *args, **kwargs):
         return self._checked(
@@ -332,13 +338,9 @@ def is_new_metadata_document(client_id: str) -> bool:
     )
 
 
-class Registration(_ChecksMetadata, DynamicClientRegistrationView):
+class Registration(_RegistrationRules, DynamicClientRegistrationView):
     """Dynamic client registration (RFC 7591), open as MCP clients need it: throttled per
     client address, and held to our rules (_metadata_problem)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        request.user = AnonymousUser()  # never a session's: the machine stack has none
-        return super().dispatch(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         if not may_register(request):
