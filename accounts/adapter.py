@@ -42,6 +42,13 @@ class AccountAdapter(DefaultAccountAdapter):
         email = credentials.get("email", credentials.get("username", "")) or ""
         return f"{email.strip().lower()}|{client_network(self.get_client_ip(request))}"
 
+    def authenticate(self, request, **credentials):
+        """A service account never signs in, whatever password an operator gave it: the
+        backends refuse it (accounts.backends), and allauth's fallback for refused users
+        (which leads an inactive person to a page saying so) must not pick it up either."""
+        user = super().authenticate(request, **credentials)
+        return None if user is not None and user.is_service_account else user
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # Everything allauth mails holds a secret (a reset link, a code): sent now, never
         # queued in the database (genesis.mail).

@@ -24,3 +24,26 @@ def get_org_key_or_404(membership: Membership, key_id: int) -> ApiKey:
         pk=key_id,
         organization_id=membership.organization_id,
     )
+
+
+def get_service_account_or_404(membership: Membership, account_id: int) -> Membership:
+    """The membership of one of the organization's service accounts (not deleted), for its
+    Admins and Owners (403 for Members)."""
+    require_admin(membership)
+    return get_object_or_404(
+        Membership.objects.select_related("organization", "user__service_account__created_by"),
+        user_id=account_id,
+        organization_id=membership.organization_id,
+        user__service_account__isnull=False,
+        user__service_account__deleted_at=None,
+    )
+
+
+def get_service_account_key_or_404(account: Membership, key_id: int) -> ApiKey:
+    """One of a service account's keys (active or not, like get_own_key_or_404)."""
+    return get_object_or_404(
+        ApiKey.objects.select_related("user"),
+        pk=key_id,
+        user_id=account.user_id,
+        organization_id=account.organization_id,
+    )

@@ -4,8 +4,9 @@ shown once to its owner) and never editable in what makes it a key."""
 from django.contrib import admin, messages
 
 from genesis.admin import NoDirectDeleteMixin
+from organizations.models import ServiceAccount
 
-from . import services
+from . import service_accounts, services
 from .models import ApiKey
 
 
@@ -20,6 +21,7 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
         "name",
         "hint",
         "user",
+        "created_by",
         "organization",
         "created_at",
         "expires_at",
@@ -51,3 +53,49 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         revoked = sum(services.revoke_key(key, request.user) for key in queryset.unrevoked())
         messages.success(request, f"Revoked {revoked} API key{'s' if revoked != 1 else ''}.")
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
+    """Operators see service accounts and disable, enable or delete them through the same
+    services as the console; they are created on the Members page."""
+
+    list_display = ["name", "organization", "state", "created_by", "created_at"]
+    list_filter = ["organization", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__name", "description", "organization__name"]
+    list_select_related = ["user", "organization", "created_by"]
+    fields = ["user", "organization", "description", "created_by", "created_at", "deleted_at"]
+    readonly_fields = fields
+    actions = ["disable", "enable", "delete"]
+
+    @admin.display(description="Name", ordering="user__name")
+    def name(self, account):
+        return account.user.name
+
+    @admin.display(description="State")
+    def state(self, account):
+        if account.deleted_at:
+            return "Deleted"
+        return "Disabled" if account.is_disabled else "Active"
+
+    def has_add_permission(self, request):
+        return False
+
+    def _each(self, request, queryset, act, done: str):
+        changed = sum(act(account) for account in queryset.filter(deleted_at=None))
+        messages.success(request, f"{done} {changed} service account{'s' if changed != 1 else ''}.")
+
+    @admin.action(description="Disable the selected service accounts", permissions=["change"])
+    def disable(self, request, queryset):
+        self._each(request, queryset, service_accounts.disable, "Disabled")
+
+    @admin.action(description="Enable the selected service accounts", permissions=["change"])
+    def enable(self, request, queryset):
+        self._each(request, queryset, service_accounts.enable, "Enabled")
+
+    @admin.action(
+        description="Delete the selected service accounts (their keys are revoked)",
+        permissions=["change"],
+    )
+    def delete(self, request, queryset):
+        self._each(request, queryset, service_accounts.delete, "Deleted")

@@ -105,10 +105,37 @@ def management_calls(api_url: str, key: str = PLACEHOLDER) -> str:
         [
             "# Your keys (any key with api:read, a read-only one too)",
             f"curl {header} {api_url}keys",
-            "# Delete one of yours (needs api:write)",
+            "# Delete one of yours (needs api:write: a read-only key gets",
+            '# 403 {"error": "insufficient_scope", ..., "scope": "api:write"})',
             f"curl -X DELETE {header} {api_url}keys/KEY_ID",
             "# The organization's keys, and revoking one (needs org:admin)",
             f'curl {header} "{api_url}organization/keys?member=mia&limit=20"',
             f"curl -X POST {header} {api_url}organization/keys/KEY_ID/revoke",
         ]
     )
+
+
+def mcp_management_script(server_url: str) -> str:
+    """The same over MCP, with the Python MCP SDK (version 2): an Admin's key with
+    org:admin revokes a member's keys. The README shows this script too (a test runs it
+    against a real server)."""
+    return f"""import asyncio, os
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+
+async def revoke_keys_of(member: str):
+    headers = {{"Authorization": f"Bearer {{os.environ['GENESIS_API_KEY']}}"}}
+    async with httpx2.AsyncClient(headers=headers) as http:
+        async with Client(
+            streamable_http_client("{server_url}", http_client=http)
+        ) as mcp:
+            found = await mcp.call_tool("list_organization_api_keys", {{"member": member}})
+            for key in found.structured_content["items"]:
+                print("revoking", key["name"], key["hint"], "of", key["created_by"]["name"])
+                await mcp.call_tool("revoke_api_key", {{"key_id": key["id"]}})
+
+
+asyncio.run(revoke_keys_of("mia"))
+"""

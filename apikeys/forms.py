@@ -14,9 +14,19 @@ from . import allowlist, scopes
 from .services import ROLL_OVERLAPS, PolicyError, check_expiry
 
 
-def reject_control_characters(value: str) -> None:
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
-        raise ValidationError(_("Key names can't contain control or invisible characters."))
+def no_control_characters(message):
+    """A validator refusing control and invisible (format) characters, with `message`."""
+
+    def validate(value: str) -> None:
+        if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+            raise ValidationError(message)
+
+    return validate
+
+
+reject_control_characters = no_control_characters(
+    _("Key names can't contain control or invisible characters.")
+)
 
 
 NAME_FIELD = dict(
@@ -202,3 +212,54 @@ class OrgKeyFilterForm(forms.Form):
         if self.cleaned_data["q"]:
             queryset = queryset.filter(name__icontains=self.cleaned_data["q"])
         return queryset
+
+
+class ServiceAccountForm(DescribedErrorsMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=150,
+        strip=True,
+        validators=[
+            no_control_characters(_("Names can't contain control or invisible characters."))
+        ],
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autofocus": True, "placeholder": _("e.g. Deploy bot")}
+        ),
+        error_messages={
+            "required": _("Enter a name for the service account."),
+            "max_length": _("Names can be at most 150 characters (this one has %(show_value)d)."),
+        },
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=300,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional. What it runs, and who to ask about it."),
+        error_messages={
+            "max_length": _(
+                "Descriptions can be at most 300 characters (this one has %(show_value)d)."
+            )
+        },
+    )
+    role = forms.ChoiceField(
+        label=_("Role"),
+        help_text=_("Its keys never do more than this role allows."),
+        error_messages={"invalid_choice": _("A service account is an Admin or a Member.")},
+    )
+
+    def __init__(self, *args, roles, **kwargs):
+        # Its dialog opens on the Members page, whose invite form has a role field too.
+        kwargs.setdefault("auto_id", "id_account_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+        self.fields["role"].initial = roles[-1].value if roles else None
+
+    def clean_description(self):
+        value = self.cleaned_data["description"]
+        if any(
+            unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\r\t" for char in value
+        ):
+            raise ValidationError(_("Descriptions can't contain invisible characters."))
+        return value

@@ -4,9 +4,9 @@ access rules as the console. Nothing here makes a key or returns a secret."""
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
-from organizations.models import Membership, User
+from organizations.models import User
 
 from . import scopes, services
 from .models import ApiKey
@@ -62,15 +62,8 @@ def organization_keys(
         rows = rows.filter(name__icontains=name)
     limit = max(1, min(int(limit), MAX_PAGE))
     offset = max(0, min(int(offset), MAX_OFFSET))
-    # Each key's owner's role, in the same query: the lists show what a key can do now.
-    rows = rows.annotate(
-        owner_role=Subquery(
-            Membership.objects.filter(
-                user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
-            ).values("role")[:1]
-        )
-    )
-    return Page(rows.count(), list(rows.select_related("user")[offset : offset + limit]))
+    rows = rows.with_owner_role().select_related("user__service_account", "created_by")
+    return Page(rows.count(), list(rows[offset : offset + limit]))
 
 
 def revoke(context: services.KeyContext, key_id: int) -> None:

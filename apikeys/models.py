@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +14,7 @@ class RevokeReason(models.TextChoices):
     ROLLED = "rolled", _("Replaced by a rolled key")
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
     LEAKED = "leaked", _("Reported leaked")
+    ACCOUNT_DELETED = "account_deleted", _("Service account deleted")
 
 
 class Surface(models.TextChoices):
@@ -33,15 +34,38 @@ class ApiKeyQuerySet(models.QuerySet):
             Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
         )
 
+    def with_owner_role(self):
+        """Each key's owner's current role as `owner_role`, in the same query: lists show
+        what a key can do now (a demoted Admin's org:admin is not listed)."""
+        from organizations.models import Membership
+
+        return self.annotate(
+            owner_role=Subquery(
+                Membership.objects.filter(
+                    user_id=OuterRef("user_id"), organization_id=OuterRef("organization_id")
+                ).values("role")[:1]
+            )
+        )
+
 
 class ApiKey(models.Model):
-    """An API key of one member in one organization. The key itself is never stored."""
+    """An API key of one member (a person or a service account) in one organization. The
+    key itself is never stored."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="api_keys"
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    # Who made it: its owner, or for a service account's key the Admin or Owner who did
+    # (kept when they leave; the key is the service account's, not theirs).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     name = models.CharField(max_length=100)
     hint = models.CharField(max_length=20)

@@ -1,6 +1,7 @@
-"""Emails to a key's owner: when an Admin revokes it, when it was revoked because they were
-removed, and a week before it expires. Sent after the transaction commits, so a change
-that rolls back sends nothing. Never the key itself: its name and hint only."""
+"""Emails to a key's owner (for a service account's key, to whoever made it): when an
+Admin revokes it, when it was revoked because they were removed, and a week before it
+expires. Sent after the transaction commits, so a change that rolls back sends nothing.
+Never the key itself: its name and hint only."""
 
 import logging
 from datetime import timedelta
@@ -38,18 +39,57 @@ def _keys_url(organization) -> str:
     return settings.PUBLIC_URL + reverse("apikeys:list", kwargs={"org": organization.slug})
 
 
+def _admins(organization_id: int):
+    """The people (never a service account) who run the organization's keys."""
+    return User.objects.filter(
+        is_active=True,
+        service_account__isnull=True,
+        memberships__organization_id=organization_id,
+        memberships__role__in=[Role.OWNER, Role.ADMIN],
+    )
+
+
+def _told_about(key: ApiKey) -> tuple[list, dict]:
+    """Who hears about a key, and what their emails add: its owner; for a service
+    account's key (nobody reads its mail), whoever made it while they are still an
+    active member, else the organization's Admins and Owners, with its page's address."""
+    if not key.user.is_service_account:
+        return [key.user], {"url": _keys_url(key.organization)}
+    page = reverse(
+        "service_accounts:detail",
+        kwargs={"org": key.organization.slug, "account_id": key.user_id},
+    )
+    context = {"account": key.user, "url": settings.PUBLIC_URL + page}
+    maker = User.objects.filter(
+        pk=key.created_by_id,
+        is_active=True,
+        service_account__isnull=True,
+        memberships__organization_id=key.organization_id,
+    )
+    return list(maker) or list(_admins(key.organization_id)), context
+
+
 def key_revoked(key: ApiKey, actor) -> None:
-    """An Admin or Owner revoked someone else's key."""
+    """An Admin or Owner revoked someone else's key (for a service account's key: the
+    key's maker hears of it, unless they did it)."""
+
+    def send():
+        people, extra = _told_about(key)
+        for person in people:
+            if actor is not None and actor.pk == person.pk:
+                continue
+            context = {
+                "key": key,
+                "user": person,
+                "organization": key.organization,
+                "actor": actor,
+                **extra,
+            }
+            _send(person, "apikeys/email/revoked.txt", context)
+
     if actor is not None and actor.pk == key.user_id:
         return
-    context = {
-        "key": key,
-        "user": key.user,
-        "organization": key.organization,
-        "actor": actor,
-        "url": _keys_url(key.organization),
-    }
-    transaction.on_commit(lambda: _send(key.user, "apikeys/email/revoked.txt", context))
+    transaction.on_commit(send)
 
 
 def key_leaked(key: ApiKey, where: str) -> None:
@@ -57,20 +97,16 @@ def key_leaked(key: ApiKey, where: str) -> None:
     learn where it was found, each in their own language, after the commit."""
 
     def send():
-        admins = User.objects.filter(
-            is_active=True,
-            memberships__organization_id=key.organization_id,
-            memberships__role__in=[Role.OWNER, Role.ADMIN],
-        )
-        recipients = {user.pk: user for user in admins}
-        if key.user.is_active:
-            recipients[key.user_id] = key.user
+        recipients = {user.pk: user for user in _admins(key.organization_id)}
+        people, extra = _told_about(key)
+        recipients.update((person.pk, person) for person in people if person.is_active)
         context = {
             "key": key,
             "owner": key.user,
             "organization": key.organization,
             "where": where,
             "url": _keys_url(key.organization),
+            **extra,
         }
         for recipient in recipients.values():
             _send(recipient, "apikeys/email/leaked.txt", {**context, "user": recipient})
@@ -110,15 +146,14 @@ def send_expiry_notices(now=None) -> int:
             if not claimed:
                 continue
             key = ApiKey.objects.select_related("user", "organization").get(pk=key_id)
-            delivered = _send(
-                key.user,
-                "apikeys/email/expiring.txt",
-                {
-                    "key": key,
-                    "user": key.user,
-                    "organization": key.organization,
-                    "url": _keys_url(key.organization),
-                },
+            people, extra = _told_about(key)
+            delivered = all(
+                _send(
+                    person,
+                    "apikeys/email/expiring.txt",
+                    {"key": key, "user": person, "organization": key.organization, **extra},
+                )
+                for person in people
             )
             if not delivered:  # try again on the next run
                 ApiKey.objects.filter(pk=key_id).update(expiry_notice_sent_at=None)

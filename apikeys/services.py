@@ -101,15 +101,19 @@ def create_key(
     form_id=None,
     allowed_ips: str = "",
     scopes=scopes_.DEFAULT,
+    created_by: User | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext.
 
     The plaintext exists only in the return value: the caller shows it once and drops it.
     `form_id` identifies the submitted form: a second submission of the same form raises
-    AlreadyCreated instead of making a second key.
+    AlreadyCreated instead of making a second key. `created_by` is who made it, when that
+    is not `user` (an Admin making a service account's key).
     """
     try:
-        return _create_key(user, organization, name, expires_at, form_id, allowed_ips, scopes)
+        return _create_key(
+            user, organization, name, expires_at, form_id, allowed_ips, scopes, created_by
+        )
     except IntegrityError:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if form_id is None or existing is None:
@@ -120,7 +124,14 @@ def create_key(
 @sensitive_variables("plaintext")
 @transaction.atomic
 def _create_key(
-    user, organization, name, expires_at, form_id, allowed_ips="", scopes=scopes_.DEFAULT
+    user,
+    organization,
+    name,
+    expires_at,
+    form_id,
+    allowed_ips="",
+    scopes=scopes_.DEFAULT,
+    created_by=None,
 ):
     if form_id is not None:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
@@ -143,6 +154,7 @@ def _create_key(
     pepper_id = keys.current_pepper_id()
     key = ApiKey.objects.create(
         user=user,
+        created_by=created_by or user,
         organization=organization,
         name=name,
         hint=keys.hint(plaintext),
@@ -261,6 +273,7 @@ def roll_key(key: ApiKey, actor: User, overlap: timedelta = timedelta(0)) -> tup
         current.allowed_ips,
         # What it was given, less what its owner's role no longer allows.
         scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
+        created_by=actor,
     )
     old_until = _overlap_end(current, now, overlap)
     if old_until is None:

@@ -34,7 +34,8 @@ def revoke_keys_of_removed_member(sender, instance: Membership, origin=None, **k
 
 @receiver(post_save, sender=User, dispatch_uid="revoke_keys_of_deactivated_user")
 def revoke_keys_of_deactivated_user(sender, instance: User, **kwargs):
-    # authenticate() refuses them anyway; revoking makes it visible and audited.
-    if not instance.is_active:
+    # authenticate() refuses them anyway; revoking makes it visible and audited. A
+    # service account disabled keeps its keys, refused until it is enabled again.
+    if not instance.is_active and not instance.is_service_account:
         revoke_member_keys(instance.pk, None, reason=RevokeReason.USER_DEACTIVATED)
         grants.revoke_member_grants(instance.pk, None, GrantRevokeReason.USER_DEACTIVATED)

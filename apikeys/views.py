@@ -5,9 +5,12 @@ plain request with the whole page, so everything works without JavaScript too. D
 have their own URLs: without JavaScript they render as the page with the dialog open.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -52,7 +55,8 @@ def org_keys_context(request, membership: Membership) -> dict:
     keys = filters.filter(
         ApiKey.objects.unrevoked()
         .filter(organization_id=membership.organization_id)
-        .select_related("user")
+        .with_owner_role()
+        .select_related("user__service_account", "created_by")
     )
     page = page_of(keys, request.GET.get("page"), ORG_KEYS_PER_PAGE)
     query = request.GET.copy()
@@ -71,16 +75,46 @@ def page_context(request, membership: Membership, **extra) -> dict:
     return context
 
 
-def render_key_dialog(request, membership, dialog_template, context, **kwargs):
-    return render_dialog(
+@dataclass(frozen=True)
+class KeyPage:
+    """The page a key's dialogs open on and go back to: the API keys page, or a service
+    account's page (apikeys.service_account_views)."""
+
+    request: HttpRequest
+    membership: Membership
+    url: str
+    template: str
+    context: Callable[[], dict]
+    # What every dialog on this page also gets (a service account's page: the account).
+    extra: dict = field(default_factory=dict)
+
+    def dialog(self, dialog_template, context, **kwargs):
+        return render_dialog(
+            self.request,
+            dialog_template,
+            {"membership": self.membership, **self.extra, **context},
+            page_url=self.url,
+            page_template=self.template,
+            page_context=self.context,
+            **kwargs,
+        )
+
+    def finish(self):
+        return finish(self.request, self.url, trigger=KEYS_CHANGED)
+
+
+def keys_page(request, membership) -> KeyPage:
+    return KeyPage(
         request,
-        dialog_template,
-        {"membership": membership, **context},
-        page_url=keys_url(membership),
-        page_template="apikeys/page.html",
-        page_context=lambda: page_context(request, membership),
-        **kwargs,
+        membership,
+        keys_url(membership),
+        "apikeys/page.html",
+        lambda: page_context(request, membership),
     )
+
+
+def render_key_dialog(request, membership, dialog_template, context, **kwargs):
+    return keys_page(request, membership).dialog(dialog_template, context, **kwargs)
 
 
 @require_GET
@@ -122,63 +156,62 @@ def org_keys_section(request, membership):
 @vary_on_headers("HX-Request")
 @never_cache
 @organization_view
-@sensitive_variables("plaintext", "key")
 def create_key(request, membership):
+    return create(keys_page(request, membership), membership)
+
+
+@sensitive_variables("plaintext", "key")
+def create(page: KeyPage, owner: Membership):
+    """The create dialog, and the key it makes for `owner` (the signed-in member, or a
+    service account of theirs). The acting member needs two-factor where the organization
+    asks for it, and a fresh sign-in."""
+    request, membership = page.request, page.membership
     if two_factor.missing_for(membership):
-        return two_factor_first(request, membership)
+        return two_factor_first(page)
     form = KeyNameForm(
         request.POST or None,
         organization=membership.organization,
-        may_administer=membership.is_admin,
+        may_administer=owner.is_admin,
     )
     if request.method == "POST":
         sudo.require_fresh_sign_in(request)  # after the role checks: outsiders get 404
     if request.method == "GET" or not form.is_valid():
         status = 400 if form.is_bound else 200
-        return render_key_dialog(
-            request, membership, "apikeys/_create_dialog.html", {"form": form}, status=status
-        )
+        return page.dialog("apikeys/_create_dialog.html", {"form": form}, status=status)
     try:
         key, plaintext = services.create_key(
-            membership.user,
+            owner.user,
             membership.organization,
             form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
             form_id=form.cleaned_data["form_id"],
             allowed_ips=form.cleaned_data["allowed_ips"],
             scopes=form.scopes(),
+            created_by=request.user,
         )
     except services.NotAMember:
         raise Http404 from None
     except services.PolicyError as error:  # the policy changed while the form was open
         form.add_error("expires", str(error))
-        return render_key_dialog(
-            request, membership, "apikeys/_create_dialog.html", {"form": form}, status=400
-        )
+        return page.dialog("apikeys/_create_dialog.html", {"form": form}, status=400)
     except services.AlreadyCreated as already:
-        return render_key_dialog(
-            request,
-            membership,
-            "apikeys/_already_created_dialog.html",
-            {"key": already.key},
-            trigger=KEYS_CHANGED,
+        return page.dialog(
+            "apikeys/_already_created_dialog.html", {"key": already.key}, trigger=KEYS_CHANGED
         )
     # The one response that carries the key. never_cache marks it no-store, and no
     # redirect follows: the key is in no URL, session, message or log.
-    return reveal(request, membership, key, plaintext)
+    return reveal(page, key, plaintext)
 
 
 @sensitive_variables("plaintext")
-def reveal(request, membership, key, plaintext):
+def reveal(page: KeyPage, key, plaintext):
     """The one response that carries a new key (created or rolled)."""
-    return render_key_dialog(
-        request,
-        membership,
+    return page.dialog(
         "apikeys/_reveal_dialog.html",
         {
             "key": key,
             "plaintext": plaintext,
-            "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH), plaintext),
+            "curl": clients.curl_me(page.request.build_absolute_uri(settings.API_PATH), plaintext),
         },
         trigger=KEYS_CHANGED,
     )
@@ -189,45 +222,42 @@ def reveal(request, membership, key, plaintext):
 @organization_view
 def rename_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
+    page = keys_page(request, membership)
     if key.revoked_at is not None:
-        return gone(request, membership, key)
+        return gone(page, key)
     form = RenameForm(request.POST or None, initial={"name": key.name})
     if request.method == "POST" and form.is_valid():
         try:
             services.rename_key(key, form.cleaned_data["name"])
         except services.KeyGone:
-            return gone(request, membership, key)
+            return gone(page, key)
         messages.success(request, _("API key renamed to “%(name)s”.") % {"name": key.name})
-        return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
+        return page.finish()
     status = 400 if form.is_bound else 200
-    return render_key_dialog(
-        request,
-        membership,
-        "apikeys/_rename_dialog.html",
-        {"key": key, "form": form},
-        status=status,
-    )
+    return page.dialog("apikeys/_rename_dialog.html", {"key": key, "form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 @never_cache
 @organization_view
-@sensitive_variables("plaintext")
 def roll_key(request, membership, key_id):
-    key = get_own_key_or_404(membership, key_id)
-    if two_factor.missing_for(membership):
-        return two_factor_first(request, membership)
+    return roll(keys_page(request, membership), get_own_key_or_404(membership, key_id))
+
+
+@sensitive_variables("plaintext")
+def roll(page: KeyPage, key):
+    """The roll dialog, and the new secret of `key` (one of the member's own, or of a
+    service account they manage)."""
+    request = page.request
+    if two_factor.missing_for(page.membership):
+        return two_factor_first(page)
     usable = key.revoked_at is None and not key.is_expired and key.replaced_by_id is None
     if request.method == "GET" and usable:
-        return render_key_dialog(
-            request, membership, "apikeys/_roll_dialog.html", {"key": key, "form": RollForm()}
-        )
+        return page.dialog("apikeys/_roll_dialog.html", {"key": key, "form": RollForm()})
     form = RollForm(request.POST)
     if request.method == "POST" and usable and not form.is_valid():
-        return render_key_dialog(
-            request, membership, "apikeys/_roll_dialog.html", {"key": key, "form": form}, status=400
-        )
+        return page.dialog("apikeys/_roll_dialog.html", {"key": key, "form": form}, status=400)
     try:
         if request.method != "POST":
             raise services.KeyGone
@@ -235,28 +265,26 @@ def roll_key(request, membership, key_id):
         overlap = form.duration if form.is_valid() else services.ROLL_OVERLAPS["now"]
         new_key, plaintext = services.roll_key(key, request.user, overlap)
     except services.KeyGone:
-        return gone(request, membership, key)
+        return gone(page, key)
     except services.PolicyError as error:  # the owner's role changed meanwhile
         messages.error(request, str(error))
-        return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
-    return reveal(request, membership, new_key, plaintext)
+        return page.finish()
+    return reveal(page, new_key, plaintext)
 
 
-def two_factor_first(request, membership):
+def two_factor_first(page: KeyPage):
     """The organization requires two-factor for new keys, and this member has none: the
     dialog that says so (a POST is refused, 403, with the same dialog)."""
-    status = 403 if request.method == "POST" else 200
-    return render_key_dialog(
-        request, membership, "apikeys/_two_factor_required_dialog.html", {}, status=status
-    )
+    status = 403 if page.request.method == "POST" else 200
+    return page.dialog("apikeys/_two_factor_required_dialog.html", {}, status=status)
 
 
-def gone(request, membership, key):
+def gone(page: KeyPage, key):
     messages.info(
-        request,
+        page.request,
         _("API key “%(name)s” was already deleted, revoked or expired.") % {"name": key.name},
     )
-    return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
+    return page.finish()
 
 
 @require_http_methods(["GET", "POST"])
@@ -265,8 +293,7 @@ def gone(request, membership, key):
 def delete_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
     return confirm_then(
-        request,
-        membership,
+        keys_page(request, membership),
         key,
         action=services.delete_key,
         confirm_template="apikeys/_delete_dialog.html",
@@ -278,12 +305,16 @@ def delete_key(request, membership, key_id):
 @vary_on_headers("HX-Request")
 @organization_view
 def revoke_key(request, membership, key_id):
-    key = get_org_key_or_404(membership, key_id)
-    if request.method == "POST" and key.user_id != request.user.pk:
-        sudo.require_fresh_sign_in(request)  # someone else's key
+    return revoke(keys_page(request, membership), get_org_key_or_404(membership, key_id))
+
+
+def revoke(page: KeyPage, key):
+    """An Admin or Owner revokes a key of the organization (a fresh sign-in first when it
+    is not their own)."""
+    if page.request.method == "POST" and key.user_id != page.request.user.pk:
+        sudo.require_fresh_sign_in(page.request)
     return confirm_then(
-        request,
-        membership,
+        page,
         key,
         action=services.revoke_key,
         confirm_template="apikeys/_revoke_dialog.html",
@@ -306,20 +337,22 @@ def mcp_server(request, membership):
             "snippets": clients.mcp_client_snippets(server_url),
             "curl": clients.curl_me(request.build_absolute_uri(settings.API_PATH)),
             "management": clients.management_calls(request.build_absolute_uri(settings.API_PATH)),
+            "mcp_management": clients.mcp_management_script(server_url),
             "api_docs_url": f"{settings.API_PATH}docs",
         },
     )
 
 
-def confirm_then(request, membership, key, *, action, confirm_template, done):
+def confirm_then(page: KeyPage, key, *, action, confirm_template, done):
     """GET asks for confirmation; POST acts. A key that is already gone (another tab, a
     double submit) gets a friendly note and the lists refresh."""
+    request = page.request
     if request.method == "GET" and key.revoked_at is None:
-        return render_key_dialog(request, membership, confirm_template, {"key": key})
+        return page.dialog(confirm_template, {"key": key})
     if request.method == "POST" and action(key, request.user):
         messages.success(request, done % {"name": key.name})
     else:
         messages.info(
             request, _("API key “%(name)s” was already deleted or revoked.") % {"name": key.name}
         )
-    return finish(request, keys_url(membership), trigger=KEYS_CHANGED)
+    return page.finish()

@@ -232,9 +232,18 @@ class Creator(BaseModel):
     name: str
     email: str
 
+    @classmethod
+    def of(cls, user):
+        return None if user is None else cls(name=user.name, email=user.email)
+
+
+class Owner(Creator):
+    service_account: bool  # automation's own identity, not a person
+
 
 class OrganizationKeyInfo(KeyInfo):
-    created_by: Creator
+    created_by: Owner  # whose key it is (a member, or a service account)
+    made_by: Creator | None  # who made it (a service account's: the Admin who did)
 
 
 class OrganizationKeyPage(BaseModel):
@@ -249,7 +258,12 @@ class OrganizationKeyPage(BaseModel):
                 OrganizationKeyInfo.of(
                     key,
                     key.owner_role or "",
-                    created_by=Creator(name=key.user.name, email=key.user.email),
+                    created_by=Owner(
+                        name=key.user.name,
+                        email=key.user.email,
+                        service_account=key.user.is_service_account,
+                    ),
+                    made_by=Creator.of(key.created_by),
                 )
                 for key in page.items
             ],

@@ -1,8 +1,9 @@
 """The client's IP address: decided here, once, for everything that needs it.
 
-The failed-key throttle, the sign-in lockout (django-axes), the audit log and "last used"
-all read the address decided here, under every server (the console and API through
-`ClientIpMiddleware`, the MCP server through its gate in genesis.mcp).
+The failed-key throttle, the sign-in lockout (allauth's, keyed in accounts.adapter), the
+audit log and "last used" all read the address decided here, under every server (the
+console and API through `ClientIpMiddleware`, the MCP server through its gate in
+genesis.mcp).
 
 `TRUSTED_PROXIES` lists the proxies in front of the app (addresses or CIDR ranges). Only
 a request whose TCP peer is one of them is believed about `X-Forwarded-For`, and then the
@@ -91,7 +92,7 @@ def decide(peer: str, forwarded_for: str | None) -> str:
 
 class ClientIpMiddleware:
     """First of all middleware: `REMOTE_ADDR` becomes the client's address as decided
-    above, so Django, django-axes and our code all see the same one. The forwarded
+    above, so Django, allauth and our code all see the same one. The forwarded
     scheme (`X-Forwarded-Proto`, read by SECURE_PROXY_SSL_HEADER) counts only from a
     trusted proxy too."""
 
@@ -109,5 +110,5 @@ class ClientIpMiddleware:
 
 def of_request(request) -> str:
     """The decided address of a request that went through ClientIpMiddleware (for
-    django-axes' AXES_CLIENT_IP_CALLABLE, and anyone else who asks)."""
+    allauth's sign-in lockout, accounts.adapter, and anyone else who asks)."""
     return request.META.get("REMOTE_ADDR", "")

@@ -3,9 +3,10 @@ the machine-facing URLs (genesis.machine.is_machine_path: the API, OAuth discove
 
 A key-authenticated API request needs the client's address, the security headers that
 apply to JSON and its own check; it paid for sessions, CSRF, messages, locale
-negotiation, htmx, django-axes, the audit context's user lookup and a Content-Security-
-Policy built twice, about 300 of /api/v1/health's 420 µs. So the API has a handler of its
-own, with settings.MACHINE_MIDDLEWARE; the console keeps settings.MIDDLEWARE, all of it.
+negotiation, htmx, the sign-in lockout (django-axes then), the audit context's user
+lookup and a Content-Security-Policy built twice, about 300 of /api/v1/health's 420 µs.
+So the API has a handler of its own, with settings.MACHINE_MIDDLEWARE; the console keeps
+settings.MIDDLEWARE, all of it.
 (/mcp is served by the MCP SDK's app, in front of which genesis.mcp_gate does the same
 few things.)
 """

@@ -128,8 +128,8 @@ MACHINE_MIDDLEWARE = [
 ]
 
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.PeopleModelBackend",
+    "accounts.backends.PeopleAuthenticationBackend",
 ]
 
 ROOT_URLCONF = "genesis.urls"

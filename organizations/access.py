@@ -30,12 +30,14 @@ def require_owner(membership: Membership) -> None:
 
 
 def get_member_or_404(membership: Membership, member_id: int) -> Membership:
-    """Another membership of the same organization, for an Admin or Owner to manage."""
+    """Another person's membership of the same organization, for an Admin or Owner to
+    manage (service accounts have their own pages)."""
     require_admin(membership)
     return get_object_or_404(
         Membership.objects.select_related("user", "organization"),
         pk=member_id,
         organization_id=membership.organization_id,
+        user__service_account__isnull=True,
     )
 
 

@@ -1,5 +1,6 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +32,7 @@ class UserManager(BaseUserManager):
 
     def get_by_natural_key(self, username):
         """Sign-in is case-insensitive on the email address, by Python's str.lower(), the
-        rule the sign-in lockout counts with (organizations.lockout): the database's own
+        rule the sign-in lockout counts with (accounts.adapter): the database's own
         folding is looser (PostgreSQL's UPPER turns a dotless i, U+0131, into "I"), and let
         such a spelling sign in as admin@ while a lockout counted failures for admin@."""
         wanted = username.strip().lower()
@@ -67,6 +68,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.name
+
+    @property
+    def is_service_account(self) -> bool:
+        """Automation's identity in one organization, not a person (ServiceAccount)."""
+        try:
+            self.service_account  # noqa: B018 (cached once loaded, even when missing)
+        except ObjectDoesNotExist:
+            return False
+        return True
 
 
 class Organization(models.Model):
@@ -137,6 +147,44 @@ class AuditAction(models.TextChoices):
     TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor disabled")
     APP_AUTHORIZED = "app_authorized", _("App authorized")
     APP_REVOKED = "app_revoked", _("Authorized app revoked")
+    SERVICE_ACCOUNT_CREATED = "service_account_created", _("Service account created")
+    SERVICE_ACCOUNT_DISABLED = "service_account_disabled", _("Service account disabled")
+    SERVICE_ACCOUNT_ENABLED = "service_account_enabled", _("Service account enabled")
+    SERVICE_ACCOUNT_DELETED = "service_account_deleted", _("Service account deleted")
+
+
+class ServiceAccount(models.Model):
+    """A member that is not a person: automation's own identity in one organization, so
+    its keys outlive whoever made them. It is a user (its keys are checked like anyone's,
+    by the key check's one query: active user, current membership, role) with a
+    membership whose role is never Owner, and it can't sign in: no password, an address
+    on .invalid that no mail reaches, and the sign-in backends refuse it
+    (accounts.backends). Disabling it deactivates its user: every key is refused at once
+    and works again when it is enabled. Deleting it revokes its keys and ends its
+    membership; the row stays, so its revoked keys keep their history."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="service_account"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="service_accounts"
+    )
+    description = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__name", "pk"]
+
+    def __str__(self):
+        return f"{self.user.name} (service account in {self.organization})"
+
+    @property
+    def is_disabled(self) -> bool:
+        return not self.user.is_active
 
 
 class Invitation(models.Model):
@@ -221,12 +269,14 @@ class AuditEvent(models.Model):
             AuditAction.MEMBER_ADDED,
             AuditAction.MEMBER_INVITED,
             AuditAction.INVITATION_ACCEPTED,
+            AuditAction.SERVICE_ACCOUNT_CREATED,
         ):
             return _("as %(role)s") % {"role": roles.get(details.get("role"), "?")}
         if self.action == AuditAction.KEY_AUTO_REVOKED:
             reason = {
                 "member_removed": _("member removed"),
                 "user_deactivated": _("user deactivated"),
+                "account_deleted": _("service account deleted"),
             }
             return f"{reason.get(details.get('reason'), details.get('reason', ''))}: " + ", ".join(
                 details.get("keys", [])
@@ -248,6 +298,16 @@ class AuditEvent(models.Model):
                 return _("%(days)s days") % {"days": value} if value else _("no limit")
 
             return f"{days(details.get('from'))} → {days(details.get('to'))}"
-        if self.action == AuditAction.KEY_CREATED and details.get("expires_at"):
-            return _("expires %(date)s") % {"date": details["expires_at"][:10]}
+        if self.action == AuditAction.KEY_CREATED:
+            from apikeys import scopes  # the vocabulary only (no models): words for it
+
+            parts = []
+            if "scopes" in details:
+                parts.append(scopes.describe(frozenset(details["scopes"])))
+            if details.get("expires_at"):
+                parts.append(_("expires %(date)s") % {"date": details["expires_at"][:10]})
+            if details.get("allowed_ips"):
+                networks = ", ".join(details["allowed_ips"])
+                parts.append(_("Only from %(networks)s") % {"networks": networks})
+            return " · ".join(str(part) for part in parts)
         return ""

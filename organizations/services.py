@@ -60,6 +60,9 @@ def _lock_owner_count(organization_id: int) -> int:
 def change_role(membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise MembershipError(_("Choose Owner, Admin or Member."))
+    is_service_account = membership.user.is_service_account
+    if role == Role.OWNER and is_service_account:
+        raise MembershipError(_("A service account is an Admin or a Member, never an Owner."))
     owners = _lock_owner_count(membership.organization_id)
     current = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if current.role == Role.OWNER and role != Role.OWNER and owners <= 1:
@@ -69,7 +72,7 @@ def change_role(membership: Membership, role: str) -> Membership:
             current.organization_id,
             AuditAction.ROLE_CHANGED,
             target_user_id=current.user_id,
-            target=membership.user.email,
+            target=membership.user.name if is_service_account else membership.user.email,
             details={"from": current.role, "to": role},
         )
     current.role = role
@@ -84,12 +87,15 @@ def remove_member(membership: Membership) -> None:
     owners = _lock_owner_count(membership.organization_id)
     current = (
         Membership.objects.select_for_update(of=("self",))
-        .select_related("user", "organization")  # for the log and the member's notice
+        .select_related("user__service_account", "organization")  # the log, the notice
         .filter(pk=membership.pk)
         .first()
     )
     if current is None:
         return  # Already removed, by another tab or another Admin.
+    if current.user.is_service_account:
+        # Its keys would be revoked but the account kept, with no role: delete it instead.
+        raise MembershipError(_("Delete the service account instead; that revokes its keys."))
     if current.role == Role.OWNER and owners <= 1:
         raise MembershipError(LAST_OWNER_MESSAGE)
     audit.record(

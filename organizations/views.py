@@ -4,8 +4,10 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, F, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -17,7 +19,7 @@ from genesis.pages import page_number, page_of
 from . import access, invitations, services
 from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
 from .forms import AuditFilterForm, InviteForm, KeyPolicyForm, RoleForm, TwoFactorPolicyForm
-from .models import AuditEvent, Invitation, Membership
+from .models import AuditEvent, Invitation, Membership, Role, ServiceAccount
 
 MEMBERS_CHANGED = "members-changed"
 
@@ -44,7 +46,9 @@ MEMBERS_PER_PAGE = 50
 
 def members_context(request, membership: Membership, invite_form=None) -> dict:
     members = (
-        Membership.objects.filter(organization_id=membership.organization_id)
+        Membership.objects.filter(
+            organization_id=membership.organization_id, user__service_account__isnull=True
+        )
         .select_related("user")
         .annotate(has_two_factor=two_factor.annotation())
         .order_by("user__name", "user__email", "pk")
@@ -68,6 +72,7 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         ]
     return {
         "membership": membership,
+        "accounts_page": service_accounts_page(request, membership),
         "rows": rows,
         "members_page": page,
         "roles": roles,
@@ -75,6 +80,30 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         "open_invitations": open_invitations,
         "invitation_days": django_settings.INVITATION_LIFETIME.days,
     }
+
+
+SERVICE_ACCOUNTS_PER_PAGE = 20
+
+
+def service_accounts_page(request, membership: Membership):
+    """The organization's service accounts, each with its role and how many of its keys
+    work now (one query for the page)."""
+    now = timezone.now()
+    working = Q(user__api_keys__revoked_at=None) & (
+        Q(user__api_keys__expires_at=None) | Q(user__api_keys__expires_at__gt=now)
+    )
+    accounts = (
+        ServiceAccount.objects.filter(organization_id=membership.organization_id, deleted_at=None)
+        .select_related("user")
+        .annotate(
+            role=F("user__memberships__role"), working_keys=Count("user__api_keys", filter=working)
+        )
+        .order_by("user__name", "pk")
+    )
+    page = page_of(accounts, request.GET.get("accounts_page"), SERVICE_ACCOUNTS_PER_PAGE)
+    for account in page.object_list:
+        account.role_label = Role(account.role).label
+    return page
 
 
 # Open invitations are few (each is one address waiting a week at most); the list shows
@@ -182,29 +211,35 @@ def revoke_invitation(request, invitation):
     )
 
 
+def apply_role_form(request, membership, target) -> bool:
+    """The posted role for `target` (a person, or a service account), within what
+    `membership` may assign; says what happened in a message, returns whether it
+    changed."""
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["role"][0])
+        return False
+    role = form.cleaned_data["role"]
+    access.require_can_assign(membership, role)
+    try:
+        services.change_role(target, role)
+    except services.MembershipError as error:
+        messages.error(request, str(error))
+        return False
+    messages.success(
+        request,
+        _("%(name)s is now %(role)s.")
+        % {"name": target.user.name, "role": target.get_role_display()},
+    )
+    return True
+
+
 @require_POST
 @organization_view
 def change_role(request, membership, member_id):
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
-    form = RoleForm(request.POST)
-    status = 400
-    if not form.is_valid():
-        messages.error(request, form.errors["role"][0])
-    else:
-        role = form.cleaned_data["role"]
-        access.require_can_assign(membership, role)
-        try:
-            services.change_role(target, role)
-        except services.MembershipError as error:
-            messages.error(request, str(error))
-        else:
-            status = 200
-            messages.success(
-                request,
-                _("%(name)s is now %(role)s.")
-                % {"name": target.user.name, "role": target.get_role_display()},
-            )
+    status = 200 if apply_role_form(request, membership, target) else 400
     if target.user_id == membership.user_id:
         # A changed role of your own changes what this page may show you.
         membership.refresh_from_db(fields=["role"])

@@ -94,3 +94,20 @@ INVITATION_LINK = re.compile(r"https?://[^\s/]+(/invitations/[A-Za-z0-9_-]+/)")
 def invitation_path(message) -> str:
     """The path of the invitation link in an email."""
     return INVITATION_LINK.search(message.body).group(1)
+
+
+def make_service_account(organization, name="Deploy bot", role=Role.MEMBER, actor=None):
+    """A service account as an Admin makes it on the Members page; returns its membership."""
+    from apikeys import service_accounts
+
+    account = service_accounts.create(organization, name, "Deploys from CI", role, actor)
+    return Membership.objects.select_related("user", "organization").get(user=account.user)
+
+
+def make_service_key(account, made_by, name="Deploy", **kwargs):
+    """A key of a service account (its membership), made by `made_by` (a membership)."""
+    key, plaintext = key_services.create_key(
+        account.user, account.organization, name, created_by=made_by.user, **kwargs
+    )
+    key.plaintext = plaintext
+    return key

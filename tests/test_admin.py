@@ -47,6 +47,36 @@ def test_key_change_page_shows_no_digest(ops, member, make_key):
     assert key.plaintext not in response.text
 
 
+def test_a_keys_page_shows_its_scopes_allowlist_and_maker(ops, member, make_key):
+    key = make_key(member, scopes=frozenset({"api:read"}), allowed_ips="203.0.113.0/24")
+    page = ops.get(f"/admin/apikeys/apikey/{key.pk}/change/").text
+    assert "api:read" in page and "203.0.113.0/24" in page
+    assert "Created by" in page
+
+
+def test_operators_disable_enable_and_delete_service_accounts(ops, admin):
+    from apikeys.models import RevokeReason
+    from organizations.models import ServiceAccount
+
+    from .factories import make_service_account, make_service_key
+
+    account = make_service_account(admin.organization)
+    key = make_service_key(account, admin)
+    url = "/admin/organizations/serviceaccount/"
+    assert ops.get(url).status_code == 200
+    assert ops.get(f"{url}{account.user_id}/change/").status_code == 200
+    assert ops.get(f"{url}add/").status_code == 403
+    for action in ("disable", "enable"):
+        ops.post(url, {"action": action, "_selected_action": [account.user_id]})
+    account.user.refresh_from_db()
+    assert account.user.is_active
+    assert AuditEvent.objects.filter(action=AuditAction.SERVICE_ACCOUNT_DISABLED).exists()
+    ops.post(url, {"action": "delete", "_selected_action": [account.user_id]})
+    key.refresh_from_db()
+    assert key.revoke_reason == RevokeReason.ACCOUNT_DELETED
+    assert ServiceAccount.objects.get().deleted_at is not None
+
+
 def test_keys_cannot_be_added_or_deleted_in_admin(ops, member, make_key):
     key = make_key(member)
     assert ops.get("/admin/apikeys/apikey/add/").status_code == 403

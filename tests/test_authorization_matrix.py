@@ -4,9 +4,14 @@ organization) and anonymous, with the status and what happened in the database."
 import pytest
 
 from apikeys.models import ApiKey, RevokeReason
-from organizations.models import Invitation, Membership, Role
+from organizations.models import Invitation, Membership, Role, ServiceAccount
 
-from .factories import InvitationFactory, MembershipFactory
+from .factories import (
+    InvitationFactory,
+    MembershipFactory,
+    make_service_account,
+    make_service_key,
+)
 
 ROLES = ["owner", "admin", "member", "outsider", "anonymous"]
 LOGIN = "login"  # anonymous: sent to sign in, nothing done
@@ -191,3 +196,108 @@ def test_only_owners_invite_owners_or_touch_their_invitations(
     assert_status(client.post(f"/o/acme/invitations/{theirs.pk}/revoke/"), revoke)
     theirs.refresh_from_db()
     assert (theirs.revoked_at is not None) == (revoke == 302)
+
+
+# Service accounts: Admins and Owners manage them and their keys; Members see them listed
+# on the Members page only.
+ADMINS_ONLY = [
+    ("owner", 302),
+    ("admin", 302),
+    ("member", 403),
+    ("outsider", 404),
+    ("anonymous", LOGIN),
+]
+
+
+def account_url(account) -> str:
+    return f"/o/acme/service-accounts/{account.user_id}/"
+
+
+@pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)
+def test_create_a_service_account(team, client_for, role, expected):
+    response = client_for(actor(team, role)).post(
+        "/o/acme/service-accounts/create/", {"name": "Deploy bot", "role": Role.MEMBER}
+    )
+    assert_status(response, expected)
+    assert ServiceAccount.objects.filter(user__name="Deploy bot").exists() == (expected == 302)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_see_a_service_accounts_page_and_keys(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    key = make_service_key(account, team["admin"])
+    client = client_for(actor(team, role))
+    page = client.get(account_url(account))
+    assert_status(page, expected)
+    assert_status(client.get(account_url(account) + "keys/"), expected)
+    if expected == 200:
+        assert key.hint in page.text
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_create_a_service_accounts_key(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    response = client_for(actor(team, role)).post(
+        account_url(account) + "keys/create/", {"name": "Deploy"}
+    )
+    assert_status(response, expected)
+    made = ApiKey.objects.filter(user=account.user)
+    assert made.exists() == (expected == 200)
+    if expected == 200:
+        assert made.get().created_by == team[role].user
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("owner", 200), ("admin", 200), ("member", 403), ("outsider", 404), ("anonymous", LOGIN)],
+)
+def test_roll_a_service_accounts_key(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    key = make_service_key(account, team["admin"])
+    response = client_for(actor(team, role)).post(account_url(account) + f"keys/{key.pk}/roll/")
+    assert_status(response, expected)
+    key.refresh_from_db()
+    assert (key.revoke_reason == RevokeReason.ROLLED) == (expected == 200)
+
+
+@pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)
+def test_revoke_a_service_accounts_key(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    key = make_service_key(account, team["admin"])
+    response = client_for(actor(team, role)).post(account_url(account) + f"keys/{key.pk}/revoke/")
+    assert_status(response, expected)
+    key.refresh_from_db()
+    assert (key.revoke_reason == RevokeReason.REVOKED) == (expected == 302)
+
+
+@pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)
+def test_disable_enable_and_change_a_service_accounts_role(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    client = client_for(actor(team, role))
+    assert_status(client.post(account_url(account) + "disable/"), expected)
+    account.user.refresh_from_db()
+    assert account.user.is_active == (expected != 302)
+    assert_status(client.post(account_url(account) + "enable/"), expected)
+    account.user.refresh_from_db()
+    assert account.user.is_active
+    assert_status(client.post(account_url(account) + "role/", {"role": Role.ADMIN}), expected)
+    account.refresh_from_db()
+    assert (account.role == Role.ADMIN) == (expected == 302)
+
+
+@pytest.mark.parametrize(("role", "expected"), ADMINS_ONLY)
+def test_delete_a_service_account(team, client_for, role, expected):
+    account = make_service_account(team["owner"].organization)
+    key = make_service_key(account, team["admin"])
+    response = client_for(actor(team, role)).post(account_url(account) + "delete/")
+    assert_status(response, expected)
+    key.refresh_from_db()
+    assert (key.revoke_reason == RevokeReason.ACCOUNT_DELETED) == (expected == 302)
+    deleted = ServiceAccount.objects.get(pk=account.user_id).deleted_at is not None
+    assert deleted == (expected == 302)

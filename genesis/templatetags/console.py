@@ -80,14 +80,14 @@ def last_used(key):
 
 
 @register.simple_tag
-def permissions(key):
-    """What a key may do, in words, when it is narrower or wider than the default."""
+def permissions(key, role):
+    """What a key can do now, in words: what it was given, within its owner's current
+    `role` (a demoted Admin's key no longer says organization admin)."""
     from apikeys import scopes
 
-    granted = scopes.parse(key.scopes)
-    if granted == scopes.DEFAULT:
-        return ""
-    return format_html('<span class="key-note">{}</span>', scopes.describe(granted))
+    return format_html(
+        '<span class="key-note">{}</span>', scopes.describe(scopes.effective(key.scopes, role))
+    )
 
 
 @register.simple_tag

@@ -82,6 +82,17 @@ def test_a_key_works_only_from_its_ranges_behind_the_proxy(
     assert event.details == {"ip": OUTSIDE_V4} and event.target_user == member.user
 
 
+def test_the_owner_sees_a_refusal_in_the_list_and_the_log(admin, member, client_for, make_key):
+    from apikeys import services
+
+    key = make_key(member, "Runner", allowed_ips=LIST)
+    assert services.authenticate(key.plaintext, OUTSIDE_V4) is None
+    listed = client_for(member).get("/o/acme/api-keys/").text
+    assert f"Refused from {OUTSIDE_V4}" in listed
+    log = client_for(admin).get("/o/acme/audit/").text
+    assert f"refused from {OUTSIDE_V4}" in log
+
+
 def test_without_trusted_proxies_a_forged_header_gets_no_one_inside(
     server, transactional_db, member, make_key
 ):

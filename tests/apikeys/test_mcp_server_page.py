@@ -70,6 +70,10 @@ def test_the_page_shows_the_management_calls(member, client_for):
     assert "Manage keys from a program" in page
     assert "/api/v1/organization/keys/KEY_ID/revoke" in page
     assert "revoke_api_key" in page
+    # The same over MCP with the SDK (tests/transports runs this script for real).
+    assert "Manage keys over MCP (Python MCP SDK)" in page
+    assert "streamable_http_client(&quot;http://testserver/mcp&quot;" in page
+    assert "insufficient_scope" in page  # what a read-only key gets for a delete
 
 
 def test_the_page_says_which_url_is_for_keys_and_which_for_signing_in(member, client_for):

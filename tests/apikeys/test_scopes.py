@@ -117,13 +117,43 @@ def test_an_mcp_only_key_is_refused_by_the_api(server, transactional_db, member,
     assert key.last_used_surface == "mcp"  # the refused API call was not a use
 
 
-def test_the_lists_say_what_a_narrowed_key_may_do(member, admin, client_for, make_key):
+def test_the_lists_say_what_every_key_may_do(member, admin, client_for, make_key):
     make_key(member, "Read-only CI", scopes=READ_ONLY_API)
     make_key(member, "Everything")
     page = client_for(member).get("/o/acme/api-keys/").text
     assert page.count("Genesis API · read only") == 1
+    assert page.count("Genesis API, MCP server · read and write") == 1  # the default too
     section = client_for(admin).get("/o/acme/api-keys/organization/").text
     assert "Genesis API · read only" in section
+
+
+def test_the_lists_show_what_a_demoted_admins_key_can_do_now(owner, admin, client_for, make_key):
+    make_key(admin, "Janitor", scopes=scopes.DEFAULT | {scopes.ORG_ADMIN})
+    both = "Genesis API, MCP server · read and write"
+    assert f"{both} · organization admin" in client_for(admin).get("/o/acme/api-keys/").text
+    org_services.change_role(admin, Role.MEMBER)
+    for page in (
+        client_for(admin).get("/o/acme/api-keys/").text,
+        client_for(owner).get("/o/acme/api-keys/organization/").text,
+    ):
+        assert "Janitor" in page and both in page
+        assert "organization admin" not in page
+
+
+def test_the_audit_log_says_what_a_new_key_may_do(admin, client_for):
+    client_for(admin).post(
+        "/o/acme/api-keys/create/",
+        {
+            "name": "CI",
+            "surfaces": ["api"],
+            "access": "read",
+            "expires": "30",
+            "allowed_ips": "203.0.113.0/24",
+        },
+    )
+    log = client_for(admin).get("/o/acme/audit/").text
+    assert "Genesis API · read only · expires " in log
+    assert "Only from 203.0.113.0/24" in log
 
 
 def test_the_schema_documents_the_403(db, client):

@@ -3,7 +3,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from organizations.models import Membership, Organization, User
+from organizations.models import Membership, Organization, ServiceAccount, User
 
 
 def seed(**kwargs):
@@ -17,10 +17,13 @@ def test_it_creates_the_demo_and_is_idempotent(db, settings):
     output = seed()
     seed()
     assert set(Organization.objects.values_list("slug", flat=True)) == {"acme", "globex"}
-    assert User.objects.count() == 4
+    people = User.objects.filter(service_account__isnull=True)
+    assert people.count() == 4
+    # And one service account, for automation: once, however often it runs.
+    assert [a.user.name for a in ServiceAccount.objects.all()] == ["Deploy bot"]
     roles = {
         (m.user.email, m.organization.slug): m.role
-        for m in Membership.objects.select_related("user", "organization")
+        for m in Membership.objects.filter(user__in=people).select_related("user", "organization")
     }
     assert roles == {
         ("owner@example.com", "acme"): "owner",

@@ -116,7 +116,9 @@ def test_the_organization_list_filters_pages_and_names_creators(
     assert everything["count"] == 5
     mia = api(server, admin_key, "GET", "/organization/keys", params={"member": "mia"}).json()
     assert [item["name"] for item in mia["items"]] == ["Mia's deploy"]
-    assert mia["items"][0]["created_by"] == {"name": "Mia Member", "email": "member@acme.test"}
+    mine = {"name": "Mia Member", "email": "member@acme.test"}
+    assert mia["items"][0]["created_by"] == {**mine, "service_account": False}
+    assert mia["items"][0]["made_by"] == mine
     page = api(server, admin_key, "GET", "/organization/keys", params={"limit": 2, "offset": 4})
     assert page.json()["count"] == 5 and len(page.json()["items"]) == 1
     bad = api(server, admin_key, "GET", "/organization/keys", params={"limit": 1000})
@@ -324,3 +326,32 @@ def test_a_huge_offset_is_a_clear_4xx(server, transactional_db, keys, offset):
     )
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"].startswith("application/json")
+
+
+def test_the_documented_mcp_script_revokes_a_members_keys(
+    server, transactional_db, admin, member, make_key
+):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from apikeys import clients
+    from apikeys.models import RevokeReason
+
+    admin_key = make_key(admin, "Janitor", scopes=ADMIN_SCOPES)
+    mias = make_key(member, "Mia's deploy")
+    script = clients.mcp_management_script(f"{server.url}/mcp")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert script.replace(server.url, "http://127.0.0.1:8000") in readme  # the same script
+    ran = subprocess.run(  # noqa: S603 (our own script, run by this interpreter)
+        [sys.executable, "-c", script],
+        env={**os.environ, "GENESIS_API_KEY": admin_key.plaintext},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert f"revoking Mia's deploy {mias.hint} of Mia Member" in ran.stdout
+    mias.refresh_from_db()
+    assert mias.revoke_reason == RevokeReason.REVOKED and mias.revoked_by == admin.user

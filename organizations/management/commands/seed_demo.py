@@ -3,10 +3,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import vouch_for_email
+from apikeys import service_accounts
 from organizations import services
 from organizations.models import Membership, Organization, Role, User
 
 DEFAULT_PASSWORD = "genesis-demo"  # noqa: S105 (a documented demo password, DEBUG only)
+
+DEMO_SERVICE_ACCOUNT = "Deploy bot"
 
 ORGANIZATIONS = [
     (
@@ -48,6 +51,15 @@ class Command(BaseCommand):
                 if not Membership.objects.filter(user=user, organization=organization).exists():
                     services.add_member(organization, email, role)
                 rows.append((org_name, role.label, email))
+        acme = Organization.objects.get(slug="acme")
+        if not service_accounts.active(acme.pk).filter(user__name=DEMO_SERVICE_ACCOUNT).exists():
+            service_accounts.create(
+                acme,
+                DEMO_SERVICE_ACCOUNT,
+                "Deploys the demo app from CI. Its keys don't depend on any one person.",
+                Role.MEMBER,
+                actor=User.objects.get(email="admin@example.com"),
+            )
         self.stdout.write(
             self.style.SUCCESS("Demo data is ready. Sign in at http://127.0.0.1:8000/ with:")
         )
