@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from genesis import client_ip, mail
 
@@ -28,6 +29,14 @@ def client_network(ip: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # allauth's says both may be case-sensitive; the email isn't (sign-in lowercases).
+        "email_password_mismatch": gettext_lazy(
+            "The email address or the password is not right. Passwords are case-sensitive."
+        ),
+    }
+
     def get_client_ip(self, request) -> str:
         # The one decision of genesis.client_ip (TRUSTED_PROXIES), not allauth's own
         # reading of X-Forwarded-For. A Unix-socket peer has no address: count it as one.

@@ -26,3 +26,11 @@ def update_profile(user: User, *, name: str, language: str) -> User:
     user.language = language
     user.save(update_fields=["name", "language"])
     return user
+
+
+def remember_language(user: User, language: str) -> None:
+    """The console language a person chose, kept for the emails they get (written only
+    when it changes)."""
+    if language and user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language

@@ -13,9 +13,16 @@ from . import two_factor
 
 @receiver(user_logged_in)
 def remember_language(sender, request, response=None, user=None, **kwargs):
+    """The language chosen before follows the person to this browser; someone who never
+    chose one keeps the language this browser asked for (for their emails)."""
+    from .services import remember_language
     from .views import set_language_cookie
 
-    if response is not None and user is not None and user.language:
+    if user is None:
+        return
+    if not user.language:
+        remember_language(user, getattr(request, "LANGUAGE_CODE", ""))
+    elif response is not None:
         set_language_cookie(response, user.language)
 
 

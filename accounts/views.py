@@ -9,9 +9,11 @@ from django.forms.forms import NON_FIELD_ERRORS
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import check_for_language
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from organizations import invitations
 from organizations.models import User
@@ -38,6 +40,17 @@ def profile(request):
         return response
     status = 400 if form.is_bound else 200
     return render(request, "account/profile.html", {"form": form}, status=status)
+
+
+@require_POST
+def set_language(request):
+    """Django's language switcher, and the choice kept on the account of a signed-in
+    person, for their emails."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and check_for_language(language):
+        services.remember_language(request.user, language)
+    return response
 
 
 def set_language_cookie(response, language: str) -> None:

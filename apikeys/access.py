@@ -1,11 +1,14 @@
 """Which keys a member may act on. A key that isn't theirs to know about is a 404."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from organizations.access import require_admin
 from organizations.models import Membership
 
 from .models import ApiKey
+
+MAX_ID = 2**63 - 1
 
 
 def get_own_key_or_404(membership: Membership, key_id: int) -> ApiKey:
@@ -30,11 +33,14 @@ def get_service_account_or_404(membership: Membership, account_id: int) -> Membe
     """The membership of one of the organization's service accounts (not deleted), for its
     Admins and Owners (403 for Members)."""
     require_admin(membership)
+    if account_id > MAX_ID:  # past any row, and past what SQLite's integers hold
+        raise Http404
     return get_object_or_404(
         Membership.objects.select_related("organization", "user__service_account__created_by"),
         user_id=account_id,
         organization_id=membership.organization_id,
-        user__service_account__isnull=False,
+        # Its own organization's, nowhere else (an operator can't add it elsewhere either).
+        user__service_account__organization_id=membership.organization_id,
         user__service_account__deleted_at=None,
     )
 

@@ -2,6 +2,7 @@
 shown once to its owner) and never editable in what makes it a key."""
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from genesis.admin import NoDirectDeleteMixin
 from organizations.models import ServiceAccount
@@ -52,7 +53,11 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
         revoked = sum(services.revoke_key(key, request.user) for key in queryset.unrevoked())
-        messages.success(request, f"Revoked {revoked} API key{'s' if revoked != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Revoked %(count)s API key.", "Revoked %(count)s API keys.", revoked)
+            % {"count": revoked},
+        )
 
 
 @admin.register(ServiceAccount)
@@ -83,7 +88,8 @@ class ServiceAccountAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
 
     def _each(self, request, queryset, act, done: str):
         changed = sum(act(account) for account in queryset.filter(deleted_at=None))
-        messages.success(request, f"{done} {changed} service account{'s' if changed != 1 else ''}.")
+        accounts = ngettext("%(count)s service account", "%(count)s service accounts", changed)
+        messages.success(request, f"{done} {accounts % {'count': changed}}.")
 
     @admin.action(description="Disable the selected service accounts", permissions=["change"])
     def disable(self, request, queryset):

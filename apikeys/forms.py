@@ -135,15 +135,27 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         self.organization = organization
         if not may_administer:  # a Member's form has no such choice (and ignores it)
             del self.fields["org_admin"]
+        # Typing past the limit is shown (a counter, then the error), never cut silently.
+        self.fields["name"].widget.attrs.pop("maxlength", None)
+        self.fields["name"].widget.attrs["data-max-length"] = NAME_FIELD["max_length"]
         limit = organization.max_key_lifetime_days
-        choices = [] if limit else [("never", _("Never"))]
         allowed = [days for days in EXPIRY_DAYS if not limit or days <= limit]
         if limit and limit not in EXPIRY_DAYS:
             allowed.append(limit)
-        choices += [(str(days), _("%(days)s days") % {"days": days}) for days in allowed]
+        choices = [(str(days), _("%(days)s days") % {"days": days}) for days in allowed]
+        if not limit:
+            choices.append(("never", _("Never")))
         choices.append(("custom", _("Custom date")))
         self.fields["expires"].choices = choices
-        self.fields["expires"].initial = choices[0][0] if not limit else str(min(30, limit))
+        # 30 days, as GitHub suggests; never longer than the policy allows.
+        self.fields["expires"].initial = str(min(30, limit or 30))
+        # The date picker offers what the policy allows: from tomorrow to the last day
+        # whose end (the key stops at the end of the day) is within the limit.
+        today = timezone.now().date()
+        last = today + (timedelta(days=limit - 1) if limit else MAX_CUSTOM_EXPIRY)
+        self.fields["expires_on"].widget.attrs.update(
+            {"min": str(today + timedelta(days=1)), "max": str(last)}
+        )
         if limit:
             allows = _("%(organization)s allows API keys for at most %(days)s days.")
             self.fields["expires"].help_text = allows % {

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from genesis import mail
 from organizations.models import Organization, Role, User
 
 from .models import ApiKey
@@ -25,6 +26,8 @@ def _send(user, template: str, context: dict) -> bool:
     """In the recipient's language, not the language of whoever triggered the notice.
     A mail server that is down loses the notice, never the change that caused it: the
     change has committed already, so this logs and moves on."""
+    if mail.undeliverable(user.email):  # a service account: nobody reads its mail
+        return False
     with translation.override(user.language or settings.LANGUAGE_CODE):
         subject, _, body = render_to_string(template, context).strip().partition("\n")
     try:

@@ -9,15 +9,13 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import sudo
 from genesis.htmx import finish, render_dialog
 from organizations import access
 from organizations import views as members
-from organizations.decorators import organization_view
+from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
 
 from . import service_accounts
@@ -61,10 +59,10 @@ def account_page(request, membership, account) -> KeyPage:
 
 
 def account_view(view):
-    """For views of one service account: its Admins and Owners only (403 for Members,
-    404 outside the organization or once it is deleted); the view gets its membership."""
+    """Under organization_view (or dialog_view), for views of one service account: its
+    Admins and Owners only (403 for Members, 404 outside the organization or once it is
+    deleted); the view gets the account's membership instead of its id."""
 
-    @organization_view
     @wraps(view)
     def wrapper(request, membership, account_id, *args, **kwargs):
         account = get_service_account_or_404(membership, account_id)
@@ -73,12 +71,11 @@ def account_view(view):
     return wrapper
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def create_account(request, membership):
     access.require_admin(membership)
-    form = ServiceAccountForm(request.POST or None, roles=assignable_roles(membership))
+    posted = request.POST if request.method == "POST" else None  # an empty POST is a 400
+    form = ServiceAccountForm(posted, roles=assignable_roles(membership))
     if request.method == "POST" and form.is_valid():
         try:
             created = service_accounts.create(
@@ -110,12 +107,14 @@ def create_account(request, membership):
 
 
 @require_GET
+@organization_view
 @account_view
 def detail(request, membership, account):
     return render(request, "apikeys/service_account.html", page_context(membership, account))
 
 
 @require_GET
+@organization_view
 @account_view
 def keys_section(request, membership, account):
     return render(
@@ -123,25 +122,32 @@ def keys_section(request, membership, account):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@never_cache
+@dialog_view
 @account_view
 def create_key(request, membership, account):
-    return create(account_page(request, membership, account), account)
+    page = account_page(request, membership, account)
+    if account.user.service_account.is_disabled:
+        return disabled(page)
+    return create(page, account)
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@never_cache
+def disabled(page: KeyPage):
+    """A disabled account gets no new key or secret (they would only be refused)."""
+    status = 400 if page.request.method == "POST" else 200
+    return page.dialog("apikeys/_account_disabled_dialog.html", {}, status=status)
+
+
+@dialog_view
 @account_view
 def roll_key(request, membership, account, key_id):
     key = get_service_account_key_or_404(account, key_id)
-    return roll(account_page(request, membership, account), key)
+    page = account_page(request, membership, account)
+    if account.user.service_account.is_disabled:
+        return disabled(page)
+    return roll(page, key)
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@dialog_view
 @account_view
 def revoke_key(request, membership, account, key_id):
     key = get_service_account_key_or_404(account, key_id)
@@ -149,6 +155,7 @@ def revoke_key(request, membership, account, key_id):
 
 
 @require_POST
+@organization_view
 @account_view
 def change_role(request, membership, account):
     members.apply_role_form(request, membership, account)
@@ -156,6 +163,7 @@ def change_role(request, membership, account):
 
 
 @require_POST
+@organization_view
 @account_view
 def disable(request, membership, account):
     service_accounts.disable(account.user.service_account)
@@ -168,6 +176,7 @@ def disable(request, membership, account):
 
 
 @require_POST
+@organization_view
 @account_view
 def enable(request, membership, account):
     service_accounts.enable(account.user.service_account)
@@ -177,8 +186,7 @@ def enable(request, membership, account):
     return redirect(account_url(account))
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@dialog_view
 @account_view
 def delete(request, membership, account):
     if request.method == "GET":

@@ -25,9 +25,6 @@ from .services import revoke_member_keys
 # Never Owner: an Owner can change the organization's settings and its Owners, which is
 # a person's job.
 ROLES = (Role.ADMIN, Role.MEMBER)
-# RFC 2606 reserves .invalid: nothing is ever delivered there, and no person's address
-# can be one, so a service account's user can't be mistaken for a person's.
-EMAIL_DOMAIN = "service-accounts.invalid"
 
 
 class ServiceAccountError(Exception):
@@ -48,6 +45,15 @@ def _check(organization: Organization, name: str, role: str) -> None:
             _("%(organization)s already has a service account named “%(name)s”.")
             % {"organization": organization.name, "name": name}
         )
+    # Nor a member's name: the audit log and emails would read as if that person acted.
+    person = Membership.objects.filter(
+        organization=organization, user__name__iexact=name, user__service_account__isnull=True
+    )
+    if person.exists():
+        raise ServiceAccountError(
+            _("“%(name)s” is the name of a member of %(organization)s. Choose another one.")
+            % {"organization": organization.name, "name": name}
+        )
 
 
 @transaction.atomic
@@ -55,7 +61,7 @@ def create(
     organization: Organization, name: str, description: str, role: str, actor: User | None
 ) -> ServiceAccount:
     _check(organization, name, role)
-    user = User(email=f"{secrets.token_hex(8)}@{EMAIL_DOMAIN}", name=name)
+    user = User(email=f"{secrets.token_hex(8)}@{ServiceAccount.EMAIL_DOMAIN}", name=name)
     user.set_unusable_password()
     user.save()
     Membership.objects.create(user=user, organization=organization, role=role)
@@ -109,7 +115,9 @@ def delete(account: ServiceAccount) -> bool:
     if not claimed:
         return False
     revoke_member_keys(account.user_id, account.organization_id, RevokeReason.ACCOUNT_DELETED)
-    Membership.objects.filter(user_id=account.user_id).delete()
+    Membership.objects.filter(
+        user_id=account.user_id, organization_id=account.organization_id
+    ).delete()
     User.objects.filter(pk=account.user_id).update(is_active=False)
     audit.record(
         account.organization_id,

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from genesis import faults
@@ -311,6 +312,12 @@ def _role(user_id: int, organization_id: int) -> str:
 AUDITED_KEYS_PER_EVENT = 50
 
 
+def _key_count(count: int) -> str:
+    # Stored in English, as every audit target; shown translated (AuditEvent.shown_target).
+    with translation.override("en"):
+        return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
+
+
 def revoke_member_keys(
     user_id: int,
     organization_id: int | None,
@@ -334,7 +341,7 @@ def revoke_member_keys(
             org_id,
             AuditAction.KEY_AUTO_REVOKED,
             target_user_id=user_id,
-            target=f"{len(labels)} API key{'s' if len(labels) != 1 else ''}",
+            target=_key_count(len(labels)),
             details={"reason": reason, "keys": labels[:AUDITED_KEYS_PER_EVENT]},
         )
         if reason == RevokeReason.MEMBER_REMOVED:

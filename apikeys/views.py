@@ -15,16 +15,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
+from django.views.decorators.http import require_GET
 
 from accounts import sudo, two_factor
 from genesis.htmx import finish, render_dialog
-from genesis.pages import page_of
+from genesis.pages import page_of, without_page
 from organizations.access import require_admin
-from organizations.decorators import organization_view
+from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
 
 from . import clients, services
@@ -58,10 +56,8 @@ def org_keys_context(request, membership: Membership) -> dict:
         .with_owner_role()
         .select_related("user__service_account", "created_by")
     )
-    page = page_of(keys, request.GET.get("page"), ORG_KEYS_PER_PAGE)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {"filters": filters, "org_page": page, "filter_query": query.urlencode()}
+    page = page_of(keys, request.GET.get("page"), ORG_KEYS_PER_PAGE, counted=True)
+    return {"filters": filters, "org_page": page, "filter_query": without_page(request)}
 
 
 def page_context(request, membership: Membership, **extra) -> dict:
@@ -141,7 +137,7 @@ def my_keys_section(request, membership):
 @organization_view
 def org_keys_section(request, membership):
     require_admin(membership)
-    return render(
+    response = render(
         request,
         "apikeys/page.html#org-keys",
         {
@@ -150,12 +146,14 @@ def org_keys_section(request, membership):
             **org_keys_context(request, membership),
         },
     )
+    # The address bar keeps the filters and the page: a reload or a shared link shows
+    # the same list (the page reads the same query).
+    query = request.GET.urlencode()
+    response["HX-Replace-Url"] = keys_url(membership) + (f"?{query}" if query else "")
+    return response
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@never_cache
-@organization_view
+@dialog_view
 def create_key(request, membership):
     return create(keys_page(request, membership), membership)
 
@@ -204,12 +202,13 @@ def create(page: KeyPage, owner: Membership):
 
 
 @sensitive_variables("plaintext")
-def reveal(page: KeyPage, key, plaintext):
-    """The one response that carries a new key (created or rolled)."""
+def reveal(page: KeyPage, key, plaintext, rolled=None):
+    """The one response that carries a new key (created, or `rolled` from that key)."""
     return page.dialog(
         "apikeys/_reveal_dialog.html",
         {
             "key": key,
+            "rolled": rolled,
             "plaintext": plaintext,
             "curl": clients.curl_me(page.request.build_absolute_uri(settings.API_PATH), plaintext),
         },
@@ -217,9 +216,7 @@ def reveal(page: KeyPage, key, plaintext):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def rename_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
     page = keys_page(request, membership)
@@ -237,10 +234,7 @@ def rename_key(request, membership, key_id):
     return page.dialog("apikeys/_rename_dialog.html", {"key": key, "form": form}, status=status)
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@never_cache
-@organization_view
+@dialog_view
 def roll_key(request, membership, key_id):
     return roll(keys_page(request, membership), get_own_key_or_404(membership, key_id))
 
@@ -269,7 +263,8 @@ def roll(page: KeyPage, key):
     except services.PolicyError as error:  # the owner's role changed meanwhile
         messages.error(request, str(error))
         return page.finish()
-    return reveal(page, new_key, plaintext)
+    key.refresh_from_db(fields=["expires_at", "revoked_at"])  # when the old secret stops
+    return reveal(page, new_key, plaintext, rolled=key)
 
 
 def two_factor_first(page: KeyPage):
@@ -287,9 +282,7 @@ def gone(page: KeyPage, key):
     return page.finish()
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def delete_key(request, membership, key_id):
     key = get_own_key_or_404(membership, key_id)
     return confirm_then(
@@ -301,9 +294,7 @@ def delete_key(request, membership, key_id):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def revoke_key(request, membership, key_id):
     return revoke(keys_page(request, membership), get_org_key_or_404(membership, key_id))
 

@@ -11,11 +11,11 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from apikeys import key_management, leaks, scopes, services, throttle
 from apikeys.models import Surface
-from genesis import client_ip, faults, readiness
+from genesis import client_ip, faults, mail, readiness
 from genesis.machine import ERRORS
 
 # Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
@@ -139,7 +139,7 @@ HEALTHY = Health(status="ok").model_dump_json()
 
 class Me(BaseModel):
     user_name: str
-    user_email: str
+    user_email: str  # empty for a service account: it has no address of its own
     organization_name: str
     organization_slug: str
     role: str
@@ -147,6 +147,11 @@ class Me(BaseModel):
     key_hint: str
     key_created_at: datetime
     key_expires_at: datetime | None
+
+    @field_validator("user_email")
+    @classmethod
+    def _no_internal_address(cls, email: str) -> str:
+        return "" if mail.undeliverable(email) else email
 
 
 class Readiness(BaseModel):
@@ -260,7 +265,7 @@ class OrganizationKeyPage(BaseModel):
                     key.owner_role or "",
                     created_by=Owner(
                         name=key.user.name,
-                        email=key.user.email,
+                        email="" if key.user.is_service_account else key.user.email,
                         service_account=key.user.is_service_account,
                     ),
                     made_by=Creator.of(key.created_by),

@@ -7,6 +7,7 @@ their page with the dialog open on top.
 
 from collections.abc import Callable
 
+from django.contrib.messages import get_messages
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django_htmx.http import HttpResponseClientRedirect
@@ -14,9 +15,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 def render_partial(request, template_name, context, *, status=200, trigger=None):
     """Render one component for htmx, with the flash messages swapped in out of band and
-    an optional client event (e.g. "keys-changed") that other components refresh on."""
+    an optional client event (e.g. "keys-changed") that other components refresh on.
+    Without a message of its own it leaves the messages shown alone: the refresh that
+    follows an action must not wipe out what the action said."""
     response = render(request, template_name, context, status=status)
-    response.write(render_to_string("_messages.html", {"oob": True}, request=request))
+    pending = list(get_messages(request))
+    if pending:
+        response.write(
+            render_to_string("_messages.html", {"oob": True, "messages": pending}, request)
+        )
     if trigger:
         response["HX-Trigger"] = trigger
     return response

@@ -10,6 +10,7 @@ class Page:
     number: int
     per_page: int
     has_next: bool
+    count: int | None = None  # the whole list's length, where it was counted
 
     @property
     def has_previous(self) -> bool:
@@ -51,10 +52,22 @@ def page_number(value) -> int:
     return min(max(1, number), MAX_PAGE)
 
 
-def page_of(queryset, number, per_page: int) -> Page:
+def page_of(queryset, number, per_page: int, *, counted: bool = False) -> Page:
     """The `number`th page (see page_number), fetching one extra row to know whether
-    another page follows."""
+    another page follows; `counted`: and the whole list's length (one COUNT more, only
+    when there is more than one page), for "21-29 of 29"."""
     number = page_number(number)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page + 1])
-    return Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page)
+    page = Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page)
+    if counted and page.has_other_pages:
+        page.count = offset + len(rows) if rows and not page.has_next else queryset.count()
+    return page
+
+
+def without_page(request, param: str = "page") -> str:
+    """The request's query string without its page number: a list's filters, for its
+    page links to carry on (templates/_pagination.html)."""
+    query = request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()

@@ -22,7 +22,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", account_views.invitation, name="invitation"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no
     # HTML page (DEBUG's included) ever answers a program.
     re_path(r"^api/", machine_views.api_not_found),

@@ -2,6 +2,7 @@
 console), never creatable or editable here: a grant is a person's consent."""
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from genesis.admin import NoDirectDeleteMixin
 
@@ -46,4 +47,10 @@ class AuthorizedAppAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
             services.revoke(grant, request.user, RevokeReason.BY_ADMIN)
             for grant in queryset.filter(revoked_at__isnull=True)
         )
-        messages.success(request, f"Revoked {revoked} authorized app{'s' if revoked != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext(
+                "Revoked %(count)s authorized app.", "Revoked %(count)s authorized apps.", revoked
+            )
+            % {"count": revoked},
+        )

@@ -5,15 +5,14 @@ by an Admin or Owner (after a fresh sign-in, as for someone else's key)."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
+from django.views.decorators.http import require_GET
 
 from accounts import sudo
 from apikeys.views import KEYS_CHANGED, keys_url, render_key_dialog
 from genesis.htmx import finish
 from genesis.pages import page_of
 from organizations.access import require_admin
-from organizations.decorators import organization_view
+from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
 
 from . import services
@@ -34,7 +33,7 @@ def org_apps_page(request, membership: Membership):
         .filter(organization_id=membership.organization_id)
         .select_related("user")
     )
-    return page_of(apps, request.GET.get("apps_page"), ORG_APPS_PER_PAGE)
+    return page_of(apps, request.GET.get("apps_page"), ORG_APPS_PER_PAGE, counted=True)
 
 
 def context(request, membership: Membership) -> dict:
@@ -66,9 +65,7 @@ def org_apps_section(request, membership):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def revoke_app(request, membership, grant_id):
     mine = AuthorizedApp.objects.filter(
         pk=grant_id, user_id=membership.user_id, organization_id=membership.organization_id

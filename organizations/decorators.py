@@ -1,32 +1,44 @@
+"""The decorators of views under /o/<org>/: who may see them, and the dialog contract."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from .access import get_membership_or_404
-from .models import User
 
 CURRENT_ORG_SESSION_KEY = "current_organization"
 
 
 def organization_view(view):
-    """For views under /o/<org>/: sign-in required, outsiders get 404, nothing cached,
-    and the view gets the signed-in user's membership instead of the slug. Remembers the
-    organization as the user's current one, where `/` takes them next time."""
+    """Sign-in required, outsiders get 404, nothing cached (pages of an organization show
+    its keys and people: nobody keeps a copy); the view gets the signed-in user's
+    membership instead of the slug. The organization becomes the user's current one,
+    where `/` takes them next time."""
 
-    @never_cache  # pages of an organization show its keys and people: nobody keeps a copy
+    @never_cache
     @login_required
     @wraps(view)
     def wrapper(request, org, *args, **kwargs):
         membership = get_membership_or_404(request.user, org)
-        if request.session.get(CURRENT_ORG_SESSION_KEY) != membership.organization.slug:
-            request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
-        language = getattr(request, "LANGUAGE_CODE", "")
-        if language and request.user.language != language:
-            # Remembered for the emails this user gets (written only when it changes).
-            User.objects.filter(pk=request.user.pk).update(language=language)
-            request.user.language = language
-        request.membership = membership
+        remember_current(request, membership)
         return view(request, membership, *args, **kwargs)
 
     return wrapper
+
+
+def remember_current(request, membership) -> None:
+    """The organization `/` goes to next time (organizations.views.home)."""
+    if request.session.get(CURRENT_ORG_SESSION_KEY) != membership.organization.slug:
+        request.session[CURRENT_ORG_SESSION_KEY] = membership.organization.slug
+
+
+def dialog_view(view):
+    """A dialog with its own URL, in an organization: GET shows it (for a plain request,
+    its page with the dialog open), POST acts; htmx and plain requests get different
+    answers from the same URL, so caches keep them apart (Vary: HX-Request)."""
+    return require_http_methods(["GET", "POST"])(
+        vary_on_headers("HX-Request")(organization_view(view))
+    )

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, time, timedelta
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -72,10 +74,21 @@ class AuditFilterForm(forms.Form):
         label=_("Member"), required=False, max_length=254, strip=True,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name or email")}),
     )  # fmt: skip
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def filter(self, queryset):
         if not self.is_valid():
             return queryset
+        # Whole days, in UTC (the log's times are shown in UTC too).
+        if since := self.cleaned_data["since"]:
+            queryset = queryset.filter(created_at__gte=_start_of(since))
+        if until := self.cleaned_data["until"]:
+            queryset = queryset.filter(created_at__lt=_start_of(until, days=1))
         if self.cleaned_data["action"]:
             queryset = queryset.filter(action=self.cleaned_data["action"])
         if member := self.cleaned_data["member"]:
@@ -86,3 +99,11 @@ class AuditFilterForm(forms.Form):
                 | Q(target_user__name__icontains=member)
             )
         return queryset
+
+
+def _start_of(day, days: int = 0) -> datetime:
+    """Midnight UTC of `day`, `days` later."""
+    try:
+        return datetime.combine(day + timedelta(days=days), time.min, tzinfo=UTC)
+    except OverflowError:  # 9999-12-31 and a day
+        return datetime.max.replace(tzinfo=UTC)

@@ -57,6 +57,8 @@ def invite(organization: Organization, email: str, role: str, invited_by: User) 
     """Invite `email` with `role`; an open invitation to the same address is renewed (a
     new link, a new week, the new role), and the old link stops working."""
     email = email.strip().lower()
+    if mail.undeliverable(email):
+        raise MembershipError(_("Nothing is delivered to .invalid addresses."))
     if Membership.objects.filter(organization=organization, user__email=email).exists():
         raise MembershipError(
             _("%(email)s is already a member of %(organization)s.")

@@ -4,6 +4,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 
 class UserManager(BaseUserManager):
@@ -128,29 +129,52 @@ class Membership(models.Model):
 
 
 class AuditAction(models.TextChoices):
-    KEY_CREATED = "key_created", _("API key created")
-    KEY_DELETED = "key_deleted", _("API key deleted")
-    KEY_REVOKED = "key_revoked", _("API key revoked")
-    KEY_AUTO_REVOKED = "key_auto_revoked", _("API keys revoked automatically")
-    KEY_RENAMED = "key_renamed", _("API key renamed")
-    KEY_ROLLED = "key_rolled", _("API key rolled")
-    KEY_REFUSED = "key_refused", _("API key refused")
-    KEY_LEAKED = "key_leaked", _("API key reported leaked")
-    MEMBER_ADDED = "member_added", _("Member added")
-    MEMBER_REMOVED = "member_removed", _("Member removed")
-    ROLE_CHANGED = "role_changed", _("Role changed")
-    POLICY_CHANGED = "policy_changed", _("Policy changed")
-    MEMBER_INVITED = "member_invited", _("Member invited")
-    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
-    INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
-    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor enabled")
-    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor disabled")
-    APP_AUTHORIZED = "app_authorized", _("App authorized")
-    APP_REVOKED = "app_revoked", _("Authorized app revoked")
-    SERVICE_ACCOUNT_CREATED = "service_account_created", _("Service account created")
-    SERVICE_ACCOUNT_DISABLED = "service_account_disabled", _("Service account disabled")
-    SERVICE_ACCOUNT_ENABLED = "service_account_enabled", _("Service account enabled")
-    SERVICE_ACCOUNT_DELETED = "service_account_deleted", _("Service account deleted")
+    # One form for every label in every language (a noun phrase: "API key created"), with
+    # a context of its own, apart from the same words in dialogs.
+    KEY_CREATED = "key_created", pgettext_lazy("audit action", "API key created")
+    KEY_DELETED = "key_deleted", pgettext_lazy("audit action", "API key deleted")
+    KEY_REVOKED = "key_revoked", pgettext_lazy("audit action", "API key revoked")
+    KEY_AUTO_REVOKED = (
+        "key_auto_revoked",
+        pgettext_lazy("audit action", "API keys revoked automatically"),
+    )
+    KEY_RENAMED = "key_renamed", pgettext_lazy("audit action", "API key renamed")
+    KEY_ROLLED = "key_rolled", pgettext_lazy("audit action", "API key rolled")
+    KEY_REFUSED = "key_refused", pgettext_lazy("audit action", "API key refused")
+    KEY_LEAKED = "key_leaked", pgettext_lazy("audit action", "API key reported leaked")
+    MEMBER_ADDED = "member_added", pgettext_lazy("audit action", "Member added")
+    MEMBER_REMOVED = "member_removed", pgettext_lazy("audit action", "Member removed")
+    ROLE_CHANGED = "role_changed", pgettext_lazy("audit action", "Role changed")
+    POLICY_CHANGED = "policy_changed", pgettext_lazy("audit action", "Policy changed")
+    MEMBER_INVITED = "member_invited", pgettext_lazy("audit action", "Member invited")
+    INVITATION_ACCEPTED = (
+        "invitation_accepted",
+        pgettext_lazy("audit action", "Invitation accepted"),
+    )
+    INVITATION_REVOKED = "invitation_revoked", pgettext_lazy("audit action", "Invitation revoked")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", pgettext_lazy("audit action", "Two-factor enabled")
+    TWO_FACTOR_DISABLED = (
+        "two_factor_disabled",
+        pgettext_lazy("audit action", "Two-factor disabled"),
+    )
+    APP_AUTHORIZED = "app_authorized", pgettext_lazy("audit action", "App authorized")
+    APP_REVOKED = "app_revoked", pgettext_lazy("audit action", "Authorized app revoked")
+    SERVICE_ACCOUNT_CREATED = (
+        "service_account_created",
+        pgettext_lazy("audit action", "Service account created"),
+    )
+    SERVICE_ACCOUNT_DISABLED = (
+        "service_account_disabled",
+        pgettext_lazy("audit action", "Service account disabled"),
+    )
+    SERVICE_ACCOUNT_ENABLED = (
+        "service_account_enabled",
+        pgettext_lazy("audit action", "Service account enabled"),
+    )
+    SERVICE_ACCOUNT_DELETED = (
+        "service_account_deleted",
+        pgettext_lazy("audit action", "Service account deleted"),
+    )
 
 
 class ServiceAccount(models.Model):
@@ -162,6 +186,10 @@ class ServiceAccount(models.Model):
     (accounts.backends). Disabling it deactivates its user: every key is refused at once
     and works again when it is enabled. Deleting it revokes its keys and ends its
     membership; the row stays, so its revoked keys keep their history."""
+
+    # RFC 2606 reserves .invalid: nothing is ever delivered there, and no person's address
+    # can be one, so a service account's user can't be mistaken for a person's.
+    EMAIL_DOMAIN = "service-accounts.invalid"
 
     user = models.OneToOneField(
         User, on_delete=models.CASCADE, primary_key=True, related_name="service_account"
@@ -258,6 +286,24 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.target}"
+
+    # Targets written in English by the services (policies, counts), shown translated.
+    POLICY_TARGETS = {
+        "Maximum API key lifetime": _("Maximum API key lifetime"),
+        "Two-factor authentication": _("Two-factor authentication"),
+    }
+
+    def shown_target(self) -> str:
+        """The target in the reader's language where it is one of ours, not a name."""
+        if self.target in self.POLICY_TARGETS:
+            return str(self.POLICY_TARGETS[self.target])
+        if self.action == AuditAction.KEY_AUTO_REVOKED:
+            count = self.target.split(" ", 1)[0]
+            if count.isdigit():
+                return ngettext("%(count)s API key", "%(count)s API keys", int(count)) % {
+                    "count": int(count)
+                }
+        return self.target
 
     def summary(self) -> str:
         """The details in words, for the audit log page."""

@@ -28,6 +28,8 @@ def add_member(organization: Organization, email: str, role: str) -> Membership:
         raise MembershipError(
             _("No Genesis account uses %(email)s. Ask them to sign up first.") % {"email": email}
         )
+    if user.is_service_account:  # it belongs to the organization that made it, only
+        raise MembershipError(_("A service account can't be added to an organization."))
     try:
         with transaction.atomic():
             membership = Membership.objects.create(user=user, organization=organization, role=role)

@@ -23,4 +23,5 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/two-factor/", views.two_factor_policy, name="two_factor_policy"),
     path("audit/", views.audit_log, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
 ]

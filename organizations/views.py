@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,10 +15,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts import two_factor
 from genesis.htmx import finish, render_dialog, render_partial
-from genesis.pages import page_number, page_of
+from genesis.pages import page_number, page_of, without_page
 
-from . import access, invitations, services
-from .decorators import CURRENT_ORG_SESSION_KEY, organization_view
+from . import access, audit_csv, invitations, services
+from .decorators import CURRENT_ORG_SESSION_KEY, dialog_view, organization_view
 from .forms import AuditFilterForm, InviteForm, KeyPolicyForm, RoleForm, TwoFactorPolicyForm
 from .models import AuditEvent, Invitation, Membership, Role, ServiceAccount
 
@@ -100,7 +101,9 @@ def service_accounts_page(request, membership: Membership):
         )
         .order_by("user__name", "pk")
     )
-    page = page_of(accounts, request.GET.get("accounts_page"), SERVICE_ACCOUNTS_PER_PAGE)
+    page = page_of(
+        accounts, request.GET.get("accounts_page"), SERVICE_ACCOUNTS_PER_PAGE, counted=True
+    )
     for account in page.object_list:
         account.role_label = Role(account.role).label
     return page
@@ -248,16 +251,13 @@ def change_role(request, membership, member_id):
     return render_members(request, membership, status=status)
 
 
-def removal_dialog(request, membership, target, *, status=200):
-    # The keys this removal revokes, so nobody is surprised. Read through the reverse
-    # relation: this app doesn't import apikeys, whose receiver does the revoking.
-    doomed = target.user.api_keys.filter(
-        organization_id=membership.organization_id, revoked_at__isnull=True
-    ).order_by("-last_used_at", "-created_at")
+def removal_dialog(request, membership, target, *, status=200, error=""):
+    # What the removal does to keys is the keys app's to say (its template tags, beside
+    # the receiver that revokes them): this app doesn't read keys.
     return render_dialog(
         request,
         "organizations/_remove_dialog.html",
-        {"membership": membership, "target": target, "doomed_keys": doomed},
+        {"membership": membership, "target": target, "error": error},
         page_url=members_url(membership),
         page_template="organizations/members.html",
         page_context=lambda: members_context(request, membership),
@@ -265,18 +265,14 @@ def removal_dialog(request, membership, target, *, status=200):
     )
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def remove_member(request, membership, member_id):
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
     return remove_after_confirmation(request, membership, target)
 
 
-@require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
-@organization_view
+@dialog_view
 def leave(request, membership):
     return remove_after_confirmation(request, membership, membership)
 
@@ -287,9 +283,9 @@ def remove_after_confirmation(request, membership, target):
     try:
         services.remove_member(target)
     except services.MembershipError as error:
+        if request.htmx:  # said in the dialog, which stays open
+            return removal_dialog(request, membership, target, status=400, error=str(error))
         messages.error(request, str(error))
-        if request.htmx:
-            return removal_dialog(request, membership, target, status=400)
         return redirect(members_url(membership))
     if target.pk == membership.pk:
         messages.success(
@@ -360,25 +356,44 @@ def render_settings(request, membership, *, key_form):
 AUDIT_EVENTS_PER_PAGE = 50
 
 
+def audit_events(request, membership):
+    """The organization's audit events the request's filters choose, newest first."""
+    return AuditFilterForm(request.GET).filter(
+        AuditEvent.objects.filter(organization_id=membership.organization_id).select_related(
+            "actor__service_account", "target_user"
+        )
+    )
+
+
 @require_GET
 @organization_view
 def audit_log(request, membership):
     access.require_admin(membership)
     filters = AuditFilterForm(request.GET)
-    events = filters.filter(
-        AuditEvent.objects.filter(organization_id=membership.organization_id).select_related(
-            "actor", "target_user"
-        )
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    events = audit_events(request, membership)
     return render(
         request,
         "organizations/audit.html",
         {
             "membership": membership,
             "filters": filters,
-            "events_page": page_of(events, request.GET.get("page"), AUDIT_EVENTS_PER_PAGE),
-            "filter_query": query.urlencode(),
+            "events_page": page_of(
+                events, request.GET.get("page"), AUDIT_EVENTS_PER_PAGE, counted=True
+            ),
+            "filter_query": without_page(request),
         },
     )
+
+
+@require_GET
+@organization_view
+def audit_export(request, membership):
+    """The filtered audit log as CSV, for Admins and Owners: what the page shows, every
+    page of it (never a secret: the log holds none)."""
+    access.require_admin(membership)
+    rows = audit_csv.rows(audit_events(request, membership).iterator(chunk_size=500))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    day = timezone.now().date().isoformat()
+    name = f"audit-{membership.organization.slug}-{day}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -22,7 +22,9 @@ def actor(team, role):
 
 
 def assert_status(response, expected):
-    if expected == LOGIN:
+    if expected == LOGIN and "HX-Redirect" in response:  # htmx: the whole page goes there
+        assert response["HX-Redirect"].startswith("/accounts/login/")
+    elif expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
     else:

@@ -3,8 +3,9 @@
 import re
 
 import pytest
+from django.test import Client
 
-from .factories import ApiKeyFactory
+from .factories import PASSWORD, ApiKeyFactory
 
 PAGES = [
     ("/o/acme/api-keys/", "My API keys", "自分の APIキー"),
@@ -106,7 +107,13 @@ def test_the_switcher_overrides_the_browser(member, client_for):
 def test_emails_go_in_the_recipients_language(
     admin, member, client_for, mailoutbox, django_capture_on_commit_callbacks
 ):
-    client_for(member).get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="ja")  # Mia reads Japanese
+    # Mia signs in with a browser that asks for Japanese: her emails are in Japanese.
+    signed_in = Client().post(
+        "/accounts/login/",
+        {"login": member.user.email, "password": PASSWORD},
+        HTTP_ACCEPT_LANGUAGE="ja",
+    )
+    assert signed_in.status_code == 302
     key = ApiKeyFactory(membership=member, name="CI")
     with django_capture_on_commit_callbacks(execute=True):
         client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/", HTTP_ACCEPT_LANGUAGE="en")
@@ -157,3 +164,17 @@ def test_small_screen_cell_labels_follow_the_language(
     page = client_for(owner).get(path, HTTP_ACCEPT_LANGUAGE="ja").text
     for label in labels:
         assert f'data-label="{label}"' in page
+
+
+def test_the_switcher_keeps_the_choice_for_emails(member, client_for):
+    from organizations.models import User
+
+    client = client_for(member)
+    response = client.post("/i18n/setlang/", {"language": "ja", "next": "/o/acme/api-keys/"})
+    assert response.status_code == 302 and response["Location"] == "/o/acme/api-keys/"
+    assert User.objects.get(pk=member.user_id).language == "ja"
+    client.post("/i18n/setlang/", {"language": "xx"})  # not one of ours: nothing kept
+    assert User.objects.get(pk=member.user_id).language == "ja"
+    # Browsing writes nothing: the choice is made where it is made.
+    client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="en", HTTP_COOKIE="")
+    assert User.objects.get(pk=member.user_id).language == "ja"

@@ -11,11 +11,46 @@
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-dialog]").forEach((dialog) => {
       if (dialog.open && dialog.matches(":modal")) return;
+      enhanceForm(dialog);
       // A dialog page comes with the dialog open but not modal. Dropping the attribute
       // doesn't fire "close" (close() would, and the handler below removes the dialog).
       dialog.removeAttribute("open");
       dialog.showModal();
     });
+  }
+
+  // Parts of a form shown only for one choice (data-shown-when="field=value": the date
+  // for a custom expiry, the note for Never). Without JavaScript they are all shown.
+  function applyChoices(root) {
+    root.querySelectorAll("[data-shown-when]").forEach((element) => {
+      const [name, value] = element.dataset.shownWhen.split("=");
+      const control = element.closest("form")?.elements[name];
+      if (control) element.hidden = control.value !== value;
+    });
+  }
+
+  // A live count beside inputs with a length limit, so a long name is seen, not cut.
+  function addCounters(root) {
+    root.querySelectorAll("input[data-max-length]").forEach((input) => {
+      if (input.nextElementSibling?.classList.contains("counter")) return;
+      const counter = document.createElement("div");
+      counter.className = "counter";
+      counter.setAttribute("aria-hidden", "true");
+      input.after(counter);
+      const update = () => {
+        const length = [...input.value].length;
+        const limit = Number(input.dataset.maxLength);
+        counter.textContent = `${length} / ${limit}`;
+        counter.classList.toggle("counter--over", length > limit);
+      };
+      input.addEventListener("input", update);
+      update();
+    });
+  }
+
+  function enhanceForm(root) {
+    applyChoices(root);
+    addCounters(root);
   }
 
   function restoreFocus() {
@@ -63,7 +98,16 @@
     if (!messages) return;
     const message = document.createElement("p");
     message.className = "message message--error";
-    message.textContent = text;
+    const words = document.createElement("span");
+    words.textContent = text;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "message__close";
+    dismiss.dataset.dismiss = "";
+    dismiss.setAttribute("aria-label", say("textDismiss"));
+    dismiss.title = say("textDismiss");
+    dismiss.textContent = "×";
+    message.append(words, " ", dismiss);
     messages.replaceChildren(message);
   });
 
@@ -86,6 +130,12 @@
   );
 
   document.addEventListener("click", (event) => {
+    // A message stays until it is read and dismissed (or the next one replaces it).
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      dismiss.closest(".message")?.remove();
+      return;
+    }
     const close = event.target.closest("[data-dialog-close]");
     if (close) {
       const dialog = close.closest("dialog");
@@ -105,6 +155,7 @@
     const label = button.innerHTML;
     try {
       await navigator.clipboard.writeText(source.value ?? source.textContent);
+      if (source.matches("[data-secret]")) source.closest("dialog")?.setAttribute("data-copied", "");
       button.textContent = say("textCopied");
     } catch {
       if (source.select) source.select();
@@ -115,21 +166,41 @@
     }, 2000);
   }
 
+  // Leaving the new key's dialog by Escape or by its link, before copying the key, asks
+  // once whether it was copied (Done and Cancel are deliberate and don't ask).
+  function mayLeaveSecret(dialog) {
+    if (!dialog?.querySelector("[data-secret]") || dialog.hasAttribute("data-copied")) return true;
+    if (dialog.hasAttribute("data-asked")) return true;
+    dialog.setAttribute("data-asked", "");
+    return window.confirm(say("textLeaveSecret"));
+  }
+
+  document.addEventListener(
+    "cancel",
+    (event) => {
+      if (event.target instanceof HTMLDialogElement && !mayLeaveSecret(event.target)) {
+        event.preventDefault();
+      }
+    },
+    true,
+  );
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-leaves-secret]");
+    if (link && !mayLeaveSecret(link.closest("dialog"))) event.preventDefault();
+  });
+
+  document.addEventListener("change", (event) => {
+    if (event.target.form) applyChoices(event.target.form);
+  });
+
   window.addEventListener("pagehide", forgetSecrets);
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) forgetSecrets();
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
-    openDialogs(document);
-    // With JavaScript the language applies as soon as it is picked.
-    document.querySelectorAll("[data-autosubmit-button]").forEach((button) => {
-      button.hidden = true;
-    });
-  });
-  document.addEventListener("change", (event) => {
-    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
-  });
+  // The language changes when its button is pressed, not as the arrow keys move through
+  // the choices (WCAG 3.2.2).
+  document.addEventListener("DOMContentLoaded", () => openDialogs(document));
 
   // Tab and Shift+Tab go round inside an open dialog. A modal dialog already keeps focus
   // off the page behind it, but Tab from its last control leaves for the browser's own

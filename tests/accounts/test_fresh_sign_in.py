@@ -5,6 +5,7 @@ that work for htmx)."""
 
 import json
 import re
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -124,3 +125,24 @@ def test_signing_in_counts_as_fresh(member, client):
     created = client.post("/o/acme/api-keys/create/", {"name": "Right after sign-in"})
     assert created.status_code == 200
     assert Membership.objects.get(pk=member.pk).user.api_keys.count() == 1
+
+
+def test_a_second_factor_confirms_too_instead_of_the_password(member, client_for):
+    from .. import totp
+    from .test_two_factor import enrol_totp
+
+    secret = enrol_totp(client_for(member))
+    client = client_for(member, minutes_ago=10)
+    asked = client.post("/o/acme/api-keys/create/", {"name": "By code", "expires": "30"})
+    assert asked.status_code == 302 and "reauthenticate" in asked["Location"]
+    next_url = parse_qs(urlparse(asked["Location"]).query)["next"][0]
+    # allauth's sign-in-again by authenticator code, then the stashed form goes on.
+    done = client.post(
+        "/accounts/2fa/reauthenticate/",
+        # The previous step's code (the current one went on enrolling; allauth refuses a
+        # code twice), which MFA_TOTP_TOLERANCE accepts.
+        {"code": totp.code(secret, at=time.time() - 30), "next": next_url},
+    )
+    assert done.status_code == 200, done.status_code
+    assert ApiKey.objects.get().name == "By code"
+    assert KEY.search(done.text)

@@ -168,3 +168,23 @@ def test_the_two_factor_column_costs_no_query_per_member(owner, client_for):
     with CaptureQueriesContext(connection) as many:
         client.get("/o/acme/members/")
     assert len(few) == len(many)
+
+
+def test_a_passkey_turned_on_and_off_is_logged_too(member, rf):
+    from allauth.mfa.signals import authenticator_added, authenticator_removed
+
+    passkey = Authenticator.objects.create(
+        user=member.user, type=Authenticator.Type.WEBAUTHN, data={"name": "Laptop"}
+    )
+    request = rf.post("/accounts/2fa/webauthn/add/")
+    authenticator_added.send(
+        Authenticator, request=request, user=member.user, authenticator=passkey
+    )
+    authenticator_removed.send(
+        Authenticator, request=request, user=member.user, authenticator=passkey
+    )
+    events = AuditEvent.objects.filter(organization=member.organization).order_by("id")
+    assert [(event.action, event.summary()) for event in events] == [
+        (AuditAction.TWO_FACTOR_ENABLED, "passkey"),
+        (AuditAction.TWO_FACTOR_DISABLED, "passkey"),
+    ]

@@ -209,7 +209,7 @@ def test_nobody_signs_in_as_one(admin, client):
         "/accounts/login/", {"login": account.user.email, "password": "an operator set this"}
     )
     assert "_auth_user_id" not in client.session
-    assert response.status_code == 200 and "password you specified are not correct" in response.text
+    assert response.status_code == 200 and "the password is not right" in response.text
 
 
 def test_listed_on_the_members_page_apart_from_people(admin, member, client_for):
@@ -368,3 +368,81 @@ def test_the_api_names_service_accounts_and_who_made_their_keys(admin, client):
     assert deploy["created_by"]["service_account"] is True
     assert deploy["created_by"]["name"] == "Deploy bot"
     assert deploy["made_by"] == {"name": "Adam Admin", "email": "admin@acme.test"}
+
+
+def test_it_belongs_to_its_organization_only(admin, outsider, client_for):
+    account = make_service_account(admin.organization)
+    with pytest.raises(org_services.MembershipError):
+        org_services.add_member(outsider.organization, account.user.email, Role.OWNER)
+    # Even if it got in elsewhere (by hand), that organization can't reach it.
+    Membership.objects.create(user=account.user, organization=outsider.organization)
+    client = client_for(outsider)
+    assert client.get(page_of(account).replace("acme", "globex")).status_code == 404
+    assert client.post(page_of(account).replace("acme", "globex") + "delete/").status_code == 404
+    assert ServiceAccount.objects.get().deleted_at is None
+
+
+def test_a_members_name_is_not_a_service_accounts(admin, member, client_for):
+    response = client_for(admin).post(
+        "/o/acme/service-accounts/create/", {"name": "mia member", "role": Role.ADMIN}
+    )
+    assert response.status_code == 400 and "is the name of a member" in response.text
+    assert not ServiceAccount.objects.exists()
+
+
+def test_its_address_is_never_shown_nor_mailed(
+    admin, member, client_for, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    from apikeys import scopes
+
+    account = make_service_account(admin.organization, "Janitor", Role.ADMIN)
+    key = make_service_key(account, admin, scopes=scopes.DEFAULT | {scopes.ORG_ADMIN})
+    mias = ApiKeyFactory(membership=member, name="Mia's")
+    assert me(client, key).json()["user_email"] == ""
+    listed = client.get("/api/v1/organization/keys", HTTP_X_API_KEY=key.plaintext).json()
+    janitors = [item for item in listed["items"] if item["created_by"]["service_account"]]
+    assert janitors and all(item["created_by"]["email"] == "" for item in janitors)
+    with django_capture_on_commit_callbacks(execute=True):
+        revoked = client.post(
+            f"/api/v1/organization/keys/{mias.pk}/revoke", HTTP_X_API_KEY=key.plaintext
+        )
+    assert revoked.status_code == 204
+    [told] = mailoutbox
+    assert "The service account Janitor revoked your API key" in told.body
+    assert ".invalid" not in told.body
+    log = client_for(admin).get("/o/acme/audit/").text
+    assert "Service account" in log and ".invalid" not in log
+    # No mail goes to its address: a password reset, an invitation.
+    mailoutbox.clear()
+    client.post("/accounts/password/reset/", {"email": account.user.email})
+    assert mailoutbox == []
+    invited = client_for(admin).post(
+        "/o/acme/members/invite/", {"email": account.user.email, "role": Role.MEMBER}
+    )
+    assert invited.status_code == 400 and mailoutbox == []
+
+
+def test_a_huge_id_is_a_404(admin, client_for):
+    huge = "/o/acme/service-accounts/99999999999999999999/"
+    assert client_for(admin).get(huge).status_code == 404
+    assert client_for(admin).post(huge + "delete/").status_code == 404
+
+
+def test_disabled_it_gets_no_new_key_or_secret(admin, client_for):
+    account = make_service_account(admin.organization)
+    key = make_service_key(account, admin)
+    service_accounts.disable(account.user.service_account)
+    client = client_for(admin)
+    made = client.post(page_of(account) + "keys/create/", {"name": "More"})
+    rolled = client.post(page_of(account) + f"keys/{key.pk}/roll/")
+    assert made.status_code == rolled.status_code == 400
+    assert "Enable it first" in made.text
+    assert ApiKey.objects.count() == 1 and ApiKey.objects.get().revoked_at is None
+
+
+def test_an_empty_post_is_a_400(admin, client_for):
+    response = client_for(admin).post(
+        "/o/acme/service-accounts/create/", "{}", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert not ServiceAccount.objects.exists()

@@ -72,8 +72,16 @@ def test_leaving_with_the_dialog_open_and_coming_back_never_shows_the_key(
     sign_in(member)
     open_keys_page(page, live)
     reveal, plaintext = create_key(page, "Leaving")
+    asked = []
+
+    def answer(question):
+        asked.append(question.message)
+        question.accept()
+
+    page.once("dialog", answer)  # "Have you copied the key?": yes, leave
     reveal.get_by_role("link", name="Set up an MCP client").click()
     expect(page.get_by_role("heading", name="MCP server", level=1)).to_be_visible()
+    assert asked and "Have you copied the key?" in asked[0]
     page.go_back()
     expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
     expect(page.get_by_role("row", name=re.compile("Leaving"))).to_be_visible()
@@ -225,8 +233,19 @@ def test_a_dialogs_own_url_opens_it_with_javascript_too(live, page, member, sign
     page.keyboard.press("Enter")
     reveal = page.get_by_role("dialog", name="API key created")
     expect(reveal.get_by_role("button", name="Copy", exact=True)).to_be_focused()
+    # Escape before copying asks once; "no" keeps the key on screen, the next Escape goes.
+    asked = []
+
+    def answer(question):
+        asked.append(question.message)
+        question.dismiss()
+
+    page.on("dialog", answer)
+    page.keyboard.press("Escape")
+    expect(reveal).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
+    assert len(asked) == 1
     # Reload shows the list, and never posts the form again.
     expect(page).to_have_url(f"{live.url}/o/acme/api-keys/")
     page.reload()
@@ -234,3 +253,38 @@ def test_a_dialogs_own_url_opens_it_with_javascript_too(live, page, member, sign
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Shared link"))).to_be_visible()
     assert ApiKey.objects.filter(name="Shared link").count() == 1
+
+
+def test_the_create_dialog_shows_what_the_choice_needs(live, page, member, sign_in):
+    sign_in(member)
+    open_keys_page(page, live)
+    page.get_by_role("button", name="Create API key").first.click()
+    dialog = page.get_by_role("dialog", name="Create API key")
+    expiration = dialog.get_by_label("Expiration")
+    expect(expiration).to_have_value("30")
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+    expiration.select_option("custom")
+    expect(dialog.get_by_label("Expiry date")).to_be_visible()
+    expiration.select_option("never")
+    expect(dialog.get_by_label("Expiry date")).to_be_hidden()
+    expect(dialog.get_by_text("A key that never expires")).to_be_visible()
+    name = dialog.get_by_label("Key name")
+    name.fill("x" * 101)  # not cut: counted, then refused with its length
+    expect(dialog.get_by_text("101 / 100")).to_be_visible()
+    dialog.get_by_role("button", name="Create API key").click()
+    expect(dialog.get_by_text("this one has 101")).to_be_visible()
+    expect(name).to_have_value("x" * 101)
+
+
+def test_a_message_stays_until_dismissed(live, page, member, sign_in, make_key):
+    make_key(member, "Old laptop")
+    sign_in(member)
+    open_keys_page(page, live)
+    page.get_by_role("button", name="Delete API key Old laptop").click()
+    page.get_by_role("dialog", name="Delete API key").get_by_role("button", name="Delete").click()
+    message = page.get_by_role("status").get_by_text("deleted. It no longer works.")
+    expect(message).to_be_visible()
+    page.wait_for_timeout(1500)  # the lists' refresh after it came and went
+    expect(message).to_be_visible()
+    page.get_by_role("button", name="Dismiss").click()
+    expect(message).to_have_count(0)

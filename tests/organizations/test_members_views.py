@@ -206,12 +206,33 @@ class TestChangeRole:
 
 
 class TestRemoveMember:
-    def test_it_asks_first_and_warns_about_keys(self, admin, member, client_for):
+    def test_it_asks_first_and_warns_about_keys(self, admin, member, client_for, make_key):
         response = client_for(admin).get(f"/o/acme/members/{member.pk}/remove/")
         assert response.status_code == 200
         assert "Remove member" in response.text
-        assert "revoked" in response.text
+        # Without keys, no warning about them; with some, which ones.
+        assert "revoked" not in response.text and "has no active API keys" in response.text
+        make_key(member, "Laptop")
+        response = client_for(admin).get(f"/o/acme/members/{member.pk}/remove/")
+        assert "are revoked" in response.text or "is revoked" in response.text
+        assert "Laptop" in response.text
         assert Membership.objects.filter(pk=member.pk).exists()
+
+    def test_it_names_the_service_account_keys_they_made(self, owner, admin, client_for):
+        from tests.factories import make_service_account, make_service_key
+
+        account = make_service_account(admin.organization, "Deploy bot", Role.ADMIN)
+        key = make_service_key(account, admin, "Prod deploy")
+        dialog = client_for(owner).get(f"/o/acme/members/{admin.pk}/remove/").text
+        assert "made these keys of service accounts" in dialog
+        assert "Prod deploy" in dialog and key.hint in dialog and "Deploy bot" in dialog
+
+    def test_the_last_owner_leaving_is_told_in_the_dialog(self, owner, client_for):
+        response = client_for(owner).post("/o/acme/leave/", HTTP_HX_REQUEST="true")
+        assert response.status_code == 400
+        assert 'role="alert"' in response.text and "at least one Owner" in response.text
+        assert "<dialog" in response.text
+        assert Membership.objects.filter(pk=owner.pk).exists()
 
     def test_removal_revokes_the_members_keys(self, admin, member, client_for, make_key):
         key = make_key(member)
@@ -264,7 +285,7 @@ def test_long_member_lists_are_paginated(owner, client_for):
     client = client_for(owner)
     first = client.get("/o/acme/members/")
     assert "61 members" in first.text
-    assert "Page 1 of 2" in first.text
+    assert "1\u201350 of 61" in first.text
     assert first.text.count('<tr id="member-') == 50
     second = client.get("/o/acme/members/?page=2")
     assert second.text.count('<tr id="member-') == 11

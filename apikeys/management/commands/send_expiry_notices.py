@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from apikeys.notices import send_expiry_notices
 
@@ -8,4 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         sent = send_expiry_notices()
-        self.stdout.write(f"Sent {sent} expiry notice{'s' if sent != 1 else ''}.")
+        self.stdout.write(
+            ngettext("Sent %(count)s expiry notice.", "Sent %(count)s expiry notices.", sent)
+            % {"count": sent}
+        )

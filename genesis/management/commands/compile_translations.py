@@ -7,6 +7,7 @@ from pathlib import Path
 import polib
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 
 class Command(BaseCommand):
@@ -23,5 +24,10 @@ class Command(BaseCommand):
                 compiled += 1
         if options["verbosity"]:
             self.stdout.write(
-                f"Compiled {compiled} translation file{'s' if compiled != 1 else ''}."
+                ngettext(
+                    "Compiled %(count)s translation file.",
+                    "Compiled %(count)s translation files.",
+                    compiled,
+                )
+                % {"count": compiled}
             )
