@@ -67,9 +67,25 @@ def main():
         page.get_by_role("dialog").get_by_role("button", name="Create API key").click()
         page.get_by_role("dialog", name="API key created").wait_for()
         page.screenshot(path=OUT / "reveal-dialog.png")
-        page.keyboard.press("Escape")
+        page.get_by_role("dialog").get_by_role("link", name="Done").click()
         page.goto(f"{server.url}/o/acme/members/")
         page.screenshot(path=OUT / "members.png", full_page=True)
+        page.get_by_role("link", name="Deploy bot").click()
+        page.get_by_role("heading", name="Deploy bot", level=1).wait_for()
+        page.screenshot(path=OUT / "service-account.png", full_page=True)
+        # The same console, dark (as the system is set) and on a phone.
+        signed_in = page.context.storage_state()
+        for name, options in {
+            "api-keys-dark.png": {
+                "viewport": {"width": 1280, "height": 820},
+                "color_scheme": "dark",
+            },
+            "api-keys-phone.png": {"viewport": {"width": 375, "height": 812}},
+        }.items():
+            other = browser.new_context(storage_state=signed_in, **options).new_page()
+            other.goto(f"{server.url}/o/acme/api-keys/")
+            other.get_by_role("heading", name="Organization API Keys").wait_for()
+            other.screenshot(path=OUT / name, full_page=True)
         browser.close()
     for path in sorted(OUT.glob("*.png")):
         print(path.relative_to(ROOT))
