@@ -78,11 +78,13 @@ def create(
     return account
 
 
-def _set_active(account: ServiceAccount, active: bool, action: str) -> bool:
+def _set_active(account: ServiceAccount, enabled: bool, action: str) -> bool:
     # update(), not save(): a person deactivated has their keys revoked (apikeys.signals);
     # a service account disabled keeps them, refused until it is enabled again.
-    changed = User.objects.filter(pk=account.user_id, is_active=not active).update(is_active=active)
-    account.user.is_active = active
+    changed = User.objects.filter(pk=account.user_id, is_active=not enabled).update(
+        is_active=enabled
+    )
+    account.user.is_active = enabled
     if changed:
         audit.record(
             account.organization_id,
