@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import get_hashers
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -181,6 +181,29 @@ def test_postgresql_plans_the_key_check_once_per_connection(member, make_key):
     assert prepared.count(sent) == 1
 
 
+def test_the_key_check_skips_djangos_cursor_when_nobody_watches(member, make_key, monkeypatch):
+    # The fast path (services._key_check_row): no Django cursor is made at all.
+    key = make_key(member)
+
+    def no_cursor(*args, **kwargs):
+        raise AssertionError("Django's cursor wrapper was used")
+
+    assert not connection.queries_logged
+    with monkeypatch.context() as patched:  # undone before the test's teardown
+        patched.setattr(type(connections["default"]), "cursor", no_cursor)
+        context = services.authenticate(key.plaintext)
+        assert services.authenticate(keys.generate()) is None
+    assert context is not None
+    assert (context.key_id, context.key_created_at) == (key.pk, key.created_at)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_key_check_reconnects_after_the_connection_was_closed(member, make_key):
+    key = make_key(member)
+    connection.close()  # as close_old_connections does between requests
+    assert services.authenticate(key.plaintext) is not None
+
+
 def test_execute_wrapper_hooks_see_the_key_check(member, make_key):
     # Instrumentation (tracing, slow-query logs) hooks into Django's cursor wrapper; the
     # key check's own cursor goes through it too.
@@ -295,4 +318,8 @@ def test_the_key_check_sql_agrees_with_the_orm_for_every_way_to_fail(
         context = services.authenticate(key.plaintext)
         expected = list(reference_query(key.plaintext).values_list("pk", flat=True))
         assert ([context.key_id] if context else []) == expected, kind
+        # And through Django's cursor (taken whenever queries are watched): the same.
+        with CaptureQueriesContext(connection) as watched:
+            assert services.authenticate(key.plaintext) == context, kind
+        assert len(watched) == 1, kind
     assert services.authenticate(cases["works"].plaintext) is not None
