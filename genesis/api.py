@@ -2,7 +2,6 @@
 
 import json
 import time
-from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -11,16 +10,20 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 
 from apikeys import key_management, leaks, scopes, services, throttle
 from apikeys.models import Surface
-from genesis import client_ip, faults, mail, readiness
+from genesis import client_ip, faults, readiness
 from genesis.machine import ERRORS
-
-# Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
-# missing key from a revoked one. The MCP server answers with the same body.
-UNAUTHORIZED = {"error": "invalid_token", "error_description": "Authentication required"}
+from genesis.shapes import (
+    THROTTLED,
+    UNAUTHORIZED,
+    Error,
+    KeyInfo,
+    Me,
+    OrganizationKeyPage,
+)
 
 
 class Throttled(Exception):
@@ -121,7 +124,7 @@ def insufficient_scope(request, exc):
 def throttled(request, exc):
     response = api.create_response(
         request,
-        {"error": "too_many_requests", "error_description": "Too many failed attempts"},
+        THROTTLED,
         status=429,
     )
     response["Retry-After"] = str(exc.retry_after)
@@ -137,31 +140,9 @@ class Health(BaseModel):
 HEALTHY = Health(status="ok").model_dump_json()
 
 
-class Me(BaseModel):
-    user_name: str
-    user_email: str  # empty for a service account: it has no address of its own
-    organization_name: str
-    organization_slug: str
-    role: str
-    key_name: str
-    key_hint: str
-    key_created_at: datetime
-    key_expires_at: datetime | None
-
-    @field_validator("user_email")
-    @classmethod
-    def _no_internal_address(cls, email: str) -> str:
-        return "" if mail.undeliverable(email) else email
-
-
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str] | None = None
-
-
-class Error(BaseModel):
-    error: str
-    error_description: str
 
 
 @api.get("/health", response=Health, tags=["meta"], summary="Liveness: the process answers")
@@ -200,79 +181,6 @@ def me(request):
 
 # Key management: the same services and access rules as the console (apikeys.key_management).
 # No endpoint makes a key or returns a secret.
-
-
-class KeyInfo(BaseModel):
-    id: int
-    name: str
-    hint: str
-    scopes: list[str]
-    allowed_ips: list[str]
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None
-    last_used_surface: str
-    last_used_client: str
-
-    @classmethod
-    def of(cls, key, role: str, **extra):
-        """`role`: the owner's, so `scopes` is what the key can do now (a demoted Admin's
-        org:admin is not listed)."""
-        return cls(
-            id=key.pk,
-            name=key.name,
-            hint=key.hint,
-            scopes=scopes.serialize(scopes.effective(key.scopes, role)).split(),
-            allowed_ips=key.allowed_ips.split(),
-            created_at=key.created_at,
-            expires_at=key.expires_at,
-            last_used_at=key.last_used_at,
-            last_used_surface=key.last_used_surface,
-            last_used_client=key.last_used_client,
-            **extra,
-        )
-
-
-class Creator(BaseModel):
-    name: str
-    email: str
-
-    @classmethod
-    def of(cls, user):
-        return None if user is None else cls(name=user.name, email=user.email)
-
-
-class Owner(Creator):
-    service_account: bool  # automation's own identity, not a person
-
-
-class OrganizationKeyInfo(KeyInfo):
-    created_by: Owner  # whose key it is (a member, or a service account)
-    made_by: Creator | None  # who made it (a service account's: the Admin who did)
-
-
-class OrganizationKeyPage(BaseModel):
-    count: int
-    items: list[OrganizationKeyInfo]
-
-    @classmethod
-    def of(cls, page):
-        return cls(
-            count=page.count,
-            items=[
-                OrganizationKeyInfo.of(
-                    key,
-                    key.owner_role or "",
-                    created_by=Owner(
-                        name=key.user.name,
-                        email="" if key.user.is_service_account else key.user.email,
-                        service_account=key.user.is_service_account,
-                    ),
-                    made_by=Creator.of(key.created_by),
-                )
-                for key in page.items
-            ],
-        )
 
 
 NO_SUCH_KEY = {"error": "not_found", "error_description": "No such active API key"}

@@ -21,7 +21,7 @@ from mcp_types import ToolAnnotations
 
 from apikeys import key_management, scopes, services
 from genesis import faults, mcp_exchange, mcp_gate
-from genesis.api import KeyInfo, Me, OrganizationKeyPage
+from genesis.shapes import KeyInfo, Me, OrganizationKeyPage
 
 try:
     VERSION = importlib.metadata.version("genesis-console")

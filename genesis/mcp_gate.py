@@ -22,6 +22,7 @@ from apikeys import scopes, services, throttle
 from apikeys.models import Surface
 from genesis import client_ip, faults
 from genesis.machine import ERRORS, NO_OAUTH, error_body, send_json
+from genesis.shapes import THROTTLED
 from oauth import scopes as oauth_scopes
 from oauth import tokens as oauth_tokens
 
@@ -261,7 +262,7 @@ class McpGate:
             return await send_json(
                 reply,
                 429,
-                {"error": "too_many_requests", "error_description": "Too many failed attempts"},
+                THROTTLED,
                 [(b"retry-after", str(admission.retry_after).encode())],
             )
         if oauth and admission.context is None:

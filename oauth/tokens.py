@@ -47,7 +47,7 @@ class GrantContext:
     def credential(self) -> str:
         return f"oauth:{self.grant_id}"
 
-    # whoami (genesis.api.Me) describes the credential; for a grant, that is the app.
+    # whoami (genesis.shapes.Me) describes the credential; for a grant, that is the app.
     @property
     def key_name(self) -> str:
         return self.client_name

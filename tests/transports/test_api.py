@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apikeys import keys, throttle
 from apikeys.models import ApiKey
-from genesis.api import UNAUTHORIZED
+from genesis.shapes import UNAUTHORIZED
 
 from ..factories import ApiKeyFactory
 

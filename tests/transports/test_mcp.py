@@ -17,7 +17,7 @@ from mcp.types import Implementation
 
 from apikeys import keys, throttle
 from apikeys.models import ApiKey
-from genesis.api import UNAUTHORIZED
+from genesis.shapes import UNAUTHORIZED
 
 
 async def _session(url, key, action, client_info=None, statuses=None):
