@@ -56,6 +56,10 @@ def organization_keys(
     assert scopes.ORG_ADMIN in context.scopes  # noqa: S101 (the callers check the scope)
     rows = ApiKey.objects.active().filter(organization_id=context.organization_id)
     member, name = member[:254], name[:100]  # an email's longest, a key name's longest
+    if "\x00" in member or "\x00" in name:
+        # No name or address holds a NUL (forms refuse one, PostgreSQL can't store one),
+        # so nothing matches; PostgreSQL would refuse the query itself.
+        return Page(0, [])
     if member:
         rows = rows.filter(Q(user__name__icontains=member) | Q(user__email__icontains=member))
     if name:

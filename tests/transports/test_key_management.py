@@ -121,6 +121,10 @@ def test_the_organization_list_filters_pages_and_names_creators(
     assert mia["items"][0]["made_by"] == mine
     page = api(server, admin_key, "GET", "/organization/keys", params={"limit": 2, "offset": 4})
     assert page.json()["count"] == 5 and len(page.json()["items"]) == 1
+    # A NUL is in no name or address (and PostgreSQL refuses one in a query): no match.
+    for nul in ({"member": "mia\x00"}, {"name": "\x00"}):
+        empty = api(server, admin_key, "GET", "/organization/keys", params=nul)
+        assert (empty.status_code, empty.json()) == (200, {"count": 0, "items": []}), nul
     bad = api(server, admin_key, "GET", "/organization/keys", params={"limit": 1000})
     assert 400 <= bad.status_code < 500 and bad.headers["content-type"].startswith(
         "application/json"
