@@ -206,13 +206,20 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
 
 
 class OrgKeyFilterForm(forms.Form):
-    """Filters of the Organization API Keys section. Bad values are ignored, not errors.
+    """Filters of the Organization API Keys section. A bad value (longer than its input
+    takes, or with a NUL) filters nothing, and its field says why, as the audit log's do.
 
     Free text rather than a list of members, so the section costs the same with a
     thousand members as with three."""
 
-    member = forms.CharField(label=_("Created by"), required=False, max_length=254, strip=True)
-    q = forms.CharField(label=_("Name"), required=False, max_length=100, strip=True)
+    member = forms.CharField(
+        label=_("Created by"), required=False, max_length=254, strip=True,
+        widget=forms.SearchInput(attrs={"placeholder": _("Name or email")}),
+    )  # fmt: skip
+    q = forms.CharField(
+        label=_("Name"), required=False, max_length=100, strip=True,
+        widget=forms.SearchInput(attrs={"placeholder": _("Search by name")}),
+    )  # fmt: skip
 
     def filter(self, queryset):
         if not self.is_valid():

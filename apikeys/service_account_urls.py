@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import service_account_views as views
+from .urls import key_dialogs
 
 app_name = "service_accounts"
 
@@ -9,8 +10,10 @@ urlpatterns = [
     path("<int:account_id>/", views.detail, name="detail"),
     path("<int:account_id>/keys/", views.keys_section, name="keys"),
     path("<int:account_id>/keys/create/", views.create_key, name="create_key"),
-    path("<int:account_id>/keys/<int:key_id>/roll/", views.roll_key, name="roll_key"),
-    path("<int:account_id>/keys/<int:key_id>/revoke/", views.revoke_key, name="revoke_key"),
+    path(
+        "<int:account_id>/keys/",
+        include(key_dialogs("key_", roll=views.roll_key, revoke=views.revoke_key)),
+    ),
     path("<int:account_id>/role/", views.change_role, name="role"),
     path("<int:account_id>/disable/", views.disable, name="disable"),
     path("<int:account_id>/enable/", views.enable, name="enable"),

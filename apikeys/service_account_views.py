@@ -16,12 +16,13 @@ from genesis.htmx import finish, render_dialog
 from organizations import access
 from organizations import views as members
 from organizations.decorators import dialog_view, organization_view
+from organizations.forms import RoleForm
 from organizations.models import Membership
 
 from . import service_accounts
 from .access import get_service_account_key_or_404, get_service_account_or_404
 from .forms import ServiceAccountForm
-from .views import KeyPage, create, my_keys, revoke, roll
+from .views import KeyPage, KeyUrls, create, my_keys, revoke, roll
 
 
 def account_url(account: Membership) -> str:
@@ -41,9 +42,13 @@ def page_context(membership: Membership, account: Membership) -> dict:
         "account": account,
         "service_account": account.user.service_account,
         "account_keys": my_keys(account).select_related("created_by"),
-        # Its keys' actions are at keys_url + "<id>/<action>/" (the key_action tag).
-        "keys_url": account_url(account) + "keys/",
-        "roles": assignable_roles(membership),
+        "key_urls": KeyUrls(
+            "service_accounts:key_",
+            {"org": membership.organization.slug, "account_id": account.user_id},
+        ),
+        "role_form": RoleForm(
+            auto_id="account-%s", initial={"role": account.role}, roles=assignable_roles(membership)
+        ),
     }
 
 
@@ -154,17 +159,27 @@ def revoke_key(request, membership, account, key_id):
     return revoke(account_page(request, membership, account), key)
 
 
-@require_POST
-@organization_view
-@account_view
+def account_action(act):
+    """A POST that changes one service account (account_view: its Admins and Owners),
+    then back to its page, where a message says what happened."""
+
+    @require_POST
+    @organization_view
+    @account_view
+    @wraps(act)
+    def view(request, membership, account):
+        act(request, membership, account)
+        return redirect(account_url(account))
+
+    return view
+
+
+@account_action
 def change_role(request, membership, account):
     members.apply_role_form(request, membership, account)
-    return redirect(account_url(account))
 
 
-@require_POST
-@organization_view
-@account_view
+@account_action
 def disable(request, membership, account):
     service_accounts.disable(account.user.service_account)
     messages.success(
@@ -172,18 +187,14 @@ def disable(request, membership, account):
         _("%(name)s is disabled. Its API keys are refused until you enable it again.")
         % {"name": account.user.name},
     )
-    return redirect(account_url(account))
 
 
-@require_POST
-@organization_view
-@account_view
+@account_action
 def enable(request, membership, account):
     service_accounts.enable(account.user.service_account)
     messages.success(
         request, _("%(name)s is enabled. Its API keys work again.") % {"name": account.user.name}
     )
-    return redirect(account_url(account))
 
 
 @dialog_view

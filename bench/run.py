@@ -29,7 +29,7 @@ def main():
     )
     print(f"Python {platform.python_version()} on {platform.machine()}, {platform.platform()}")
     # Each part in its own process: each sets Django up with its own settings.
-    for part in ("verify", "key_check_paths", "console", "http_load", "servers"):
+    for part in ("verify", "key_check_paths", "console", "key_rows", "http_load", "servers"):
         subprocess.run(  # noqa: S603
             [sys.executable, "-c", f"import run; run.part({part!r})"], cwd=HERE, check=True
         )
@@ -45,7 +45,12 @@ def part(name):
         for what, fast, slow in module.main():
             print(f"| {what} | {fast:.1f} | {slow:.1f} |")
         return
-    titles = {"verify": "key verification", "console": "console", "http_load": "HTTP"}
+    titles = {
+        "verify": "key verification",
+        "console": "console",
+        "key_rows": "page render of key rows",
+        "http_load": "HTTP",
+    }
     table(titles[name], module.main())
 
 

@@ -1,6 +1,7 @@
 """Pagination without a COUNT: a page of a long list costs the same whatever the list's
 length (counting 10,000 keys cost more than rendering the page)."""
 
+import math
 from dataclasses import dataclass
 
 
@@ -52,16 +53,25 @@ def page_number(value) -> int:
     return min(max(1, number), MAX_PAGE)
 
 
-def page_of(queryset, number, per_page: int, *, counted: bool = False) -> Page:
+def page_of(
+    queryset, number, per_page: int, *, counted: bool = False, last_past_end: bool = False
+) -> Page:
     """The `number`th page (see page_number), fetching one extra row to know whether
-    another page follows; `counted`: and the whole list's length (one COUNT more, only
-    when there is more than one page), for "21-29 of 29"."""
+    another page follows. `counted`: and the whole list's length, for "21-29 of 29"
+    and "61 members" (one COUNT more, except on the last page). Past the end the page
+    is empty, with a way back; `last_past_end`: it is the last page instead."""
     number = page_number(number)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page + 1])
     page = Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page)
-    if counted and page.has_other_pages:
-        page.count = offset + len(rows) if rows and not page.has_next else queryset.count()
+    past_end = number > 1 and not rows
+    if counted or (last_past_end and past_end):
+        on_last_page = not page.has_next and not past_end
+        # There the length is the full pages before it and its own rows, without a COUNT.
+        page.count = offset + len(rows) if on_last_page else queryset.count()
+    if last_past_end and past_end:
+        last = max(1, math.ceil(page.count / per_page))
+        return page_of(queryset, last, per_page, counted=counted)
     return page
 
 

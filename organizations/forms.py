@@ -29,11 +29,22 @@ class InviteForm(DescribedErrorsMixin, forms.Form):
 
 
 class RoleForm(DescribedErrorsMixin, forms.Form):
+    """A member's or service account's role. Posted, it takes any role (the view refuses
+    one the poster may not assign, 403); shown, it offers `roles`, those they may."""
+
+    # Its select always has a role chosen: a "required" mark would only be read out.
+    use_required_attribute = False
+
     role = forms.ChoiceField(
         label=_("Role"),
         choices=Role.choices,
         error_messages={"invalid_choice": _("Choose Owner, Admin or Member.")},
     )
+
+    def __init__(self, *args, roles=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if roles is not None:
+            self.fields["role"].choices = [(role.value, role.label) for role in roles]
 
 
 class KeyPolicyForm(DescribedErrorsMixin, forms.Form):

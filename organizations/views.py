@@ -3,7 +3,6 @@ from functools import wraps
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts import two_factor
 from genesis.htmx import finish, render_dialog, render_partial
-from genesis.pages import page_number, page_of, without_page
+from genesis.pages import page_of, without_page
 
 from . import access, audit_csv, invitations, services
 from .decorators import CURRENT_ORG_SESSION_KEY, dialog_view, organization_view
@@ -54,13 +53,21 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         .annotate(has_two_factor=two_factor.annotation())
         .order_by("user__name", "user__email", "pk")
     )
-    # Counted, for "N members" and "Page 1 of 3"; past the end it shows the last page.
-    page = Paginator(members, MEMBERS_PER_PAGE).get_page(page_number(request.GET.get("page")))
+    # Counted, for "N members"; past the end it shows the last page.
+    page = page_of(
+        members, request.GET.get("page"), MEMBERS_PER_PAGE, counted=True, last_past_end=True
+    )
     roles = access.assignable_roles(membership)
-    rows = [
-        {"member": member, "manageable": access.can_manage(membership, member)}
-        for member in page.object_list
-    ]
+    rows = []
+    for member in page.object_list:
+        manageable = access.can_manage(membership, member)
+        # Each row's select has an id of its own: role-<member id>.
+        role_form = (
+            RoleForm(auto_id=f"%s-{member.pk}", initial={"role": member.role}, roles=roles)
+            if manageable
+            else None
+        )
+        rows.append({"member": member, "manageable": manageable, "role_form": role_form})
     open_invitations = []
     if membership.is_admin:
         if invite_form is None:
@@ -76,7 +83,6 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         "accounts_page": service_accounts_page(request, membership),
         "rows": rows,
         "members_page": page,
-        "roles": roles,
         "invite_form": invite_form,
         "open_invitations": open_invitations,
         "invitation_days": django_settings.INVITATION_LIFETIME.days,

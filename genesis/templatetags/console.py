@@ -1,5 +1,7 @@
-"""Small pieces of markup that lists repeat on every row. Tags rather than includes:
-an include costs several times more, and a page of keys renders dozens of these."""
+"""Small pieces of markup that lists repeat on every row. Simple tags building their
+HTML rather than includes or inclusion tags: a page of keys renders dozens of these,
+and with the dialog buttons as inclusion tags (their markup in a template) an Admin's
+API keys page with 50 keys rendered in 54 ms instead of 45 ms (bench/key_rows.py)."""
 
 import functools
 
@@ -179,11 +181,12 @@ KEY_ACTIONS = {
 
 
 @register.simple_tag
-def key_action(keys_url, key, action):
-    """One of a key row's icon buttons, opening the action's dialog."""
+def key_action(key_urls, key, action):
+    """One of a key row's icon buttons, opening the `action` dialog of `key`;
+    `key_urls` says where the list's key dialogs are (apikeys.views.KeyUrls)."""
     label, title, icon_name, classes = KEY_ACTIONS[action]
     return dialog_button(
-        f"{keys_url}{key.pk}/{action}/",
+        key_urls.url(key, action),
         label=label % {"name": key.name},
         icon_name=icon_name,
         classes=classes,

@@ -308,6 +308,17 @@ def test_rolling_one_of_its_keys_with_an_overlap(admin, client_for, client):
     assert me(client, old).status_code == 200 and me(client, new).status_code == 200
 
 
+def test_its_keys_buttons_open_its_own_dialogs(admin, client_for):
+    # Not the API keys page's (once a context variable of the page's layout shadowed
+    # the account's, and Roll opened a 404 there).
+    account = make_service_account(admin.organization)
+    key = make_service_key(account, admin)
+    page = client_for(admin).get(page_of(account)).text
+    for action in ("roll", "revoke"):
+        assert f'action="{page_of(account)}keys/{key.pk}/{action}/"' in page
+    assert f"/api-keys/{key.pk}/" not in page
+
+
 def test_its_keys_are_revoked_from_its_page_and_the_organization_list(admin, client_for):
     account = make_service_account(admin.organization)
     first, second = make_service_key(account, admin, "first"), make_service_key(account, admin)

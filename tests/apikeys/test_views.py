@@ -290,3 +290,19 @@ class TestLists:
         # section one page and, as it has more than one, its COUNT ("1-20 of 25"); then
         # my authorized apps and the organization's.
         assert few == (9 if url.endswith("api-keys/") else 5)
+
+
+@pytest.mark.parametrize("slug", ["acme", "o999999999", "999999999"])
+def test_a_rows_button_urls_are_the_named_urls(slug):
+    # KeyUrls reverses each action once and swaps the key id in: the same URL as
+    # reversing it for the key, whatever digits the organization's slug holds.
+    from django.urls import reverse
+
+    from apikeys.views import KeyUrls
+
+    urls = KeyUrls("apikeys:", {"org": slug})
+    for key_id in (1, 999999999, 42):
+        key = ApiKey(pk=key_id)
+        for action in ("rename", "roll", "delete", "revoke"):
+            expected = reverse(f"apikeys:{action}", kwargs={"org": slug, "key_id": key_id})
+            assert urls.url(key, action) == expected
