@@ -499,8 +499,8 @@ def _key_check_row(digests: list[str], now) -> tuple | None:
     execute-wrapper chain, the broken-transaction check, SQLite's placeholder rewrite by
     regex) cost 30 of the 60 µs this query takes on SQLite, and /api/v1/me's margin over
     the peer is about that (docs/performance.md). What the wrapper does that matters is
-    done here too: the health check and reconnect of a stale connection, and Django's
-    database exceptions (genesis.faults answers them with a 503).
+    done here too: a stale connection is replaced, and database errors are Django's
+    (genesis.faults answers them with a 503).
 
     Whenever someone watches the queries (DEBUG, a test counting them, an
     execute_wrapper hook for tracing or slow-query logs), it goes through Django's
@@ -511,7 +511,29 @@ def _key_check_row(digests: list[str], now) -> tuple | None:
         with connection.cursor() as cursor:
             cursor.execute(_key_check_sql(len(digests)), params)
             return cursor.fetchone()
-    connection.close_if_health_check_failed()
+    # The key check is its connection's health check: where Django would send a SELECT 1
+    # first (CONN_HEALTH_CHECKS, a round trip on PostgreSQL), the check itself is sent,
+    # and only if it fails on a connection that no longer works (the database restarted
+    # since this connection's last request) is the connection replaced and the check
+    # run again: what the health check would have done, one round trip fewer.
+    may_replace = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    try:
+        row = _run_key_check(digests, params)
+    except DatabaseError:
+        if not may_replace or connection.is_usable():
+            raise  # the database itself fails (genesis.faults: 503), not this connection
+        connection.close()
+        row = _run_key_check(digests, params)
+    connection.health_check_done = True  # it answered: no SELECT 1 later in this request
+    return row
+
+
+def _run_key_check(digests: list[str], params: list) -> tuple | None:
     connection.ensure_connection()
     placeholder = "?" if connection.vendor == "sqlite" else "%s"
     with connection.wrap_database_errors:

@@ -1,6 +1,6 @@
 """Console scaling: an Admin's API keys page in an organization with 10 keys against one
 with 10,000 keys over 1,000 members (queries and median time), and removing a member who
-holds 1,000 keys (queries)."""
+holds 1,000 keys against one who holds 10 (queries)."""
 
 import sys
 import time
@@ -95,22 +95,35 @@ def main(requests: int = 20) -> list[tuple[str, float, str]]:
         )
     ApiKey.objects.bulk_create(extra)
     held = ApiKey.objects.active().filter(user=holder.user, organization=large).count()
-    connection.queries_log.clear()
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        remove_member(holder)
-        removal_time = time.perf_counter() - started
-    removal_queries = len(queries)
+    # Another member, with the 10 keys each has: removing either must cost the same
+    # statements, whatever the number of keys (audit entries and the email included).
+    other = Membership.objects.filter(organization=large, role=Role.MEMBER).exclude(pk=holder.pk)
+    other = other.first()
+    few = ApiKey.objects.active().filter(user=other.user, organization=large).count()
+
+    def removal(member) -> tuple[int, float]:
+        connection.queries_log.clear()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            remove_member(member)
+            elapsed = time.perf_counter() - started
+        return len(queries), elapsed
+
+    few_queries, _ = removal(other)
+    removal_queries, removal_time = removal(holder)
     left = ApiKey.objects.active().filter(user=holder.user, organization=large).count()
     if left:
         raise RuntimeError("removal left active keys")
     return [
         ("10 keys: queries", small_queries, ""),
-        ("10,000 keys / 1,000 members: queries", large_queries, "same as 10 keys"),
+        # One more there: the COUNT for the total ("1-20 of 10,000"), on a list of more
+        # than one page only; whatever the length, never more.
+        ("10,000 keys / 1,000 members: queries", large_queries, f"<= {small_queries + 1}"),
         ("10 keys: median page time (ms)", small_time * 1000, ""),
         ("10,000 keys: median page time (ms)", large_time * 1000, ""),
         ("time ratio 10,000 / 10 (median of 5 rounds)", ratio, "<= 1.3"),
-        (f"removing a member with {held:,} keys: queries", removal_queries, "<= 10"),
+        (f"removing a member with {few} keys: queries", few_queries, ""),
+        (f"removing a member with {held:,} keys: queries", removal_queries, f"same as {few} keys"),
         (f"removing a member with {held:,} keys: time (ms)", removal_time * 1000, ""),
     ]
 

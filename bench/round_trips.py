@@ -36,8 +36,7 @@ def main() -> list[tuple[str, str]]:
 
         setattr(cls, name, wrapper)
 
-    counting(psycopg.Cursor, "execute", "PostgreSQL")
-    counting(psycopg.Connection, "execute", "PostgreSQL")
+    counting(psycopg.Cursor, "execute", "PostgreSQL")  # Connection.execute runs a Cursor's
     counting(redis.connection.AbstractConnection, "send_command", "Redis")
 
     def request():

@@ -204,6 +204,56 @@ def test_the_key_check_reconnects_after_the_connection_was_closed(member, make_k
     assert services.authenticate(key.plaintext) is not None
 
 
+@pytest.fixture
+def statements_sent(monkeypatch):
+    """Every statement the PostgreSQL driver sends (its Connection.execute, which the key
+    check uses, runs a Cursor's)."""
+    import psycopg
+
+    sent = []
+    real = psycopg.Cursor.execute
+
+    def spy(self, query, *args, **kwargs):
+        sent.append(str(query))
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
+    return sent
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a health check is a round trip")
+@pytest.mark.django_db(transaction=True)
+def test_the_key_check_is_its_connections_health_check(member, make_key, statements_sent):
+    # One round trip for the check, on a connection reused by a new request: no SELECT 1
+    # before it (CONN_HEALTH_CHECKS), and none for the rest of the request either.
+    key = make_key(member)
+    assert services.authenticate(key.plaintext) is not None
+    # What close_old_connections does to a connection it keeps, as the next request starts.
+    connection.health_check_done = False
+    statements_sent.clear()
+    assert services.authenticate(key.plaintext) is not None
+    assert ApiKey.objects.filter(pk=key.pk).exists()  # a later query of the request
+    assert len(statements_sent) == 2 and "SELECT 1" not in statements_sent
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a server that restarts")
+@pytest.mark.django_db(transaction=True)
+def test_the_key_check_replaces_a_connection_the_database_ended(member, make_key):
+    # As a database restart does to every idle connection: the next request's key check
+    # fails on it, gets a new connection and answers.
+    import psycopg
+
+    key = make_key(member)
+    assert services.authenticate(key.plaintext) is not None
+    ended = connection.connection.info.backend_pid
+    connection.health_check_done = False  # the next request, on the same connection
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [ended])
+    assert services.authenticate(key.plaintext) is not None
+    assert connection.connection.info.backend_pid != ended
+    assert services.authenticate(keys.generate()) is None
+
+
 def test_execute_wrapper_hooks_see_the_key_check(member, make_key):
     # Instrumentation (tracing, slow-query logs) hooks into Django's cursor wrapper; the
     # key check's own cursor goes through it too.
