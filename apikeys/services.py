@@ -379,8 +379,11 @@ def client_name(text: str) -> str:
     return " ".join(kept.split())[:_CLIENT_LENGTH]
 
 
-def _may_rename_client(key_id: int) -> bool:
-    renames = throttle.count(f"client-renames:{key_id}:{int(time.time() // 60)}", timeout=120)
+def may_rename_client(credential: str) -> bool:
+    """Whether a new client name may be written now for `credential` ("key:<id>", and
+    oauth.tokens' "grant:<id>"): CLIENT_RENAMES_PER_MINUTE times a minute."""
+    minute = int(time.time() // 60)
+    renames = throttle.count(f"client-renames:{credential}:{minute}", timeout=120)
     return renames <= CLIENT_RENAMES_PER_MINUTE
 
 
@@ -402,7 +405,9 @@ def record_use(
     client_info = client_name(client_info or "")
     if client_info:
         client = client_info
-        if not due and (client == key.last_used_client or not _may_rename_client(key.key_id)):
+        if not due and (
+            client == key.last_used_client or not may_rename_client(f"key:{key.key_id}")
+        ):
             return
     elif not due:
         return

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from apikeys import scopes as scopes_
-from apikeys.services import client_name, valid_ip
+from apikeys.services import client_name, may_rename_client, valid_ip
 from genesis import faults
 from organizations.models import Membership
 
@@ -111,11 +111,16 @@ def authenticate(token: object) -> GrantContext | None:
 
 def record_use(grant: GrantContext, *, ip: str | None, user_agent: str, client_info) -> None:
     """When, from where and by what a grant was last used: at most one UPDATE a minute
-    (a new client name is written at once), never at the cost of the answer."""
+    (a new client name is written at once, a few times a minute at most, as for keys),
+    never at the cost of the answer."""
     now = timezone.now()
     client = client_name(client_info or "") or client_name(user_agent)
     due = grant.last_used_at is None or now - grant.last_used_at >= LAST_USED_INTERVAL
-    if not due and (not client_info or client == grant.last_used_client):
+    if not due and (
+        not client_info
+        or client == grant.last_used_client
+        or not may_rename_client(f"grant:{grant.grant_id}")
+    ):
         return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
     if client_info:

@@ -195,3 +195,25 @@ def test_a_token_is_checked_in_one_query(member, django_assert_num_queries):
         assert tokens.authenticate("u" * 32) is None
     with django_assert_num_queries(0):
         assert tokens.authenticate("x" * 300) is None
+
+
+def test_changing_client_names_cannot_turn_every_grant_request_into_a_write(member):
+    # As for keys (apikeys.services.record_use): a caller alternating names gets a few
+    # renames a minute written, not one per request.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apikeys.services import CLIENT_RENAMES_PER_MINUTE
+
+    grant = make_grant(member)
+    token = "t" * 32
+    AccessToken.objects.filter(pk=grant.access_token_id).update(token_checksum=tokens.digest(token))
+    tokens.record_use(tokens.authenticate(token), ip="127.0.0.1", user_agent="", client_info="a 1")
+    with CaptureQueriesContext(connection) as queries:
+        for number in range(20):
+            context = tokens.authenticate(token)  # each request checks anew
+            tokens.record_use(context, ip="127.0.0.1", user_agent="", client_info=f"n {number % 2}")
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == CLIENT_RENAMES_PER_MINUTE
+    grant.refresh_from_db()
+    assert grant.last_used_client in ("n 0", "n 1")
