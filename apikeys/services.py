@@ -380,8 +380,8 @@ def client_name(text: str) -> str:
 
 
 def may_rename_client(credential: str) -> bool:
-    """Whether a new client name may be written now for `credential` ("key:<id>", and
-    oauth.tokens' "grant:<id>"): CLIENT_RENAMES_PER_MINUTE times a minute."""
+    """Whether a new client name may be written now for a key's or a grant's context's
+    `credential` (oauth.tokens records grants' use): CLIENT_RENAMES_PER_MINUTE a minute."""
     minute = int(time.time() // 60)
     renames = throttle.count(f"client-renames:{credential}:{minute}", timeout=120)
     return renames <= CLIENT_RENAMES_PER_MINUTE
@@ -405,9 +405,7 @@ def record_use(
     client_info = client_name(client_info or "")
     if client_info:
         client = client_info
-        if not due and (
-            client == key.last_used_client or not may_rename_client(f"key:{key.key_id}")
-        ):
+        if not due and (client == key.last_used_client or not may_rename_client(key.credential)):
             return
     elif not due:
         return
@@ -521,15 +519,18 @@ def _key_check_row(digests: list[str], now) -> tuple | None:
     # and only if it fails on a connection that no longer works (the database restarted
     # since this connection's last request) is the connection replaced and the check
     # run again: what the health check would have done, one round trip fewer.
-    may_replace = (
-        connection.connection is not None
-        and connection.health_check_enabled
-        and not connection.health_check_done
-        and not connection.in_atomic_block
-    )
     try:
         row = _run_key_check(digests, params)
     except DatabaseError:
+        # Where Django would have health-checked: a connection reused by this request,
+        # outside a transaction (one made just now counts as checked; one that couldn't
+        # be made is not tried again).
+        may_replace = (
+            connection.connection is not None
+            and connection.health_check_enabled
+            and not connection.health_check_done
+            and not connection.in_atomic_block
+        )
         if not may_replace or connection.is_usable():
             raise  # the database itself fails (genesis.faults: 503), not this connection
         connection.close()

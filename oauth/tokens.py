@@ -119,7 +119,7 @@ def record_use(grant: GrantContext, *, ip: str | None, user_agent: str, client_i
     if not due and (
         not client_info
         or client == grant.last_used_client
-        or not may_rename_client(f"grant:{grant.grant_id}")
+        or not may_rename_client(grant.credential)
     ):
         return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_INTERVAL)
