@@ -2,6 +2,7 @@
 lockout is keyed on, who may sign up, and what a sign-up saves."""
 
 import ipaddress
+from urllib.parse import quote
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -65,6 +67,20 @@ class AccountAdapter(DefaultAccountAdapter):
         site = get_current_site(request)  # without django.contrib.sites: the request's host
         context = {"request": request, "email": email, "current_site": site, **context}
         mail.deliver(self.render_mail(template_prefix, email, context))
+
+    # Every link allauth mails is on PUBLIC_URL (genesis.mail.public_url): allauth builds
+    # them from the request, whose Host header (and port) the client chose.
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        # allauth's own way of writing the opaque key into its URL pattern.
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return mail.public_url(path.replace("UID-KEY", quote(key)))
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        links = {
+            "signup_url": mail.public_url(reverse("account_signup")),
+            "password_reset_url": mail.public_url(reverse("account_reset_password")),
+        }
+        self.send_mail("account/email/account_already_exists", email, links)
 
     def is_open_for_signup(self, request) -> bool:
         """Sign-up is by invitation, unless GENESIS_OPEN_SIGNUP is on: an invitation to

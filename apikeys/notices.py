@@ -39,7 +39,7 @@ def _send(user, template: str, context: dict) -> bool:
 
 
 def _keys_url(organization) -> str:
-    return settings.PUBLIC_URL + reverse("apikeys:list", kwargs={"org": organization.slug})
+    return mail.public_url(reverse("apikeys:list", kwargs={"org": organization.slug}))
 
 
 def _admins(organization_id: int):
@@ -62,7 +62,7 @@ def _told_about(key: ApiKey) -> tuple[list, dict]:
         "service_accounts:detail",
         kwargs={"org": key.organization.slug, "account_id": key.user_id},
     )
-    context = {"account": key.user, "url": settings.PUBLIC_URL + page}
+    context = {"account": key.user, "url": mail.public_url(page)}
     maker = User.objects.filter(
         pk=key.created_by_id,
         is_active=True,

@@ -79,6 +79,8 @@ def account_view(view):
 @dialog_view
 def create_account(request, membership):
     access.require_admin(membership)
+    if request.method == "POST":
+        sudo.require_fresh_sign_in(request)  # a new identity with a role
     posted = request.POST if request.method == "POST" else None  # an empty POST is a 400
     form = ServiceAccountForm(posted, roles=assignable_roles(membership))
     if request.method == "POST" and form.is_valid():
@@ -160,14 +162,15 @@ def revoke_key(request, membership, account, key_id):
 
 
 def account_action(act):
-    """A POST that changes one service account (account_view: its Admins and Owners),
-    then back to its page, where a message says what happened."""
+    """A POST that changes what one service account may do (account_view: its Admins and
+    Owners; a fresh sign-in), then back to its page, where a message says what happened."""
 
     @require_POST
     @organization_view
     @account_view
     @wraps(act)
     def view(request, membership, account):
+        sudo.require_fresh_sign_in(request)
         act(request, membership, account)
         return redirect(account_url(account))
 

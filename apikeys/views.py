@@ -282,13 +282,14 @@ def roll(page: KeyPage, key):
     usable = key.revoked_at is None and not key.is_expired and key.replaced_by_id is None
     if request.method == "GET" and usable:
         return page.dialog("apikeys/_roll_dialog.html", {"key": key, "form": RollForm()})
+    if request.method == "POST" and usable:
+        sudo.require_fresh_sign_in(request)  # before the form: the replay carries it
     form = RollForm(request.POST)
     if request.method == "POST" and usable and not form.is_valid():
         return page.dialog("apikeys/_roll_dialog.html", {"key": key, "form": form}, status=400)
     try:
         if request.method != "POST":
             raise services.KeyGone
-        sudo.require_fresh_sign_in(request)
         overlap = form.duration if form.is_valid() else services.ROLL_OVERLAPS["now"]
         new_key, plaintext = services.roll_key(key, request.user, overlap)
     except services.KeyGone:

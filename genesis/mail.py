@@ -14,6 +14,12 @@ from django.core.mail import EmailMessage, get_connection
 logger = logging.getLogger(__name__)
 
 
+def public_url(path: str) -> str:
+    """The address of `path` for a link in an email: on PUBLIC_URL, never on the Host
+    header of whatever request happened to send it (which a client writes)."""
+    return settings.PUBLIC_URL + path
+
+
 def connection():
     """The mail server post_office itself sends through (the console with DEBUG); when
     EMAIL_BACKEND is something else (tests: Django's locmem outbox), that one."""

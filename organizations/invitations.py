@@ -37,7 +37,7 @@ def _new_token() -> tuple[str, str]:
 
 
 def link(token: str) -> str:
-    return settings.PUBLIC_URL + reverse("invitation", kwargs={"token": token})
+    return mail.public_url(reverse("invitation", kwargs={"token": token}))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import two_factor
+from accounts import sudo, two_factor
 from genesis.htmx import finish, render_dialog, render_partial
 from genesis.pages import page_of, without_page
 
@@ -144,6 +144,7 @@ def member_list(request, membership):
 @organization_view
 def invite(request, membership):
     access.require_admin(membership)
+    sudo.require_fresh_sign_in(request)  # it hands a role to someone new
     form = InviteForm(request.POST, roles=access.assignable_roles(membership))
     if form.is_valid():
         replaced = invitations.open_invitation(membership.organization, form.cleaned_data["email"])
@@ -196,6 +197,7 @@ def invitation_action(act):
     def view(request, membership, invitation_id):
         invitation = access.get_invitation_or_404(membership, invitation_id)
         access.require_can_assign(membership, invitation.role)
+        sudo.require_fresh_sign_in(request)  # a role offered again, or withdrawn
         act(request, invitation)
         if not request.htmx:
             return redirect(members_url(membership))
@@ -248,6 +250,7 @@ def apply_role_form(request, membership, target) -> bool:
 def change_role(request, membership, member_id):
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
+    sudo.require_fresh_sign_in(request)
     status = 200 if apply_role_form(request, membership, target) else 400
     if target.user_id == membership.user_id:
         # A changed role of your own changes what this page may show you.
@@ -286,6 +289,7 @@ def leave(request, membership):
 def remove_after_confirmation(request, membership, target):
     if request.method == "GET":
         return removal_dialog(request, membership, target)
+    sudo.require_fresh_sign_in(request)  # it revokes every key they made here
     try:
         services.remove_member(target)
     except services.MembershipError as error:
@@ -312,6 +316,8 @@ def remove_after_confirmation(request, membership, target):
 @organization_view
 def settings_page(request, membership):
     access.require_owner(membership)
+    if request.method == "POST":
+        sudo.require_fresh_sign_in(request)
     organization = membership.organization
     form = KeyPolicyForm(
         request.POST or None, initial={"max_key_lifetime_days": organization.max_key_lifetime_days}
@@ -327,6 +333,7 @@ def settings_page(request, membership):
 @organization_view
 def two_factor_policy(request, membership):
     access.require_owner(membership)
+    sudo.require_fresh_sign_in(request)
     form = TwoFactorPolicyForm(request.POST)
     if form.is_valid():  # a checkbox: any post is valid
         services.set_two_factor_policy(

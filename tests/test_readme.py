@@ -20,11 +20,6 @@ def test_the_readme_serves_with_the_units_command():
     assert "--blocking-threads" in in_unit and "genesis.wsgi:application" in in_unit
 
 
-def test_the_development_server_serves_everything():
-    (development,) = [c for c in commands("granian") if "--reload" in c]
-    assert "genesis.wsgi:application" in development
-
-
 def test_uvicorn_is_told_to_leave_the_client_address_to_the_app():
     assert "`--no-proxy-headers`" in README
 

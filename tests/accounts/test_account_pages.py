@@ -35,6 +35,32 @@ def test_password_reset_by_email_end_to_end(member, client):
     assert "invalid" in client.get(link, follow=True).text.lower()
 
 
+def test_the_reset_link_is_on_public_url_whatever_host_and_port_the_request_named(
+    member, client, settings
+):
+    # A Host that ALLOWED_HOSTS takes, on another port (a proxy that drops or changes it).
+    client.post(
+        "/accounts/password/reset/", {"email": "member@acme.test"}, HTTP_HOST="localhost:1234"
+    )
+    [message] = mail.outbox
+    [link] = re.findall(r"https?://\S+", message.body)
+    assert link.startswith(settings.PUBLIC_URL + "/accounts/password/reset/key/")
+
+
+def test_an_existing_address_signing_up_again_is_mailed_links_on_public_url(
+    member, client, settings
+):
+    settings.GENESIS_OPEN_SIGNUP = True
+    client.post(
+        "/accounts/signup/",
+        {"email": "member@acme.test", "name": "Again", "password1": NEW_PASSWORD},
+        HTTP_HOST="localhost:1234",
+    )
+    [message] = mail.outbox
+    links = re.findall(r"https?://[^\s]+", message.body)
+    assert links and all(link.startswith(settings.PUBLIC_URL + "/") for link in links), links
+
+
 def test_a_reset_for_an_unknown_address_mails_no_one_and_says_the_same(db, client):
     response = client.post("/accounts/password/reset/", {"email": "who@example.com"})
     assert response.status_code == 302

@@ -13,7 +13,7 @@ import pytest
 from apikeys.models import ApiKey
 from organizations.models import Membership
 
-from ..factories import PASSWORD, ApiKeyFactory
+from ..factories import PASSWORD, ApiKeyFactory, make_service_account
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
 REAUTH = "/accounts/reauthenticate/?next="
@@ -146,3 +146,75 @@ def test_a_second_factor_confirms_too_instead_of_the_password(member, client_for
     assert done.status_code == 200, done.status_code
     assert ApiKey.objects.get().name == "By code"
     assert KEY.search(done.text)
+
+
+def stale_then_confirmed(client, path, data=None):
+    """POST on a stale sign-in: sent to confirm, nothing done yet; then confirmed, the
+    POST goes on. Returns what confirming answered."""
+    asked = client.post(path, data or {})
+    assert asked.status_code == 302 and asked["Location"].startswith(REAUTH), asked.status_code
+    return asked, lambda: confirm(client, asked["Location"])
+
+
+def test_removing_a_member_asks_again_then_removes_and_revokes(owner, member, client_for):
+    key = ApiKeyFactory(membership=member)
+    client = client_for(owner, minutes_ago=10)
+    _, go_on = stale_then_confirmed(client, f"/o/acme/members/{member.pk}/remove/")
+    assert Membership.objects.filter(pk=member.pk).exists()
+    go_on()
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_changing_a_role_asks_again_then_changes_it(owner, admin, client_for):
+    client = client_for(owner, minutes_ago=10)
+    _, go_on = stale_then_confirmed(client, f"/o/acme/members/{admin.pk}/role/", {"role": "owner"})
+    admin.refresh_from_db()
+    assert admin.role == "admin"
+    go_on()
+    admin.refresh_from_db()
+    assert admin.role == "owner"
+
+
+def test_the_two_factor_and_key_policies_ask_again_then_save(owner, org, client_for):
+    org.require_two_factor = True
+    org.save()
+    client = client_for(owner, minutes_ago=10)
+    _, go_on = stale_then_confirmed(client, "/o/acme/settings/two-factor/", {})
+    org.refresh_from_db()
+    assert org.require_two_factor
+    go_on()
+    org.refresh_from_db()
+    assert not org.require_two_factor
+    client = client_for(owner, minutes_ago=10)
+    _, go_on = stale_then_confirmed(client, "/o/acme/settings/", {"max_key_lifetime_days": "90"})
+    org.refresh_from_db()
+    assert org.max_key_lifetime_days is None
+    go_on()
+    org.refresh_from_db()
+    assert org.max_key_lifetime_days == 90
+
+
+def test_disabling_enabling_and_deleting_a_service_account_ask_again(admin, client_for):
+    from ..factories import make_service_key
+
+    account = make_service_account(admin.organization, actor=admin.user)
+    key = make_service_key(account, admin)
+    service_account = account.user.service_account
+    base = f"/o/acme/service-accounts/{account.user_id}"
+    for action, disabled in [("disable", True), ("enable", False)]:
+        client = client_for(admin, minutes_ago=10)
+        _, go_on = stale_then_confirmed(client, f"{base}/{action}/")
+        service_account.refresh_from_db()
+        assert service_account.is_disabled is not disabled
+        go_on()
+        service_account.refresh_from_db()
+        assert service_account.is_disabled is disabled
+    client = client_for(admin, minutes_ago=10)
+    _, go_on = stale_then_confirmed(client, f"{base}/delete/")
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    go_on()
+    key.refresh_from_db()
+    assert key.revoked_at is not None

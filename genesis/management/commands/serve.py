@@ -1,0 +1,43 @@
+"""The development server (the README's first command): the console, the Genesis API and
+the MCP server in one process, restarted when the code changes.
+
+It watches the project's code only. SQLite's database, with its -wal and -shm files,
+lives beside that code, and a reloader watching the whole repository restarted the
+server on its own first writes (refusing connections meanwhile, and looping so that
+SIGTERM was lost). Production runs granian from the command line with its own flags
+(README, "Production")."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from granian import Granian
+from granian.constants import Interfaces
+
+# What a change to should restart the server: the Python packages of the project. Templates
+# are read anew on each request with DEBUG on; translations are compiled by a command.
+WATCHED = ("genesis", "organizations", "apikeys", "accounts", "oauth")
+
+
+class Command(BaseCommand):
+    help = "Serve the console, the API and the MCP server for development (DEBUG only)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-reload", action="store_false", dest="reload", help="Don't watch the code."
+        )
+
+    def handle(self, *args, host, port, reload, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "serve is the development server and runs with DEBUG on only; production "
+                "runs granian as the README's Production section says."
+            )
+        Granian(
+            "genesis.wsgi:application",
+            interface=Interfaces.WSGI,
+            address=host,
+            port=port,
+            reload=reload,
+            reload_paths=[settings.BASE_DIR / package for package in WATCHED],
+        ).serve()
