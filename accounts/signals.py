@@ -38,7 +38,9 @@ def two_factor_disabled(sender, request, user, authenticator, **kwargs):
 
 def _record(user, action, authenticator) -> None:
     """In the log of every organization the person is in: each one's Admins see who has a
-    second factor. Recovery codes only back a factor up, so they aren't logged."""
+    second factor. Recovery codes only back a factor up, so they aren't logged. Whoever
+    acts is the actor: the person, or an operator who reset it (accounts.services); at
+    sign-up nobody is signed in yet, and the person is."""
     if authenticator.type not in two_factor.FACTORS:
         return
     for organization_id in Membership.objects.filter(user=user).values_list(
@@ -47,7 +49,7 @@ def _record(user, action, authenticator) -> None:
         audit.record(
             organization_id,
             action,
-            actor_id=user.pk,
+            actor_id=audit.acting_user_id() or user.pk,
             target_user_id=user.pk,
             target=user.email,
             details={"method": authenticator.type},

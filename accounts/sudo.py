@@ -14,15 +14,19 @@ from django.conf import settings
 FRESH_METHODS = {"password", "mfa"}
 
 
-def is_fresh(request) -> bool:
+def is_fresh(request, within: int | None = None) -> bool:
+    """Whether the last sign-in or confirmation was under `within` seconds ago (by
+    default ACCOUNT_REAUTHENTICATION_TIMEOUT)."""
+    if within is None:
+        within = settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
     times = [
         record.get("at", 0)
         for record in get_authentication_records(request, request.user)
         if record.get("method") in FRESH_METHODS
     ]
-    return bool(times) and time.time() - max(times) < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+    return bool(times) and time.time() - max(times) < within
 
 
-def require_fresh_sign_in(request) -> None:
-    if not is_fresh(request):
+def require_fresh_sign_in(request, within: int | None = None) -> None:
+    if not is_fresh(request, within):
         raise ReauthenticationRequired()

@@ -4,7 +4,7 @@ shown once to its owner) and never editable in what makes it a key."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
-from genesis.admin import NoDirectDeleteMixin
+from genesis.admin import ActOnlyAdmin
 from organizations.models import ServiceAccount
 
 from . import service_accounts, services
@@ -12,9 +12,25 @@ from .models import ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
-    list_display = ["name", "hint", "user", "organization", "state", "created_at", "last_used_at"]
-    list_filter = ["organization", "revoke_reason", ("revoked_at", admin.EmptyFieldListFilter)]
+class ApiKeyAdmin(ActOnlyAdmin):
+    list_display = [
+        "name",
+        "hint",
+        "user",
+        "organization",
+        "scopes",
+        "state",
+        "revoke_reason",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    ]
+    list_filter = [
+        "organization",
+        "revoke_reason",
+        ("revoked_at", admin.EmptyFieldListFilter),
+        ("expires_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["name", "hint", "user__email", "user__name", "organization__name"]
     list_select_related = ["user", "organization"]
     actions = ["revoke_selected"]
@@ -41,18 +57,16 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
     @admin.display(description="State")
     def state(self, key):
         if key.revoked_at:
-            return f"Revoked ({key.get_revoke_reason_display()})"
+            return "Revoked"  # and why, in its own column
         return "Active" if key.is_active else "Expired"
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request, queryset):
-        revoked = sum(services.revoke_key(key, request.user) for key in queryset.unrevoked())
+        unrevoked = queryset.unrevoked().select_related("user__service_account", "organization")
+        revoked = services.revoke_keys(unrevoked, request.user)
         messages.success(
             request,
             ngettext("Revoked %(count)s API key.", "Revoked %(count)s API keys.", revoked)
@@ -61,7 +75,7 @@ class ApiKeyAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(ServiceAccount)
-class ServiceAccountAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
+class ServiceAccountAdmin(ActOnlyAdmin):
     """Operators see service accounts and disable, enable or delete them through the same
     services as the console; they are created on the Members page."""
 
@@ -82,9 +96,6 @@ class ServiceAccountAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
         if account.deleted_at:
             return "Deleted"
         return "Disabled" if account.is_disabled else "Active"
-
-    def has_add_permission(self, request):
-        return False
 
     def _each(self, request, queryset, act, done: str):
         changed = sum(act(account) for account in queryset.filter(deleted_at=None))

@@ -72,27 +72,36 @@ def _told_about(key: ApiKey) -> tuple[list, dict]:
     return list(maker) or list(_admins(key.organization_id)), context
 
 
-def key_revoked(key: ApiKey, actor) -> None:
-    """An Admin or Owner revoked someone else's key (for a service account's key: the
-    key's maker hears of it, unless they did it)."""
+def keys_revoked(keys: list[ApiKey], actor) -> None:
+    """An Admin, Owner or operator revoked someone else's keys: one email per person
+    however many keys, listing them by organization (for a service account's key, its
+    maker hears of it, unless they did it). The keys come with their user and
+    organization loaded."""
 
     def send():
-        people, extra = _told_about(key)
-        for person in people:
-            if actor is not None and actor.pk == person.pk:
-                continue
-            context = {
-                "key": key,
-                "user": person,
-                "organization": key.organization,
-                "actor": actor,
-                **extra,
-            }
-            _send(person, "apikeys/email/revoked.txt", context)
+        letters = {}  # per recipient: their keys, grouped by the page they live on
+        for key in keys:
+            people, extra = _told_about(key)
+            for person in people:
+                if actor is not None and actor.pk == person.pk:
+                    continue
+                groups = letters.setdefault(person.pk, (person, {}))[1]
+                group = groups.setdefault(
+                    extra["url"], {"organization": key.organization, "keys": [], **extra}
+                )
+                group["keys"].append(key)
+        for person, groups in letters.values():
+            context = {"user": person, "actor": actor, "groups": list(groups.values())}
+            if sum(len(group["keys"]) for group in groups.values()) == 1:
+                [group] = groups.values()
+                context |= {**group, "key": group["keys"][0]}
+                _send(person, "apikeys/email/revoked.txt", context)
+            else:
+                _send(person, "apikeys/email/revoked_many.txt", context)
 
-    if actor is not None and actor.pk == key.user_id:
-        return
-    transaction.on_commit(send)
+    keys = [key for key in keys if actor is None or actor.pk != key.user_id]
+    if keys:
+        transaction.on_commit(send)
 
 
 def key_leaked(key: ApiKey, where: str) -> None:

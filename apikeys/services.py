@@ -209,14 +209,21 @@ def delete_key(key: ApiKey, actor: User) -> bool:
     return deleted
 
 
-@transaction.atomic
 def revoke_key(key: ApiKey, actor: User | None) -> bool:
     """An Admin, Owner or operator revokes a key of the organization."""
-    revoked = _revoke(key, actor, RevokeReason.REVOKED)
-    if revoked:
+    return revoke_keys([key], actor) == 1
+
+
+@transaction.atomic
+def revoke_keys(keys, actor: User | None) -> int:
+    """Revoke keys (an operator's selection, or all of a person's): each in the log, and
+    one email per person telling them which (apikeys.notices). Returns how many this call
+    revoked (others were revoked already)."""
+    revoked = [key for key in keys if _revoke(key, actor, RevokeReason.REVOKED)]
+    for key in revoked:
         audit_key(key, AuditAction.KEY_REVOKED, actor=actor)
-        notices.key_revoked(key, actor)
-    return revoked
+    notices.keys_revoked(revoked, actor)
+    return len(revoked)
 
 
 def revoke_leaked(key: ApiKey) -> bool:

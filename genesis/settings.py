@@ -69,7 +69,7 @@ if not APIKEY_PEPPERS:
     APIKEY_PEPPERS = {"dev": "genesis-development-pepper-not-secret"}
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "operators.apps.OperatorAdminConfig",  # Django's admin, on the operators' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "operators",  # last: its admin replaces third-party admins registered before it
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,9 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/15m/key"}
 # Fresh sign-in ("sudo mode") before making, rolling or revoking others' keys: by password
 # or a second factor, never by a code mailed to the address.
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Django admin only for staff with a second factor and a recent sign-in (operators.site).
+# On unless DEBUG: a development machine's first operator has none yet.
+ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", not DEBUG)
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]

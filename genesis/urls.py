@@ -1,4 +1,3 @@
-from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -10,9 +9,6 @@ from genesis import views as machine_views
 from genesis.api import api
 from organizations import views as organization_views
 
-# Operators sign in through the console's sign-in too: its lockout and two-factor apply.
-admin.site.login = secure_admin_login(admin.site.login)
-
 urlpatterns = [
     # First: the API is most of the traffic, and patterns are tried in order.
     path(settings.API_PATH.lstrip("/"), api.urls),
@@ -21,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", account_views.invitation, name="invitation"),
+    # Operators' site (operators.site): the console's sign-in, two-factor, a recent sign-in.
     path("admin/", admin.site.urls),
     path("i18n/setlang/", account_views.set_language, name="set_language"),
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no

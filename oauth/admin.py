@@ -4,15 +4,24 @@ console), never creatable or editable here: a grant is a person's consent."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
-from genesis.admin import NoDirectDeleteMixin
+from genesis.admin import ActOnlyAdmin
 
 from . import services
 from .models import AuthorizedApp, RevokeReason
 
 
 @admin.register(AuthorizedApp)
-class AuthorizedAppAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
-    list_display = ["client_name", "user", "organization", "state", "created_at", "last_used_at"]
+class AuthorizedAppAdmin(ActOnlyAdmin):
+    list_display = [
+        "client_name",
+        "user",
+        "organization",
+        "scopes",
+        "state",
+        "revoke_reason",
+        "created_at",
+        "last_used_at",
+    ]
     list_filter = ["organization", "revoke_reason", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["client_name", "user__email", "user__name", "organization__name"]
     list_select_related = ["user", "organization"]
@@ -32,13 +41,10 @@ class AuthorizedAppAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
     @admin.display(description="State")
     def state(self, grant):
         if grant.revoked_at:
-            return f"Revoked ({grant.get_revoke_reason_display()})"
+            return "Revoked"  # and why, in its own column
         return "Active" if grant.is_active else "Not yet used"
 
     @admin.action(description="Revoke selected authorized apps", permissions=["change"])

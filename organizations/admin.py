@@ -1,97 +1,18 @@
-"""Django admin for operators. Membership changes go through the services, so the
-last-Owner rule holds and a removed member's keys are revoked, as in the console."""
+"""Django admin for operators: invitations (revoked through the service) and the audit
+log, read-only, filtered by date, organization, action, actor and person. People and
+organizations are the operators app's pages (they reach across every app)."""
 
-from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib import admin
+from django.db.models import Q
 
-from accounts.services import vouch_for_email
-from genesis.admin import NoDirectDeleteMixin
+from genesis.admin import ActOnlyAdmin, TextFilter
 
-from . import invitations, services
-from .models import AuditEvent, Invitation, Membership, Organization, User
-
-
-class UserCreationForm(AdminUserCreationForm):
-    class Meta:
-        model = User
-        fields = ("email", "name")
-
-
-class UserEditForm(UserChangeForm):
-    class Meta:
-        model = User
-        fields = "__all__"
-
-
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    form = UserEditForm
-    add_form = UserCreationForm
-    ordering = ["email"]
-    list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
-    list_filter = ["is_active", "is_staff", "is_superuser"]
-    search_fields = ["email", "name"]
-    readonly_fields = ["last_login", "date_joined"]
-    fieldsets = [
-        (None, {"fields": ["email", "name", "password"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
-    ]
-    add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]}),
-    ]
-
-    def save_model(self, request, obj, form, change):
-        obj.email = obj.email.strip().lower()  # sign-in finds addresses in lowercase
-        super().save_model(request, obj, form, change)
-        # The operator vouches for the address they typed: it signs in with it.
-        vouch_for_email(obj)
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
-    fields = ["user", "role", "created_at"]
-    readonly_fields = ["created_at"]
-
-
-@admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not Membership:
-            return super().save_formset(request, form, formset, change)
-        deleted = set(formset.deleted_forms)
-        # What admin's history message reads; a form's save() would have set these.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for member_form in formset.forms:
-            if not member_form.has_changed():
-                continue
-            membership = member_form.instance
-            try:
-                if member_form in deleted:
-                    if membership.pk:
-                        services.remove_member(membership)
-                        formset.deleted_objects.append(membership)
-                elif membership.pk is None:
-                    user, role = member_form.cleaned_data["user"], member_form.cleaned_data["role"]
-                    added = services.add_member(form.instance, user.email, role)
-                    formset.new_objects.append(added)
-                else:
-                    services.change_role(membership, member_form.cleaned_data["role"])
-                    formset.changed_objects.append((membership, ["role"]))
-            except services.MembershipError as error:
-                messages.error(request, f"{membership.user}: {error}")
+from . import invitations
+from .models import AuditEvent, Invitation
 
 
 @admin.register(Invitation)
-class InvitationAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
+class InvitationAdmin(ActOnlyAdmin):
     """Operators see invitations and can revoke them; inviting is the Members page's (the
     link is only ever in the email)."""
 
@@ -110,29 +31,61 @@ class InvitationAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
             return "revoked"
         return "expired" if invitation.is_expired else "open"
 
-    @admin.action(description="Revoke the selected invitations")
+    @admin.action(description="Revoke the selected invitations", permissions=["change"])
     def revoke(self, request, queryset):
         for invitation in queryset.filter(accepted_at=None, revoked_at=None):
             invitations.revoke(invitation)
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+def _person(prefix: str, text: str) -> Q:
+    return Q(**{f"{prefix}__email__icontains": text}) | Q(**{f"{prefix}__name__icontains": text})
+
+
+class ActorFilter(TextFilter):
+    title = "actor"
+    parameter_name = "actor_is"
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(_person("actor", self.value()))
+        return queryset
+
+
+class PersonFilter(TextFilter):
+    """Everything a person did or had done to them."""
+
+    title = "person (actor or target)"
+    parameter_name = "person"
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                _person("actor", self.value()) | _person("target_user", self.value())
+            )
+        return queryset
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(NoDirectDeleteMixin, admin.ModelAdmin):
-    """Read-only: the log is written by the services and never edited."""
+class AuditEventAdmin(ActOnlyAdmin):
+    """Read-only: the log is written by the services and never edited. Events with no
+    organization are the operators' log (what operators did to people)."""
 
-    list_display = ["created_at", "organization", "actor", "action", "target", "ip"]
-    list_filter = ["action", "organization"]
+    list_display = ["created_at", "log", "actor", "action", "target", "summary", "ip"]
+    list_filter = [
+        PersonFilter,
+        ActorFilter,
+        ("created_at", admin.DateFieldListFilter),
+        "action",
+        "organization",
+    ]
+    date_hierarchy = "created_at"
     search_fields = ["target", "actor__email", "target_user__email"]
-    list_select_related = ["organization", "actor"]
+    list_select_related = ["organization", "actor", "target_user"]
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="Log", ordering="organization__name")
+    def log(self, event):
+        return event.organization or "Operators"
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Details")
+    def summary(self, event):
+        return event.summary()

@@ -45,7 +45,7 @@ class AuditContextMiddleware:
 
 
 def record(
-    organization_id: int,
+    organization_id: int | None,
     action: str,
     *,
     actor_id: int | None = None,
@@ -53,6 +53,8 @@ def record(
     target: str = "",
     details: dict | None = None,
 ) -> AuditEvent:
+    """One event in the organization's log, or in the operators' log with no
+    organization (what an operator did to a person)."""
     context = _context.get()
     return AuditEvent.objects.create(
         organization_id=organization_id,
@@ -63,3 +65,9 @@ def record(
         ip=context.ip,
         details=details or {},
     )
+
+
+def acting_user_id() -> int | None:
+    """Who is acting in this request: the signed-in user (an operator in Django admin),
+    or None outside a request or before sign-in."""
+    return _context.get().actor_id

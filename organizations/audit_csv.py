@@ -25,6 +25,8 @@ def _cell(value) -> str:
 def _person(user) -> tuple[str, str]:
     if user is None:
         return _("System"), ""
+    if user.deleted_at is not None:  # anonymised: nothing left to show
+        return _("Deleted person"), ""
     return user.name, "" if user.is_service_account else user.email
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
 
-from .models import AuditAction, Role
+from .models import OPERATORS_LOG_ACTIONS, AuditAction, Role
 from .services import KEY_LIFETIME_CHOICES
 
 
@@ -79,7 +79,16 @@ class AuditFilterForm(forms.Form):
     """Filters of the audit log. Bad values are ignored, not errors."""
 
     action = forms.ChoiceField(
-        label=_("Action"), required=False, choices=[("", _("All actions")), *AuditAction.choices]
+        label=_("Action"),
+        required=False,
+        choices=[
+            ("", _("All actions")),
+            *[
+                (value, label)
+                for value, label in AuditAction.choices
+                if value not in OPERATORS_LOG_ACTIONS
+            ],
+        ],
     )
     member = forms.CharField(
         label=_("Member"), required=False, max_length=254, strip=True,

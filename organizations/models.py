@@ -51,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # The console language last used, for emails (blank: the default language).
     language = models.CharField(max_length=10, blank=True)
+    # Deleted by an operator: the row stays, anonymised, so the keys, grants and audit
+    # events that point at it keep their history (operators.services.delete_person).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -62,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
 
     def __str__(self):
+        # Never a service account's .invalid address: its name says what it is.
+        if self.email.endswith(f"@{ServiceAccount.EMAIL_DOMAIN}"):
+            return f"{self.name} (service account)"
         return self.email
 
     def get_full_name(self):
@@ -88,6 +94,9 @@ class Organization(models.Model):
     max_key_lifetime_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Set by Owners: members must turn on two-factor before they create or roll keys.
     require_two_factor = models.BooleanField(default=False)
+    # Closed by an operator: no members, no working key or grant, nobody joins; the row
+    # stays for its audit log (operators.services.close_organization).
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -175,6 +184,64 @@ class AuditAction(models.TextChoices):
         "service_account_deleted",
         pgettext_lazy("audit action", "Service account deleted"),
     )
+    # What operators do to an organization (in its log) ...
+    ORGANIZATION_CREATED = (
+        "organization_created",
+        pgettext_lazy("audit action", "Organization created"),
+    )
+    ORGANIZATION_RENAMED = (
+        "organization_renamed",
+        pgettext_lazy("audit action", "Organization renamed"),
+    )
+    ORGANIZATION_CLOSED = (
+        "organization_closed",
+        pgettext_lazy("audit action", "Organization closed"),
+    )
+    ORGANIZATION_REOPENED = (
+        "organization_reopened",
+        pgettext_lazy("audit action", "Organization reopened"),
+    )
+    # ... and to a person (the operators' log: no organization).
+    ACCOUNT_CREATED = "account_created", pgettext_lazy("audit action", "Account created")
+    ACCOUNT_SUSPENDED = "account_suspended", pgettext_lazy("audit action", "Account suspended")
+    ACCOUNT_REACTIVATED = (
+        "account_reactivated",
+        pgettext_lazy("audit action", "Account reactivated"),
+    )
+    ACCOUNT_DELETED = "account_deleted", pgettext_lazy("audit action", "Account deleted")
+    CREDENTIALS_REVOKED = (
+        "credentials_revoked",
+        pgettext_lazy("audit action", "Every credential revoked"),
+    )
+    TWO_FACTOR_RESET = "two_factor_reset", pgettext_lazy("audit action", "Two-factor reset")
+    PASSWORD_SET = "password_set", pgettext_lazy("audit action", "Password set by an operator")
+    EMAIL_CHANGED = "email_changed", pgettext_lazy("audit action", "Email address changed")
+    STAFF_GRANTED = "staff_granted", pgettext_lazy("audit action", "Operator rights granted")
+    STAFF_REMOVED = "staff_removed", pgettext_lazy("audit action", "Operator rights removed")
+
+
+# The operators' log: what operators did to a person, written with no organization.
+OPERATORS_LOG_ACTIONS = frozenset(
+    {
+        AuditAction.ACCOUNT_CREATED,
+        AuditAction.ACCOUNT_SUSPENDED,
+        AuditAction.ACCOUNT_REACTIVATED,
+        AuditAction.ACCOUNT_DELETED,
+        AuditAction.CREDENTIALS_REVOKED,
+        AuditAction.TWO_FACTOR_RESET,
+        AuditAction.PASSWORD_SET,
+        AuditAction.EMAIL_CHANGED,
+        AuditAction.STAFF_GRANTED,
+        AuditAction.STAFF_REMOVED,
+    }
+)
+
+
+# Operators give a reason for these (audit details' "reason" is theirs, in their words).
+OPERATORS_REASONED_ACTIONS = OPERATORS_LOG_ACTIONS | {
+    AuditAction.ORGANIZATION_CLOSED,
+    AuditAction.ORGANIZATION_REOPENED,
+}
 
 
 class ServiceAccount(models.Model):
@@ -262,10 +329,16 @@ class Invitation(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One entry of an organization's audit log. Written by services, never edited."""
+    """One entry of an organization's audit log, or with no organization of the
+    operators' log (what operators did to people). Written by services, never edited;
+    an organization with a log is closed, never deleted (PROTECT)."""
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="audit_events"
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
     )
     created_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=30, choices=AuditAction.choices)
@@ -327,8 +400,19 @@ class AuditEvent(models.Model):
             return f"{reason.get(details.get('reason'), details.get('reason', ''))}: " + ", ".join(
                 details.get("keys", [])
             )
-        if self.action == AuditAction.KEY_RENAMED:
+        if self.action in (AuditAction.KEY_RENAMED, AuditAction.ORGANIZATION_RENAMED):
             return f"“{details.get('from')}” → “{details.get('to')}”"
+        # What operators did, for them (Django admin), in English.
+        if self.action == AuditAction.EMAIL_CHANGED:
+            return f"{details.get('from')} → {details.get('to')}"
+        if self.action in (AuditAction.STAFF_GRANTED, AuditAction.STAFF_REMOVED):
+
+            def rights(held):
+                return ", ".join(right for right, on in (held or {}).items() if on) or "none"
+
+            return f"{rights(details.get('from'))} → {rights(details.get('to'))}"
+        if "reason" in details and self.action in OPERATORS_REASONED_ACTIONS:
+            return f"Reason: {details['reason']}"
         if self.action == AuditAction.KEY_REFUSED:
             return _("refused from %(ip)s") % {"ip": details.get("ip", "?")}
         if self.action == AuditAction.KEY_ROLLED:

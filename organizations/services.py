@@ -6,10 +6,11 @@ Removing a membership revokes that member's keys: the apikeys app listens for th
 """
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import audit
-from .models import AuditAction, Membership, Organization, Role, User
+from .models import AuditAction, Membership, Organization, Role, ServiceAccount, User
 
 
 class MembershipError(Exception):
@@ -22,6 +23,10 @@ LAST_OWNER_MESSAGE = _(
 
 
 def add_member(organization: Organization, email: str, role: str) -> Membership:
+    if organization.closed_at is not None:
+        raise MembershipError(
+            _("%(organization)s is closed.") % {"organization": organization.name}
+        )
     email = email.strip()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -100,14 +105,18 @@ def remove_member(membership: Membership) -> None:
         raise MembershipError(_("Delete the service account instead; that revokes its keys."))
     if current.role == Role.OWNER and owners <= 1:
         raise MembershipError(LAST_OWNER_MESSAGE)
-    audit.record(
-        current.organization_id,
-        AuditAction.MEMBER_REMOVED,
-        target_user_id=current.user_id,
-        target=current.user.email,
-        details={"role": current.role},
-    )
+    _log_removal(current)
     current.delete()
+
+
+def _log_removal(membership: Membership) -> None:
+    audit.record(
+        membership.organization_id,
+        AuditAction.MEMBER_REMOVED,
+        target_user_id=membership.user_id,
+        target=membership.user.email,
+        details={"role": membership.role},
+    )
 
 
 KEY_LIFETIME_CHOICES = (7, 30, 60, 90, 180, 365)
@@ -154,5 +163,89 @@ def set_two_factor_policy(organization: Organization, required: bool) -> Organiz
 @transaction.atomic
 def create_organization(name: str, slug: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name, slug=slug)
+    audit.record(organization.pk, AuditAction.ORGANIZATION_CREATED, target=name)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)
+    audit.record(
+        organization.pk,
+        AuditAction.MEMBER_ADDED,
+        target_user_id=owner.pk,
+        target=owner.email,
+        details={"role": Role.OWNER},
+    )
     return organization
+
+
+@transaction.atomic
+def rename_organization(organization: Organization, name: str) -> Organization:
+    if organization.name != name:
+        audit.record(
+            organization.pk,
+            AuditAction.ORGANIZATION_RENAMED,
+            target=name,
+            details={"from": organization.name, "to": name},
+        )
+    organization.name = name
+    organization.save(update_fields=["name"])
+    return organization
+
+
+@transaction.atomic
+def close_organization(organization: Organization, reason: str) -> bool:
+    """Close an organization for good: every open invitation revoked, every service
+    account deleted, every member removed (the keys and grants of each revoked with
+    them, by apikeys' receiver, and each removal in the log), and nobody joins again.
+    The row stays, with its audit log. Returns whether this call closed it."""
+    from . import invitations  # it imports this module
+
+    closed = Organization.objects.filter(pk=organization.pk, closed_at=None).update(
+        closed_at=timezone.now()
+    )
+    if not closed:
+        return False
+    organization.refresh_from_db(fields=["closed_at"])
+    audit.record(
+        organization.pk,
+        AuditAction.ORGANIZATION_CLOSED,
+        target=organization.name,
+        details={"reason": reason},
+    )
+    for invitation in organization.invitations.filter(accepted_at=None, revoked_at=None):
+        invitations.revoke(invitation)
+    accounts = ServiceAccount.objects.filter(organization=organization, deleted_at=None)
+    for account in accounts.select_related("user"):
+        audit.record(
+            organization.pk,
+            AuditAction.SERVICE_ACCOUNT_DELETED,
+            target_user_id=account.user_id,
+            target=account.user.name,
+        )
+    # update(), not save(): a service account's user has no keys of its own to revoke
+    # beyond this organization's, which its membership's removal revokes.
+    User.objects.filter(service_account__in=accounts).update(is_active=False)
+    accounts.update(deleted_at=organization.closed_at)
+    members = Membership.objects.filter(organization=organization).select_related(
+        "user__service_account"
+    )
+    for membership in members:
+        if not membership.user.is_service_account:
+            _log_removal(membership)
+    members.delete()
+    return True
+
+
+@transaction.atomic
+def reopen_organization(organization: Organization, reason: str) -> bool:
+    """Let people be added again (by an operator: it has no members). Nothing revoked
+    comes back."""
+    reopened = Organization.objects.filter(pk=organization.pk, closed_at__isnull=False).update(
+        closed_at=None
+    )
+    if reopened:
+        organization.closed_at = None
+        audit.record(
+            organization.pk,
+            AuditAction.ORGANIZATION_REOPENED,
+            target=organization.name,
+            details={"reason": reason},
+        )
+    return bool(reopened)

@@ -11,6 +11,7 @@ from apikeys.models import ApiKey
 from organizations.models import Invitation, Membership, Organization, Role, User
 
 PASSWORD = "correct horse battery staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 _password_hash = None
 
 
@@ -94,6 +95,14 @@ INVITATION_LINK = re.compile(r"https?://[^\s/]+(/invitations/[A-Za-z0-9_-]+/)")
 def invitation_path(message) -> str:
     """The path of the invitation link in an email."""
     return INVITATION_LINK.search(message.body).group(1)
+
+
+def give_second_factor(user, secret=TOTP_SECRET):
+    """An authenticator app turned on, as allauth stores it (enrolling through its pages
+    is tests/accounts/test_two_factor.py's)."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.create(user=user, type="totp", data={"secret": secret})
 
 
 def make_service_account(organization, name="Deploy bot", role=Role.MEMBER, actor=None):

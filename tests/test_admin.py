@@ -1,24 +1,57 @@
-"""Django admin goes through the same services as the console."""
+"""Django admin goes through the same services as the console (issue 29, item by item;
+tests/test_admin_inventory.py holds every admin page to no secret)."""
 
 import pytest
+from allauth.mfa.models import Authenticator
+from django.db.models import ProtectedError
 from django.test import Client
 
 from apikeys import services as key_services
-from apikeys.models import ApiKey
-from organizations.models import AuditAction, AuditEvent, Invitation, Membership, Role
+from apikeys.models import ApiKey, RevokeReason
+from organizations import services as org_services
+from organizations.models import (
+    AuditAction,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
 
-from .factories import InvitationFactory, UserFactory
+from .factories import (
+    ApiKeyFactory,
+    InvitationFactory,
+    MembershipFactory,
+    UserFactory,
+    give_second_factor,
+    make_service_account,
+)
+from .oauth.grants import make_grant
+from .sessions import sign_in
 
 
 @pytest.fixture
 def operator(db):
-    return UserFactory(email="ops@genesis.test", is_staff=True, is_superuser=True)
+    """An operator as production wants one: staff with a second factor."""
+    user = UserFactory(email="ops@genesis.test", name="Olga Ops", is_staff=True, is_superuser=True)
+    give_second_factor(user)
+    return user
 
 
 @pytest.fixture
 def ops(client, operator):
-    client.force_login(operator)
-    return client
+    return sign_in(client, operator)
+
+
+def act(ops, user, action, reason="Asked by their manager, ticket 4711", **extra):
+    return ops.post(
+        f"/admin/organizations/user/{user.pk}/act/{action}/", {"reason": reason, **extra}
+    )
+
+
+def person_events(action):
+    return AuditEvent.objects.filter(action=action, organization=None)
 
 
 @pytest.mark.parametrize(
@@ -28,8 +61,10 @@ def ops(client, operator):
         "/admin/organizations/user/",
         "/admin/organizations/user/add/",
         "/admin/organizations/organization/",
+        "/admin/organizations/organization/add/",
         "/admin/apikeys/apikey/",
         "/admin/organizations/invitation/",
+        "/admin/organizations/auditevent/",
         "/admin/mfa/authenticator/",
     ],
 )
@@ -55,10 +90,9 @@ def test_a_keys_page_shows_its_scopes_allowlist_and_maker(ops, member, make_key)
 
 
 def test_operators_disable_enable_and_delete_service_accounts(ops, admin):
-    from apikeys.models import RevokeReason
     from organizations.models import ServiceAccount
 
-    from .factories import make_service_account, make_service_key
+    from .factories import make_service_key
 
     account = make_service_account(admin.organization)
     key = make_service_key(account, admin)
@@ -98,19 +132,21 @@ def test_revoke_action_goes_through_the_service(ops, operator, member, make_key)
         key.refresh_from_db()
         assert (key.revoke_reason, key.revoked_by) == ("revoked", operator)
         assert key_services.authenticate(key.plaintext) is None
+    assert AuditEvent.objects.filter(action=AuditAction.KEY_REVOKED, actor=operator).count() == 2
 
 
-def inline_data(org, memberships, changes):
+def inline_data(org, memberships, changes, **fields):
     data = {
         "name": org.name,
-        "slug": org.slug,
-        "created_at_0": "2026-01-01",
-        "created_at_1": "00:00:00",
+        "max_key_lifetime_days": org.max_key_lifetime_days or "",
         "memberships-TOTAL_FORMS": str(len(memberships)),
         "memberships-INITIAL_FORMS": str(len(memberships)),
         "memberships-MIN_NUM_FORMS": "0",
         "memberships-MAX_NUM_FORMS": "1000",
+        **fields,
     }
+    if org.require_two_factor:
+        data["require_two_factor"] = "on"
     for index, membership in enumerate(memberships):
         prefix = f"memberships-{index}-"
         data |= {
@@ -123,7 +159,7 @@ def inline_data(org, memberships, changes):
     return data
 
 
-def test_removing_a_membership_inline_revokes_keys(ops, owner, member, make_key):
+def test_removing_a_membership_inline_revokes_keys(ops, operator, owner, member, make_key):
     key = make_key(member)
     org = owner.organization
     data = inline_data(org, [owner, member], {member.pk: {"DELETE": "on"}})
@@ -131,6 +167,8 @@ def test_removing_a_membership_inline_revokes_keys(ops, owner, member, make_key)
     assert response.status_code == 302, response.text
     assert not Membership.objects.filter(pk=member.pk).exists()
     assert key_services.authenticate(key.plaintext) is None
+    removed = AuditEvent.objects.get(action=AuditAction.MEMBER_REMOVED)
+    assert removed.actor == operator
 
 
 def test_the_last_owner_rule_holds_in_admin(ops, owner, member):
@@ -141,11 +179,15 @@ def test_the_last_owner_rule_holds_in_admin(ops, owner, member):
     assert Membership.objects.get(pk=owner.pk).role == Role.OWNER
 
 
-def test_deleting_a_user_in_admin_kills_their_keys(ops, member, make_key):
-    key = make_key(member)
-    response = ops.post(f"/admin/organizations/user/{member.user_id}/delete/", {"post": "yes"})
-    assert response.status_code == 302
-    assert key_services.authenticate(key.plaintext) is None
+def test_removing_the_last_owner_inline_says_so_and_nothing_else(ops, owner, member):
+    org = owner.organization
+    data = inline_data(org, [owner, member], {owner.pk: {"DELETE": "on"}}, name="Acme Renamed")
+    response = ops.post(f"/admin/organizations/organization/{org.pk}/change/", data, follow=True)
+    assert response.status_code == 200
+    assert "at least one Owner" in response.text
+    assert "successfully" not in response.text
+    assert Membership.objects.filter(pk=owner.pk).exists()
+    assert Organization.objects.get(pk=org.pk).name == "Acme"  # nothing saved
 
 
 def test_operators_revoke_invitations_through_the_service(ops, org):
@@ -160,7 +202,7 @@ def test_operators_revoke_invitations_through_the_service(ops, org):
     assert AuditEvent.objects.get().action == AuditAction.INVITATION_REVOKED
 
 
-def test_an_account_made_in_admin_signs_in(ops, client):
+def test_an_account_made_in_admin_signs_in_and_is_logged(ops, operator, client):
     ops.post(
         "/admin/organizations/user/add/",
         {
@@ -177,3 +219,624 @@ def test_an_account_made_in_admin_signs_in(ops, client):
         {"login": "new.person@example.com", "password": "a long passphrase 2026"},
     )
     assert signed_in.status_code == 302
+    created = person_events(AuditAction.ACCOUNT_CREATED).get()
+    assert created.actor == operator and created.target == "new.person@example.com"
+
+
+# 1. Second factors: never shown, never edited; one audited reset.
+
+
+@pytest.fixture
+def second_factors(member):
+    totp = Authenticator.objects.create(
+        user=member.user, type="totp", data={"secret": "TOTPSECRETNEVERSHOWN"}
+    )
+    codes = Authenticator.objects.create(
+        user=member.user,
+        type="recovery_codes",
+        data={"seed": "recoveryseedneversh0wn", "used_mask": 0},
+    )
+    return totp, codes
+
+
+def test_no_second_factor_secret_is_shown_or_editable(ops, member, second_factors):
+    totp, codes = second_factors
+    pages = [ops.get("/admin/mfa/authenticator/")] + [
+        ops.get(f"/admin/mfa/authenticator/{factor.pk}/change/") for factor in (totp, codes)
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert "TOTPSECRETNEVERSHOWN" not in page.text
+        assert "recoveryseedneversh0wn" not in page.text
+        assert 'name="data"' not in page.text and 'name="_save"' not in page.text
+    assert "TOTP Authenticator" in pages[1].text  # the type, the dates
+
+    forged = ops.post(
+        f"/admin/mfa/authenticator/{totp.pk}/change/",
+        {"user": member.user_id, "type": "totp", "data": '{"secret": "CHOSEN"}'},
+    )
+    assert forged.status_code == 403
+    assert ops.get("/admin/mfa/authenticator/add/").status_code == 403
+    totp.refresh_from_db()
+    assert totp.data == {"secret": "TOTPSECRETNEVERSHOWN"}
+
+
+def test_an_operator_resets_two_factor_as_allauth_deactivates_it(
+    ops, operator, member, second_factors
+):
+    page = ops.get(f"/admin/organizations/user/{member.user_id}/act/reset-two-factor/")
+    assert page.status_code == 200 and "Reason" in page.text
+
+    assert act(ops, member.user, "reset-two-factor").status_code == 302
+    assert not Authenticator.objects.filter(user=member.user).exists()
+    reset = person_events(AuditAction.TWO_FACTOR_RESET).get()
+    assert reset.actor == operator and reset.target_user == member.user
+    assert reset.details == {
+        "reason": "Asked by their manager, ticket 4711",
+        "methods": ["recovery_codes", "totp"],
+    }
+    # allauth's signal: the organization's log says so, with the operator as actor.
+    disabled = AuditEvent.objects.get(action=AuditAction.TWO_FACTOR_DISABLED)
+    assert disabled.organization == member.organization and disabled.actor == operator
+
+
+def test_a_reset_without_a_reason_changes_nothing(ops, member, second_factors):
+    response = act(ops, member.user, "reset-two-factor", reason="  ")
+    assert response.status_code == 400
+    assert "This field is required" in response.text
+    assert Authenticator.objects.filter(user=member.user).count() == 2
+
+
+# 2. OAuth tokens, codes and client registrations: not in admin.
+
+
+@pytest.mark.parametrize(
+    "model", ["accesstoken", "refreshtoken", "grant", "idtoken", "application"]
+)
+def test_oauth_tokens_and_registrations_are_not_in_admin(ops, member, model):
+    grant = make_grant(member)
+    assert ops.get(f"/admin/oauth2_provider/{model}/").status_code == 404
+    forged = ops.post(
+        f"/admin/oauth2_provider/{model}/{grant.access_token_id}/change/",
+        {"token_checksum": "0" * 64, "expires_0": "2030-01-01", "expires_1": "00:00:00"},
+    )
+    assert forged.status_code == 404
+
+
+def test_authorized_apps_are_read_only_and_revoked_through_the_service(ops, operator, member):
+    grant = make_grant(member)
+    url = f"/admin/oauth/authorizedapp/{grant.pk}/change/"
+    assert ops.post(url, {"scopes": "mcp:read mcp:write org:admin"}).status_code == 403
+    ops.post(
+        "/admin/oauth/authorizedapp/", {"action": "revoke_selected", "_selected_action": [grant.pk]}
+    )
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    assert AuditEvent.objects.get(action=AuditAction.APP_REVOKED).actor == operator
+
+
+# 3. Deleting a person: through the services, for anyone, with the trail kept.
+
+
+def test_deleting_a_person_removes_them_everywhere_as_the_console_does(
+    ops, operator, owner, member, other_org, make_key, second_factors
+):
+    elsewhere = MembershipFactory(user=member.user, organization=other_org, role=Role.ADMIN)
+    MembershipFactory(organization=other_org, role=Role.OWNER)
+    keys = [make_key(member, "CI"), make_key(elsewhere, "Deploy")]
+    grant = make_grant(member)  # an authorized app: no longer in the way
+    key_services.delete_key(make_key(member, "Old"), member.user)  # Mia's own act
+    earlier = AuditEvent.objects.filter(actor=member.user).count()
+    assert earlier
+    user_id = member.user_id
+
+    assert act(ops, member.user, "delete").status_code == 302
+
+    assert not Membership.objects.filter(user_id=user_id).exists()
+    removed = AuditEvent.objects.filter(action=AuditAction.MEMBER_REMOVED, target_user_id=user_id)
+    assert sorted(removed.values_list("organization__slug", "actor")) == [
+        ("acme", operator.pk),
+        ("globex", operator.pk),
+    ]
+    for key in keys:
+        key.refresh_from_db()  # the row stays, revoked, and says why
+        assert key.revoke_reason == RevokeReason.MEMBER_REMOVED
+        assert key_services.authenticate(key.plaintext) is None
+    assert AuditEvent.objects.filter(action=AuditAction.KEY_AUTO_REVOKED).count() == 2
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    person = User.objects.get(pk=user_id)  # anonymised, not gone
+    assert person.deleted_at and not person.is_active and not person.has_usable_password()
+    assert person.name == "" and "member@acme.test" not in person.email
+    assert not Authenticator.objects.filter(user=person).exists()
+    assert AuditEvent.objects.filter(actor=person).count() == earlier  # actors kept
+    deleted = person_events(AuditAction.ACCOUNT_DELETED).get()
+    assert (deleted.actor, deleted.target) == (operator, "member@acme.test")
+    assert ops.get(f"/admin/organizations/user/{user_id}/change/").status_code == 200
+
+
+def test_the_last_owner_is_deleted_only_once_replaced(ops, owner, member, make_key):
+    key = make_key(owner)
+    response = act(ops, owner.user, "delete")
+    assert response.status_code == 400
+    assert "Acme: An organization needs at least one Owner" in response.text
+    assert Membership.objects.filter(pk=owner.pk).exists()
+    assert key_services.authenticate(key.plaintext) is not None
+    assert not person_events(AuditAction.ACCOUNT_DELETED).exists()
+
+    org_services.change_role(member, Role.OWNER)
+    assert act(ops, owner.user, "delete").status_code == 302
+    assert User.objects.get(pk=owner.user_id).deleted_at is not None
+
+
+def test_users_are_never_deleted_by_djangos_own_delete(ops, member):
+    assert 'value="delete_selected"' not in ops.get("/admin/organizations/user/").text
+    ops.post(
+        "/admin/organizations/user/",
+        {"action": "delete_selected", "_selected_action": [member.user_id], "post": "yes"},
+    )
+    deleted = ops.post(f"/admin/organizations/user/{member.user_id}/delete/", {"post": "yes"})
+    assert deleted.status_code == 403
+    assert User.objects.get(pk=member.user_id).deleted_at is None
+    assert Membership.objects.filter(pk=member.pk).exists()
+
+
+# 4. Organizations are closed, never deleted: their audit log outlives them.
+
+
+def test_closing_an_organization_revokes_everything_and_keeps_its_log(
+    ops, operator, team, make_key, client_for
+):
+    org = team["owner"].organization
+    keys = [make_key(team["member"]), make_key(team["owner"])]
+    account = make_service_account(org)
+    invitation = InvitationFactory(organization=org)
+    grant = make_grant(team["admin"])
+    logged = AuditEvent.objects.filter(organization=org).count()
+
+    response = ops.post(
+        f"/admin/organizations/organization/{org.pk}/act/close/", {"reason": "Contract ended"}
+    )
+    assert response.status_code == 302
+
+    org.refresh_from_db()
+    assert org.closed_at is not None
+    assert not Membership.objects.filter(organization=org).exists()
+    for key in keys:
+        assert key_services.authenticate(key.plaintext) is None
+    assert not ApiKey.objects.filter(organization=org, revoked_at=None).exists()
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    assert Invitation.objects.get(pk=invitation.pk).revoked_at is not None
+    account.user.refresh_from_db()
+    assert not account.user.is_active
+    assert AuditEvent.objects.filter(organization=org).count() > logged  # nothing lost
+    closed = AuditEvent.objects.get(action=AuditAction.ORGANIZATION_CLOSED)
+    assert (closed.organization, closed.actor) == (org, operator)
+    assert closed.details == {"reason": "Contract ended"}
+    assert client_for(team["owner"]).get("/o/acme/audit/").status_code == 404
+    with pytest.raises(org_services.MembershipError):
+        org_services.add_member(org, "admin@globex.test", Role.MEMBER)
+    with pytest.raises(ProtectedError):  # not even the ORM erases its log
+        org.delete()
+
+
+def test_organizations_have_no_delete_in_admin(ops, org):
+    assert ops.post(f"/admin/organizations/organization/{org.pk}/delete/").status_code == 403
+    assert 'value="delete_selected"' not in ops.get("/admin/organizations/organization/").text
+    assert Organization.objects.filter(pk=org.pk).exists()
+
+
+def test_a_closed_organization_reopens_without_its_keys(ops, owner, make_key):
+    key = make_key(owner)
+    org = owner.organization
+    ops.post(f"/admin/organizations/organization/{org.pk}/act/close/", {"reason": "By mistake"})
+    ops.post(f"/admin/organizations/organization/{org.pk}/act/reopen/", {"reason": "By mistake"})
+    org.refresh_from_db()
+    assert org.closed_at is None
+    assert key_services.authenticate(key.plaintext) is None
+    assert AuditEvent.objects.filter(action=AuditAction.ORGANIZATION_REOPENED).exists()
+
+
+def test_the_audit_log_migration_only_drops_not_null_on_postgresql():
+    """Django's AlterField would drop and re-add the foreign key, checking every row of
+    the log while writes to it wait."""
+    from importlib import import_module
+
+    migration = import_module("organizations.migrations.0007_operators")
+
+    class PostgreSQL:
+        vendor = "postgresql"
+
+    class SchemaEditor:
+        connection = PostgreSQL()
+        statements = []
+
+        def execute(self, sql, params=()):
+            self.statements.append(sql)
+
+    editor = SchemaEditor()
+    [operation] = [
+        each
+        for each in migration.Migration.operations
+        if isinstance(each, migration.AuditEventOrganizationNullable)
+    ]
+    operation.database_forwards("organizations", editor, None, None)
+    assert editor.statements == [
+        'ALTER TABLE "organizations_auditevent" ALTER COLUMN "organization_id" DROP NOT NULL'
+    ]
+
+
+# 5. The organization's policies change through their services, or not at all.
+
+
+def test_policy_fields_change_only_through_the_services(ops, operator, owner):
+    org = owner.organization
+    url = f"/admin/organizations/organization/{org.pk}/change/"
+    refused = ops.post(url, inline_data(org, [owner], {}, max_key_lifetime_days="5"))
+    assert refused.status_code == 200 and "Select a valid choice" in refused.text
+    org.refresh_from_db()
+    assert org.max_key_lifetime_days is None
+
+    changed = inline_data(
+        org, [owner], {}, max_key_lifetime_days="30", require_two_factor="on", slug="evil"
+    )
+    changed |= {"created_at_0": "2000-01-01", "created_at_1": "00:00:00"}
+    assert ops.post(url, changed).status_code == 302
+    org.refresh_from_db()
+    assert (org.max_key_lifetime_days, org.require_two_factor, org.slug) == (30, True, "acme")
+    assert org.created_at.year != 2000
+    policies = AuditEvent.objects.filter(action=AuditAction.POLICY_CHANGED, actor=operator)
+    assert policies.count() == 2
+
+
+def test_an_organization_made_in_admin_has_an_owner_and_is_logged(ops, operator, new_user):
+    response = ops.post(
+        "/admin/organizations/organization/add/",
+        {
+            "name": "Initech",
+            "slug": "initech",
+            "owner": "NINA@example.com",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.text
+    org = Organization.objects.get(slug="initech")
+    assert Membership.objects.get(organization=org).user == new_user
+    assert Membership.objects.get(organization=org).role == Role.OWNER
+    created = AuditEvent.objects.get(action=AuditAction.ORGANIZATION_CREATED)
+    assert (created.organization, created.actor) == (org, operator)
+
+
+# 6. One page per person, and lists that find things.
+
+
+def test_the_person_page_has_everything_an_operator_needs(
+    ops, member, other_org, make_key, second_factors
+):
+    MembershipFactory(user=member.user, organization=other_org, role=Role.ADMIN)
+    key = make_key(member, "CI pipeline", scopes=frozenset({"api:read"}))
+    key_services.revoke_key(make_key(member, "Old deploy"), None)
+    make_grant(member, "Claude")
+    page = ops.get(f"/admin/organizations/user/{member.user_id}/change/")
+    assert page.status_code == 200
+    text = page.text
+    for shown in ("Acme", "Globex", "Member", "Admin"):  # organizations and roles
+        assert shown in text
+    for shown in ("CI pipeline", key.hint, "api:read", "Old deploy", "Revoked"):  # keys
+        assert shown in text
+    assert "Claude" in text  # authorized apps
+    assert "TOTP Authenticator" in text and "Recovery codes" in text  # two-factor
+    assert "API key created" in text  # recent audit events
+    for action in ("Revoke every credential", "Suspend", "Reset two-factor", "Delete person"):
+        assert action in text
+    assert key.digest not in text and "TOTPSECRETNEVERSHOWN" not in text
+
+
+def test_revoke_every_credential_asks_why_then_revokes_keys_apps_and_sessions(
+    ops, operator, member, other_org, make_key, mailoutbox, django_capture_on_commit_callbacks
+):
+    elsewhere = MembershipFactory(user=member.user, organization=other_org)
+    keys = [make_key(member, "CI"), make_key(elsewhere, "Deploy")]
+    grant = make_grant(member)
+    assert act(ops, member.user, "revoke-credentials", reason="").status_code == 400
+    assert key_services.authenticate(keys[0].plaintext) is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert act(ops, member.user, "revoke-credentials").status_code == 302
+    for key in keys:
+        assert key_services.authenticate(key.plaintext) is None
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    event = person_events(AuditAction.CREDENTIALS_REVOKED).get()
+    assert event.actor == operator and event.details["keys"] == 2
+    assert event.details["reason"] == "Asked by their manager, ticket 4711"
+    [mail] = mailoutbox  # one email, both keys
+    assert keys[0].hint in mail.body and keys[1].hint in mail.body
+    assert Membership.objects.filter(user=member.user).count() == 2  # still a member
+
+
+def test_suspend_then_reactivate_a_person(ops, operator, member, make_key):
+    key = make_key(member)
+    assert act(ops, member.user, "suspend").status_code == 302
+    member.user.refresh_from_db()
+    assert not member.user.is_active
+    assert key_services.authenticate(key.plaintext) is None
+    assert person_events(AuditAction.ACCOUNT_SUSPENDED).get().actor == operator
+    page = ops.get(f"/admin/organizations/user/{member.user_id}/change/").text
+    assert "Suspended" in page and "Reactivate" in page
+
+    assert act(ops, member.user, "reactivate").status_code == 302
+    member.user.refresh_from_db()
+    assert member.user.is_active
+    assert key_services.authenticate(key.plaintext) is None  # nothing comes back
+    assert person_events(AuditAction.ACCOUNT_REACTIVATED).exists()
+
+
+def test_service_accounts_are_not_suspended_or_deleted_as_people(ops, admin):
+    account = make_service_account(admin.organization)
+    response = act(ops, account.user, "delete")
+    assert response.status_code == 400 and "service account" in response.text
+    assert Membership.objects.filter(user=account.user).exists()
+
+
+def rows(action, page) -> int:
+    return page.count(f'<td class="field-action">{action}</td>')
+
+
+def test_the_audit_log_filters_by_date_actor_and_person(ops, operator, owner, member, make_key):
+    ops.logout()
+    client = sign_in(Client(), member.user)
+    client.post("/o/acme/api-keys/create/", {"name": "Mine"})  # Mia acts
+    sign_in(ops, operator)
+    org_services.change_role(member, Role.ADMIN)  # no actor: the system
+    AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGED).update(
+        created_at="2025-03-01T12:00:00Z"
+    )
+    base = "/admin/organizations/auditevent/"
+    by_person = ops.get(base, {"person": "member@acme"}).text
+    assert rows("API key created", by_person) and rows("Role changed", by_person)
+    by_actor = ops.get(base, {"actor_is": "member@acme"}).text
+    assert rows("API key created", by_actor) and not rows("Role changed", by_actor)
+    in_march = ops.get(base, {"created_at__year": "2025", "created_at__month": "3"}).text
+    assert rows("Role changed", in_march) and not rows("API key created", in_march)
+    assert 'name="person"' in ops.get(base).text  # a box to type into
+
+
+def test_the_key_list_shows_expiry_and_scopes(ops, member, make_key):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_key(member, scopes=frozenset({"mcp:read"}), expires_at=timezone.now() + timedelta(days=9))
+    page = ops.get("/admin/apikeys/apikey/").text
+    assert "column-expires_at" in page and "column-scopes" in page
+    assert "mcp:read" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "budget"),
+    [
+        ("/admin/organizations/user/", 12),
+        ("/admin/apikeys/apikey/", 12),
+        ("/admin/organizations/auditevent/", 14),
+        ("/admin/oauth/authorizedapp/", 12),
+        ("/admin/organizations/organization/", 12),
+        ("/admin/mfa/authenticator/", 12),
+    ],
+)
+def test_lists_cost_the_same_queries_at_any_length(
+    ops, member, url, budget, django_assert_max_num_queries
+):
+    for index in range(30):
+        person = MembershipFactory(organization=member.organization)
+        ApiKeyFactory(membership=person, name=f"Key {index}")
+        make_grant(person)
+        give_second_factor(person.user)
+    with django_assert_max_num_queries(budget):
+        assert ops.get(url).status_code == 200
+
+
+def test_the_person_page_costs_the_same_queries_at_any_size(
+    ops, member, make_key, django_assert_max_num_queries
+):
+    for index in range(60):
+        make_key(member, f"Key {index}")
+        make_grant(member)
+    with django_assert_max_num_queries(30):
+        assert ops.get(f"/admin/organizations/user/{member.user_id}/change/").status_code == 200
+
+
+# 7. One email per person, listing the keys.
+
+
+def test_revoking_many_keys_of_one_person_sends_one_email(
+    ops, member, make_key, mailoutbox, django_capture_on_commit_callbacks
+):
+    keys = [make_key(member, f"Runner {index}") for index in range(30)]
+    with django_capture_on_commit_callbacks(execute=True):
+        ops.post(
+            "/admin/apikeys/apikey/",
+            {"action": "revoke_selected", "_selected_action": [key.pk for key in keys]},
+        )
+    [mail] = mailoutbox
+    assert mail.to == ["member@acme.test"]
+    assert all(f"Runner {index} ({keys[index].hint})" in mail.body for index in range(30))
+    assert "Olga Ops (ops@genesis.test) revoked these API keys" in mail.body
+
+
+def test_the_email_listing_keys_is_in_the_persons_language(
+    ops, member, make_key, mailoutbox, django_capture_on_commit_callbacks
+):
+    User.objects.filter(pk=member.user_id).update(language="ja")
+    keys = [make_key(member, "一"), make_key(member, "二")]
+    with django_capture_on_commit_callbacks(execute=True):
+        ops.post(
+            "/admin/apikeys/apikey/",
+            {"action": "revoke_selected", "_selected_action": [key.pk for key in keys]},
+        )
+    [mail] = mailoutbox
+    assert mail.subject == "APIキーが失効しました"
+    assert "Mia Member 様" in mail.body and "一 (" in mail.body
+
+
+# 8. Staff: two-factor and a recent sign-in; what operators do to people is logged.
+
+
+def test_staff_without_two_factor_are_sent_to_set_it_up(client, db):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    sign_in(client, staff)
+    response = client.get("/admin/organizations/user/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/"
+    page = client.get("/accounts/2fa/").text
+    assert "Django admin needs two-factor authentication" in page
+
+
+def test_it_is_on_by_default_in_production(settings):
+    assert settings.ADMIN_REQUIRE_TWO_FACTOR  # the tests run production settings
+
+
+def test_without_the_setting_staff_get_in_as_before(client, db, settings):
+    settings.ADMIN_REQUIRE_TWO_FACTOR = False
+    sign_in(client, UserFactory(is_staff=True, is_superuser=True), minutes_ago=600)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_admin_asks_for_a_recent_sign_in(client, operator, member):
+    sign_in(client, operator, minutes_ago=90)
+    stale = client.get("/admin/")
+    assert stale.status_code == 302 and "/reauthenticate/" in stale["Location"]
+
+    sign_in(client, operator, minutes_ago=10)  # fine for reading, not for a change
+    assert client.get("/admin/").status_code == 200
+    change = act(client, member.user, "suspend")
+    assert change.status_code == 302 and "/reauthenticate/" in change["Location"]
+    member.user.refresh_from_db()
+    assert member.user.is_active
+
+
+def test_the_console_sign_in_guards_admin(client, member):
+    anonymous = client.get("/admin/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+    assert client.get("/admin/login/")["Location"].startswith("/accounts/login/")
+    sign_in(client, member.user)
+    assert client.get("/admin/login/").status_code == 403  # not staff
+
+
+def test_granting_and_removing_staff_is_in_the_operators_log(ops, operator, member):
+    url = f"/admin/organizations/user/{member.user_id}/change/"
+    data = {"email": "member@acme.test", "is_staff": "on"}
+    assert ops.post(url, data).status_code == 302
+    granted = person_events(AuditAction.STAFF_GRANTED).get()
+    assert (granted.actor, granted.target_user) == (operator, member.user)
+    assert granted.details["to"] == {"staff": True, "superuser": False}
+    ops.post(url, {"email": "member@acme.test"})
+    assert person_events(AuditAction.STAFF_REMOVED).get().actor == operator
+    member.user.refresh_from_db()
+    assert not member.user.is_staff
+
+
+def test_an_email_change_by_an_operator_is_logged_and_signs_in(ops, operator, member):
+    url = f"/admin/organizations/user/{member.user_id}/change/"
+    assert ops.post(url, {"email": "Mia@New.Example"}).status_code == 302
+    changed = person_events(AuditAction.EMAIL_CHANGED).get()
+    assert changed.details == {"from": "member@acme.test", "to": "mia@new.example"}
+    assert changed.actor == operator
+    signed_in = Client().post(
+        "/accounts/login/", {"login": "mia@new.example", "password": "correct horse battery staple"}
+    )
+    assert signed_in.status_code == 302
+
+
+def test_an_email_taken_by_someone_else_is_refused(ops, owner, member):
+    url = f"/admin/organizations/user/{member.user_id}/change/"
+    response = ops.post(url, {"email": "owner@acme.test"}, follow=True)
+    assert "already exists" in response.text or "Another account uses" in response.text
+    member.user.refresh_from_db()
+    assert member.user.email == "member@acme.test"
+    assert not person_events(AuditAction.EMAIL_CHANGED).exists()
+
+
+def test_a_password_set_by_an_operator_is_logged(ops, operator, member):
+    url = f"/admin/organizations/user/{member.user_id}/password/"
+    response = ops.post(
+        url,
+        {"password1": "another long phrase 77", "password2": "another long phrase 77"},
+    )
+    assert response.status_code == 302
+    member.user.refresh_from_db()
+    assert member.user.check_password("another long phrase 77")
+    event = person_events(AuditAction.PASSWORD_SET).get()
+    assert (event.actor, event.details) == (operator, {"usable": True})
+
+
+# 9. The small things.
+
+
+def test_read_only_pages_offer_neither_save_nor_delete(ops, member, make_key):
+    key = make_key(member)
+    grant = make_grant(member)
+    for url in (
+        f"/admin/apikeys/apikey/{key.pk}/change/",
+        f"/admin/oauth/authorizedapp/{grant.pk}/change/",
+        f"/admin/organizations/auditevent/{AuditEvent.objects.first().pk}/change/",
+    ):
+        page = ops.get(url).text
+        assert 'name="_save"' not in page and "deletelink" not in page, url
+
+
+def test_a_revoked_key_says_so_once(ops, member, make_key):
+    key_services.revoke_key(make_key(member), None)
+    page = ops.get("/admin/apikeys/apikey/").text
+    assert "Revoked (Revoked)" not in page
+    assert '<td class="field-state">Revoked</td>' in page
+
+
+def test_the_members_inline_names_a_service_account_not_its_address(ops, admin):
+    account = make_service_account(admin.organization, "Deploy bot")
+    page = ops.get(f"/admin/organizations/organization/{admin.organization_id}/change/").text
+    assert "Deploy bot (service account)" in page
+    assert account.user.email not in page
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/usersessions/usersession/",
+        "/admin/auth/group/",
+        "/admin/post_office/emailtemplate/",
+        "/admin/post_office/attachment/",
+    ],
+)
+def test_third_party_admins_with_nothing_for_operators_are_gone(ops, url):
+    assert ops.get(url).status_code == 404
+
+
+def test_addresses_and_emails_are_read_only(ops, member):
+    from allauth.account.models import EmailAddress
+    from post_office import mail
+
+    address = EmailAddress.objects.get(user=member.user)
+    EmailAddress.objects.filter(pk=address.pk).update(verified=False)
+    assert ops.get("/admin/account/emailaddress/add/").status_code == 403
+    assert "make_verified" not in ops.get("/admin/account/emailaddress/").text
+    ops.post(
+        "/admin/account/emailaddress/",
+        {"action": "make_verified", "_selected_action": [address.pk]},
+    )
+    assert not EmailAddress.objects.get(pk=address.pk).verified
+    email = mail.send("someone@example.com", "ops@example.com", subject="Hi", message="Hello")
+    url = f"/admin/post_office/email/{email.pk}/"
+    assert ops.post(f"{url}change/", {"to": "x@y.z"}).status_code == 403
+    ops.get(f"{url}resend/", follow=True)  # post_office's own page: not here
+    assert type(email).objects.get(pk=email.pk).status == email.status  # not sent again
+
+
+def test_a_deleted_persons_past_actions_show_no_name(ops, owner, member, make_key, client_for):
+    key_services.delete_key(make_key(member), member.user)  # "API key deleted", by Mia
+    act(ops, member.user, "delete")
+    page = client_for(owner).get("/o/acme/audit/").text
+    assert "Deleted person" in page and "Mia Member" not in page

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from organizations import services
-from organizations.models import AuditAction, AuditEvent, Organization, Role
+from organizations.models import AuditAction, AuditEvent, Role
 
 from ..factories import ApiKeyFactory, MembershipFactory, invitation_path
 
@@ -111,22 +111,28 @@ def test_the_log_is_paginated_and_scoped_to_the_organization(owner, outsider, cl
     assert second.count('Action">Policy changed<') == 5
 
 
-def test_the_log_is_read_only_in_admin_and_organizations_can_still_be_deleted(client, member):
-    from ..factories import UserFactory
+def test_the_log_is_read_only_in_admin_and_outlives_its_organization(client, member):
+    from ..factories import UserFactory, give_second_factor
+    from ..sessions import sign_in
 
     ops = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(ops)
+    give_second_factor(ops)
+    sign_in(client, ops)
     ApiKeyFactory(membership=member)
     event = AuditEvent.objects.first()
     assert client.get("/admin/organizations/auditevent/").status_code == 200
     assert client.get("/admin/organizations/auditevent/add/").status_code == 403
     assert client.post(f"/admin/organizations/auditevent/{event.pk}/delete/").status_code == 403
     organization = member.organization
-    response = client.post(
+    deleted = client.post(
         f"/admin/organizations/organization/{organization.pk}/delete/", {"post": "yes"}
     )
-    assert response.status_code == 302
-    assert not Organization.objects.filter(pk=organization.pk).exists()
+    assert deleted.status_code == 403  # closed instead, never deleted
+    closed = client.post(
+        f"/admin/organizations/organization/{organization.pk}/act/close/", {"reason": "Gone"}
+    )
+    assert closed.status_code == 302
+    assert AuditEvent.objects.filter(pk=event.pk, organization=organization).exists()
 
 
 def test_the_audit_log_costs_the_same_queries_at_any_length(owner, client_for):
