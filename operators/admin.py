@@ -548,6 +548,8 @@ class EmailAddressAdmin(ActOnlyAdmin):
 class EmailAdmin(ActOnlyAdmin):
     """Notices waiting, sent or failed (never a secret: those are never queued)."""
 
+    change_form_template = "admin/change_form.html"  # not post_office's, with its Resend
+
     list_display = ["to", "subject", "status", "last_updated", "scheduled_time"]
     list_filter = ["status"]
     search_fields = ["to", "subject"]
