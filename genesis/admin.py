@@ -26,6 +26,18 @@ class TextFilter(admin.SimpleListFilter):
 
     template = "admin/text_filter.html"
 
+    def matches(self, text: str):
+        """The Q a typed text filters by."""
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        text = self.value()
+        if not text:
+            return queryset
+        if "\x00" in text:  # PostgreSQL refuses NUL in a query (Django's search ignores it)
+            return queryset.none()
+        return queryset.filter(self.matches(text))
+
     def lookups(self, request, model_admin):
         return ()
 

@@ -243,6 +243,7 @@ class PersonAdmin(ReasonedActions, BaseUserAdmin):
             ),
             "Revoked every credential.",
             "There was nothing to revoke.",
+            applies=lambda user: user.deleted_at is None,
         ),
         "suspend": ReasonedAction(
             "Suspend",

@@ -45,10 +45,8 @@ class ActorFilter(TextFilter):
     title = "actor"
     parameter_name = "actor_is"
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(_person("actor", self.value()))
-        return queryset
+    def matches(self, text):
+        return _person("actor", text)
 
 
 class PersonFilter(TextFilter):
@@ -57,12 +55,8 @@ class PersonFilter(TextFilter):
     title = "person (actor or target)"
     parameter_name = "person"
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(
-                _person("actor", self.value()) | _person("target_user", self.value())
-            )
-        return queryset
+    def matches(self, text):
+        return _person("actor", text) | _person("target_user", text)
 
 
 @admin.register(AuditEvent)

@@ -620,12 +620,13 @@ def test_the_key_list_shows_expiry_and_scopes(ops, member, make_key):
 @pytest.mark.parametrize(
     ("url", "budget"),
     [
-        ("/admin/organizations/user/", 12),
-        ("/admin/apikeys/apikey/", 12),
-        ("/admin/organizations/auditevent/", 14),
-        ("/admin/oauth/authorizedapp/", 12),
-        ("/admin/organizations/organization/", 12),
-        ("/admin/mfa/authenticator/", 12),
+        # Measured with 1 and with 40 rows of each: 6, 7, 9, 7, 6 and 6 either way.
+        ("/admin/organizations/user/", 7),
+        ("/admin/apikeys/apikey/", 8),
+        ("/admin/organizations/auditevent/", 10),
+        ("/admin/oauth/authorizedapp/", 8),
+        ("/admin/organizations/organization/", 7),
+        ("/admin/mfa/authenticator/", 7),
     ],
 )
 def test_lists_cost_the_same_queries_at_any_length(
@@ -646,7 +647,7 @@ def test_the_person_page_costs_the_same_queries_at_any_size(
     for index in range(60):
         make_key(member, f"Key {index}")
         make_grant(member)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(17):  # measured: 16 with one key, 15 with 60
         assert ops.get(f"/admin/organizations/user/{member.user_id}/change/").status_code == 200
 
 
@@ -840,3 +841,32 @@ def test_a_deleted_persons_past_actions_show_no_name(ops, owner, member, make_ke
     act(ops, member.user, "delete")
     page = client_for(owner).get("/o/acme/audit/").text
     assert "Deleted person" in page and "Mia Member" not in page
+
+
+# Bad input: a clear answer, never a 500.
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/admin/organizations/user/99999999999999999999/act/suspend/", 404),
+        ("/admin/organizations/user/abc/act/suspend/", 404),
+        ("/admin/organizations/organization/1/act/delete-everything/", 404),
+        ("/admin/organizations/auditevent/?person=%00member", 200),
+        ("/admin/organizations/auditevent/?actor_is=" + "x" * 5000, 200),
+    ],
+)
+def test_bad_addresses_and_filters_get_a_clear_answer(ops, member, make_key, url, status):
+    make_key(member)
+    response = ops.get(url)
+    assert response.status_code == status
+    if status == 200:  # matches nothing (PostgreSQL would refuse a NUL in the query)
+        assert response.context["cl"].result_count == 0
+
+
+def test_an_overlong_reason_is_refused(ops, member):
+    response = act(ops, member.user, "suspend", reason="x" * 501)
+    assert response.status_code == 400
+    assert "at most 500 characters" in response.text
+    member.user.refresh_from_db()
+    assert member.user.is_active
