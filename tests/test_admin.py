@@ -870,3 +870,17 @@ def test_an_overlong_reason_is_refused(ops, member):
     assert "at most 500 characters" in response.text
     member.user.refresh_from_db()
     assert member.user.is_active
+
+
+def test_a_change_asked_on_a_stale_sign_in_carries_on_after_the_password(client, operator, member):
+    from .factories import PASSWORD
+
+    sign_in(client, operator, minutes_ago=10)
+    asked = act(client, member.user, "suspend", reason="Phished")
+    assert asked.status_code == 302 and "/reauthenticate/" in asked["Location"]
+    done = client.post(asked["Location"], {"password": PASSWORD})
+    assert done.status_code == 302
+    assert done["Location"] == f"/admin/organizations/user/{member.user_id}/change/"
+    member.user.refresh_from_db()
+    assert not member.user.is_active
+    assert person_events(AuditAction.ACCOUNT_SUSPENDED).get().details == {"reason": "Phished"}
