@@ -78,16 +78,30 @@ def open_account(user: User) -> User:
     return user
 
 
+def check_change(current: User, *, email: str | None = None, rights: bool = False) -> None:
+    """Raise AccountError if an operator may not give this account (as the database has
+    it) a new address (`email`, lowercased) or admin rights: a service account's
+    address is what says it is one and it never signs in; a deleted account gets
+    neither; an address is one account's."""
+    if (email is not None and email != current.email) or rights:
+        _refuse_service_account(current)
+        if current.deleted_at is not None:
+            raise AccountError(_("A deleted account can't be changed."))
+    others = User.objects.filter(email__iexact=email).exclude(pk=current.pk)
+    if email is not None and others.exists():
+        raise AccountError(_("Another account uses %(email)s.") % {"email": email})
+
+
 @transaction.atomic
 def change_email(user: User, email: str) -> bool:
     """An operator changes a person's address: it is theirs, verified, at once (the
     operator vouches for it). Returns whether it changed."""
     email = email.strip().lower()
-    previous = User.objects.select_for_update().get(pk=user.pk).email
+    current = User.objects.select_for_update().get(pk=user.pk)
+    previous = current.email
     if email == previous:
         return False
-    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-        raise AccountError(_("Another account uses %(email)s.") % {"email": email})
+    check_change(current, email=email)
     user.email = email
     user.save(update_fields=["email"])
     vouch_for_email(user)
@@ -116,13 +130,10 @@ def set_operator_rights(user: User, *, is_staff: bool, is_superuser: bool) -> bo
     after = {"staff": is_staff, "superuser": is_superuser}
     if before == after:
         return False
-    if is_staff or is_superuser:
-        _refuse_service_account(current)
-        if current.deleted_at is not None:
-            raise AccountError(_("A deleted account gets no rights."))
+    gained = any(after[right] and not before[right] for right in after)
+    check_change(current, rights=gained)
     user.is_staff, user.is_superuser = is_staff, is_superuser
     user.save(update_fields=["is_staff", "is_superuser"])
-    gained = any(after[right] and not before[right] for right in after)
     action = AuditAction.STAFF_GRANTED if gained else AuditAction.STAFF_REMOVED
     _log(user, action, **{"from": before, "to": after})
     return True

@@ -179,6 +179,21 @@ class PersonForm(forms.ModelForm):
             "is_superuser": "Has every permission in Django admin.",
         }
 
+    def clean(self):
+        data = super().clean()
+        current = User.objects.get(pk=self.instance.pk)
+        email = data.get("email")
+        try:
+            accounts.check_change(
+                current,
+                email=email.strip().lower() if email else None,
+                rights=bool(data.get("is_staff") and not current.is_staff)
+                or bool(data.get("is_superuser") and not current.is_superuser),
+            )
+        except accounts.AccountError as refusal:
+            raise ValidationError(str(refusal)) from None
+        return data
+
 
 class PasswordForm(AdminPasswordChangeForm):
     """Django admin's password page, saved through accounts.services (logged)."""

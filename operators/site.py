@@ -47,6 +47,10 @@ class OperatorAdminSite(admin.AdminSite):
         # The console's sign-in: its lockout, two-factor and passkeys apply to operators.
         return secure_admin_login(super().login)(request, extra_context)
 
+    def password_change(self, request, extra_context=None):
+        # One way to change one's own password: allauth's, as in the console.
+        return redirect("account_change_password")
+
     def admin_view(self, view, cacheable=False):
         if view == self.logout:  # signing out never waits for a second factor
             return super().admin_view(view, cacheable)
