@@ -4,6 +4,7 @@ import sys
 
 from django.http import HttpResponse
 from django.template import loader
+from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
@@ -32,6 +33,8 @@ def bad_request(request, exception):
 def permission_denied(request, exception):
     if is_machine_path(request.path):
         return machine_error(request.path, 403)
+    if request.path.startswith(reverse("admin:index")):  # an operator: nobody to ask
+        return defaults.permission_denied(request, exception, template_name="admin/403.html")
     return defaults.permission_denied(request, exception)
 
 

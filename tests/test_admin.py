@@ -791,6 +791,14 @@ def test_read_only_pages_offer_neither_save_nor_delete(ops, member, make_key):
         assert 'name="_save"' not in page and "deletelink" not in page, url
 
 
+def test_a_refusal_in_admin_does_not_send_an_operator_to_an_admin_or_owner(ops, member, make_key):
+    key = make_key(member)
+    refused = ops.post(f"/admin/apikeys/apikey/{key.pk}/delete/", {"post": "yes"})
+    assert refused.status_code == 403
+    assert "Ask an Admin or Owner" not in refused.text
+    assert "Django admin doesn't do this here" in refused.text
+
+
 def test_a_revoked_key_says_so_once(ops, member, make_key):
     key_services.revoke_key(make_key(member), None)
     page = ops.get("/admin/apikeys/apikey/").text
