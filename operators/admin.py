@@ -216,6 +216,17 @@ def _a_person(user) -> bool:
     return user.deleted_at is None and not user.is_service_account
 
 
+def _to_someone_else(act):
+    """What would lock an operator out of admin is done to them by another operator."""
+
+    def guarded(user, reason, request):
+        if user.pk == request.user.pk:
+            raise accounts.AccountError("Another operator does this to your own account.")
+        return act(user, reason, request)
+
+    return guarded
+
+
 @admin.register(User)
 class PersonAdmin(ReasonedActions, BaseUserAdmin):
     """One page per person: who they are, their organizations and roles, keys, authorized
@@ -265,7 +276,7 @@ class PersonAdmin(ReasonedActions, BaseUserAdmin):
             "Signs this person out, refuses their sign-in and revokes every key and "
             "authorized app of theirs, in every organization. Reactivate lets them sign in "
             "again; nothing revoked comes back.",
-            lambda user, reason, request: accounts.suspend(user, reason),
+            _to_someone_else(lambda user, reason, request: accounts.suspend(user, reason)),
             "Suspended.",
             "Already suspended.",
             applies=lambda user: _a_person(user) and user.is_active,
@@ -284,7 +295,7 @@ class PersonAdmin(ReasonedActions, BaseUserAdmin):
             "Removes this person's authenticator app, passkeys and recovery codes, as "
             "turning two-factor off does. They sign in with their password alone and turn "
             "it on again.",
-            lambda user, reason, request: accounts.reset_two_factor(user, reason),
+            _to_someone_else(lambda user, reason, request: accounts.reset_two_factor(user, reason)),
             "Reset two-factor.",
             "This person has no second factor.",
             applies=_a_person,
@@ -296,7 +307,7 @@ class PersonAdmin(ReasonedActions, BaseUserAdmin):
             "Owner must be replaced first), then anonymises the account: no name, address, "
             "password, second factor, session or rights are left. Their keys and audit "
             "entries keep their history.",
-            lambda user, reason, request: accounts.delete_person(user, reason),
+            _to_someone_else(lambda user, reason, request: accounts.delete_person(user, reason)),
             "Deleted.",
             "Already deleted.",
             applies=_a_person,

@@ -908,3 +908,13 @@ def test_a_service_accounts_address_stays_its_own(ops, admin):
     assert response.status_code == 200 and "is a service account" in response.text
     account.user.refresh_from_db()
     assert account.user.email.endswith(".invalid")
+
+
+@pytest.mark.parametrize("action", ["suspend", "reset-two-factor", "delete"])
+def test_an_operator_does_not_lock_themselves_out(ops, operator, action):
+    response = act(ops, operator, action)
+    assert response.status_code == 400
+    assert "Another operator does this to your own account" in response.text
+    operator.refresh_from_db()
+    assert operator.is_active and operator.deleted_at is None
+    assert Authenticator.objects.filter(user=operator).exists()
