@@ -127,11 +127,15 @@ def key_leaked(key: ApiKey, where: str) -> None:
 
 
 def keys_revoked_on_removal(
-    user_id: int, organization_id: int, key_labels: list[str], user=None, organization=None
+    user_id: int, organization_id: int, key_labels: list[str], organization=None
 ) -> None:
     def send():
-        # Whatever the caller hadn't loaded is loaded after the commit.
-        recipient = user or User.objects.get(pk=user_id)
+        # Read after the commit: a person deleted by an operator (accounts.services) is
+        # removed from each organization first, and is mailed nothing at the address
+        # they no longer have with us. The organization, where the caller had it.
+        recipient = User.objects.filter(pk=user_id, deleted_at=None).first()
+        if recipient is None:
+            return
         where = organization or Organization.objects.get(pk=organization_id)
         context = {"user": recipient, "organization": where, "keys": key_labels}
         _send(recipient, "apikeys/email/removed.txt", context)

@@ -330,7 +330,6 @@ def revoke_member_keys(
     organization_id: int | None,
     reason: str = RevokeReason.MEMBER_REMOVED,
     *,
-    user: User | None = None,
     organization: Organization | None = None,
 ) -> int:
     """Revoke every unrevoked key (expired ones too) a user issued in an organization (in
@@ -353,7 +352,7 @@ def revoke_member_keys(
         )
         if reason == RevokeReason.MEMBER_REMOVED:
             known = organization if organization and organization.pk == org_id else None
-            notices.keys_revoked_on_removal(user_id, org_id, labels, user, known)
+            notices.keys_revoked_on_removal(user_id, org_id, labels, known)
     return revoked
 
 

@@ -20,12 +20,9 @@ def revoke_keys_of_removed_member(sender, instance: Membership, origin=None, **k
     # (`origin` is the instance or the queryset whose delete() started it all.)
     if getattr(origin, "model", type(origin)) in (User, Organization):
         return
-    # The user and organization, where whoever deleted the membership loaded them already.
-    loaded = {
-        name: getattr(instance, name)
-        for name in ("user", "organization")
-        if Membership._meta.get_field(name).is_cached(instance)
-    }
+    # The organization, where whoever deleted the membership loaded it already.
+    field = Membership._meta.get_field("organization")
+    loaded = {"organization": instance.organization} if field.is_cached(instance) else {}
     revoke_member_keys(instance.user_id, instance.organization_id, **loaded)
     grants.revoke_member_grants(
         instance.user_id, instance.organization_id, GrantRevokeReason.MEMBER_REMOVED
