@@ -859,8 +859,13 @@ def test_addresses_and_emails_are_read_only(ops, member):
 def test_a_deleted_persons_past_actions_show_no_name(ops, owner, member, make_key, client_for):
     key_services.delete_key(make_key(member), member.user)  # "API key deleted", by Mia
     act(ops, member.user, "delete")
-    page = client_for(owner).get("/o/acme/audit/").text
+    owners = client_for(owner)
+    page = owners.get("/o/acme/audit/").text
     assert "Deleted person" in page and "Mia Member" not in page
+    exported = b"".join(owners.get("/o/acme/audit/export.csv").streaming_content).decode()
+    assert "Deleted person" in exported and "Mia Member" not in exported
+    # The operators' own log is theirs: not an organization's filter.
+    assert 'value="account_deleted"' not in page and 'value="member_removed"' in page
 
 
 # Bad input: a clear answer, never a 500.
