@@ -78,18 +78,21 @@ def open_account(user: User) -> User:
     return user
 
 
-def check_change(current: User, *, email: str | None = None, rights: bool = False) -> None:
+def check_change(current: User | None, *, email: str | None = None, rights: bool = False):
     """Raise AccountError if an operator may not give this account (as the database has
-    it) a new address (`email`, lowercased) or admin rights: a service account's
-    address is what says it is one and it never signs in; a deleted account gets
-    neither; an address is one account's."""
-    if (email is not None and email != current.email) or rights:
+    it; None: a new one) an address (`email`, lowercased) or admin rights: a service
+    account's address is what says it is one and it never signs in; a deleted account
+    gets neither; an address is one account's."""
+    if current is not None and ((email is not None and email != current.email) or rights):
         _refuse_service_account(current)
         if current.deleted_at is not None:
             raise AccountError(_("A deleted account can't be changed."))
-    others = User.objects.filter(email__iexact=email).exclude(pk=current.pk)
-    if email is not None and others.exists():
-        raise AccountError(_("Another account uses %(email)s.") % {"email": email})
+    if email is not None:
+        others = User.objects.filter(email__iexact=email)
+        if current is not None:
+            others = others.exclude(pk=current.pk)
+        if others.exists():
+            raise AccountError(_("Another account uses %(email)s.") % {"email": email})
 
 
 @transaction.atomic

@@ -164,6 +164,14 @@ class PersonCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email", "name")
 
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()  # as sign-in finds it
+        try:
+            accounts.check_change(None, email=email)
+        except accounts.AccountError as refusal:
+            raise ValidationError(str(refusal)) from None
+        return email
+
 
 class PersonForm(forms.ModelForm):
     """What an operator changes on a person's page, each through accounts.services: the

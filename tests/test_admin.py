@@ -223,6 +223,22 @@ def test_an_account_made_in_admin_signs_in_and_is_logged(ops, operator, client):
     assert created.actor == operator and created.target == "new.person@example.com"
 
 
+def test_an_account_for_an_address_in_use_is_refused_whatever_its_case(ops, member):
+    response = ops.post(
+        "/admin/organizations/user/add/",
+        {
+            "email": "MEMBER@acme.test",
+            "name": "Twin",
+            "password1": "a long passphrase 2026",
+            "password2": "a long passphrase 2026",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 200
+    assert "Another account uses member@acme.test" in response.text
+    assert User.objects.filter(email__iexact="member@acme.test").count() == 1
+
+
 # 1. Second factors: never shown, never edited; one audited reset.
 
 
