@@ -417,14 +417,19 @@ def test_a_body_over_the_limit_gets_413_unread(server, transactional_db):
 class Balancer:
     """Clients sending /api/v1/me for as long as a load balancer would send them on."""
 
+    # However a test fails, its clients stop: a failed assertion inside the test's thread
+    # pool would otherwise wait for them forever (a loaded machine hung the suite).
+    GIVE_UP_SECONDS = 120
+
     def __init__(self, url: str, key: str):
         self.url, self.key = url, key
         self.sending = threading.Event()
         self.results, self.failures = [], []
+        self.give_up_at = time.monotonic() + self.GIVE_UP_SECONDS
 
     def send(self):
         with httpx.Client(base_url=self.url, timeout=10) as http:
-            while self.sending.is_set():
+            while self.sending.is_set() and time.monotonic() < self.give_up_at:
                 try:
                     response = http.get("/api/v1/me", headers={"x-api-key": self.key})
                     self.results.append(response.status_code)
