@@ -184,8 +184,8 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
                 "surfaces", _("Choose at least one of the Genesis API and the MCP server.")
             )
         date = cleaned.get("expires_on")
-        # Without a choice (an API-less script posting a name only): never, where allowed.
-        choice = cleaned.get("expires") or "never"
+        # Without a choice (a script posting a name only): the default the dialog offers.
+        choice = cleaned.get("expires") or self.fields["expires"].initial
         expires_at = None
         if choice == "custom":
             if date is None:
