@@ -313,7 +313,8 @@ AUDITED_KEYS_PER_EVENT = 50
 
 
 def _key_count(count: int) -> str:
-    # Stored in English, as every audit target; shown translated (AuditEvent.shown_target).
+    # For readers of the raw row (admin); the log shows details["count"] in the reader's
+    # language (AuditEvent.shown_target).
     with translation.override("en"):
         return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
 
@@ -342,7 +343,11 @@ def revoke_member_keys(
             AuditAction.KEY_AUTO_REVOKED,
             target_user_id=user_id,
             target=_key_count(len(labels)),
-            details={"reason": reason, "keys": labels[:AUDITED_KEYS_PER_EVENT]},
+            details={
+                "reason": reason,
+                "count": len(labels),
+                "keys": labels[:AUDITED_KEYS_PER_EVENT],
+            },
         )
         if reason == RevokeReason.MEMBER_REMOVED:
             known = organization if organization and organization.pk == org_id else None

@@ -43,7 +43,7 @@ def rows(events):
                     name,
                     email,
                     event.get_action_display(),
-                    event.target,
+                    event.shown_target(),
                     event.summary(),
                     event.ip,
                 )

@@ -287,22 +287,22 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.get_action_display()}: {self.target}"
 
-    # Targets written in English by the services (policies, counts), shown translated.
-    POLICY_TARGETS = {
-        "Maximum API key lifetime": _("Maximum API key lifetime"),
-        "Two-factor authentication": _("Two-factor authentication"),
+    # The organization's policies, by the name their events carry in details["policy"].
+    POLICIES = {
+        "max_key_lifetime": _("Maximum API key lifetime"),
+        "two_factor": _("Two-factor authentication"),
     }
 
     def shown_target(self) -> str:
-        """The target in the reader's language where it is one of ours, not a name."""
-        if self.target in self.POLICY_TARGETS:
-            return str(self.POLICY_TARGETS[self.target])
-        if self.action == AuditAction.KEY_AUTO_REVOKED:
-            count = self.target.split(" ", 1)[0]
-            if count.isdigit():
-                return ngettext("%(count)s API key", "%(count)s API keys", int(count)) % {
-                    "count": int(count)
-                }
+        """What was acted on, in the reader's language: from the event's data where the
+        target is one of ours (a policy, a number of keys), else the name as it was
+        stored. The one place a target is put into words (the page and the CSV)."""
+        details = self.details or {}
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") in self.POLICIES:
+            return str(self.POLICIES[details["policy"]])
+        if self.action == AuditAction.KEY_AUTO_REVOKED and isinstance(details.get("count"), int):
+            count = details["count"]
+            return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
         return self.target
 
     def summary(self) -> str:
