@@ -29,6 +29,26 @@ reject_control_characters = no_control_characters(
 )
 
 
+def reject_invisible_characters(value: str) -> None:
+    """Descriptions may have line breaks and tabs, and no other control or invisible
+    characters."""
+    if any(unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\r\t" for char in value):
+        raise ValidationError(_("Descriptions can't contain invisible characters."))
+
+
+DESCRIPTION_FIELD = dict(
+    label=_("Description"),
+    max_length=300,
+    required=False,
+    strip=True,
+    validators=[reject_invisible_characters],
+    widget=forms.Textarea(attrs={"rows": 2}),
+    error_messages={
+        "max_length": _("Descriptions can be at most 300 characters (this one has %(show_value)d).")
+    },
+)
+
+
 NAME_FIELD = dict(
     label=_("Key name"),
     max_length=100,
@@ -46,10 +66,14 @@ EXPIRY_DAYS = (7, 30, 60, 90)
 MAX_CUSTOM_EXPIRY = timedelta(days=3652)
 
 
+KEY_DESCRIPTION_HELP = _("Optional. What it is for, and who to ask about it.")
+
+
 class RenameForm(DescribedErrorsMixin, forms.Form):
     name = forms.CharField(
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}), **NAME_FIELD
     )
+    description = forms.CharField(**DESCRIPTION_FIELD, help_text=KEY_DESCRIPTION_HELP)
 
 
 class RollForm(DescribedErrorsMixin, forms.Form):
@@ -84,6 +108,7 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         ),
         **NAME_FIELD,
     )
+    description = forms.CharField(**DESCRIPTION_FIELD, help_text=KEY_DESCRIPTION_HELP)
     # One id per displayed form: submitting it twice makes one key, not two.
     form_id = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
     expires = forms.ChoiceField(label=_("Expiration"), required=False)
@@ -250,17 +275,7 @@ class ServiceAccountForm(DescribedErrorsMixin, forms.Form):
         },
     )
     description = forms.CharField(
-        label=_("Description"),
-        max_length=300,
-        required=False,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Optional. What it runs, and who to ask about it."),
-        error_messages={
-            "max_length": _(
-                "Descriptions can be at most 300 characters (this one has %(show_value)d)."
-            )
-        },
+        **DESCRIPTION_FIELD, help_text=_("Optional. What it runs, and who to ask about it.")
     )
     role = forms.ChoiceField(
         label=_("Role"),
@@ -274,11 +289,3 @@ class ServiceAccountForm(DescribedErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
         self.fields["role"].initial = roles[-1].value if roles else None
-
-    def clean_description(self):
-        value = self.cleaned_data["description"]
-        if any(
-            unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\r\t" for char in value
-        ):
-            raise ValidationError(_("Descriptions can't contain invisible characters."))
-        return value

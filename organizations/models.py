@@ -328,7 +328,13 @@ class AuditEvent(models.Model):
                 details.get("keys", [])
             )
         if self.action == AuditAction.KEY_RENAMED:
-            return f"“{details.get('from')}” → “{details.get('to')}”"
+            parts = []
+            if details.get("from") != details.get("to"):
+                parts.append(f"“{details.get('from')}” → “{details.get('to')}”")
+            if "description" in details:
+                described = _("described as “%(text)s”") % {"text": details["description"]}
+                parts.append(described if details["description"] else _("description removed"))
+            return " · ".join(str(part) for part in parts)
         if self.action == AuditAction.KEY_REFUSED:
             return _("refused from %(ip)s") % {"ip": details.get("ip", "?")}
         if self.action == AuditAction.KEY_ROLLED:
