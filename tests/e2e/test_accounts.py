@@ -19,6 +19,7 @@ from organizations.models import Membership, Organization, Role
 
 from .. import totp
 from ..factories import PASSWORD, invitation_path
+from .test_api_keys import create_key
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
 NEW_PASSWORD = "teammate passphrase 2026"
@@ -129,7 +130,55 @@ def test_a_stale_session_signs_in_again_and_the_key_is_made_from_the_typed_form(
     assert not KEY.search(page.content())
 
 
-def test_a_forgotten_password_is_reset_by_email(live, page, member):
+def never_asked_again(page) -> list[str]:
+    """The addresses the page went to, to show none was "Confirm it's you"."""
+    visited = []
+    page.on("framenavigated", lambda frame: visited.append(urlparse(frame.url).path))
+    return visited
+
+
+def create_and_copy_a_key(page, name):
+    reveal, shown = create_key(page, name)
+    reveal.get_by_role("button", name="Copy", exact=True).click()
+    expect(reveal.get_by_role("button", name="Copied", exact=True)).to_be_visible()
+    plaintext = page.evaluate("navigator.clipboard.readText()")
+    assert plaintext == shown
+    reveal.get_by_role("link", name="Done").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    return plaintext
+
+
+def test_a_new_teammate_invited_by_email_makes_and_copies_a_first_key_at_once(
+    live, browser, sign_in, owner
+):
+    boss_context = browser.new_context()
+    sign_in(owner, boss_context)
+    boss = boss_context.new_page()
+    boss.goto(f"{live.url}/o/acme/members/")
+    boss.get_by_label("Email", exact=True).fill("nina@example.com")
+    boss.get_by_role("button", name="Send invitation").click()
+    expect(boss.get_by_role("row", name=re.compile("nina@example.com"))).to_be_visible()
+    link = invitation_path(mail.outbox[-1])
+    boss_context.close()
+
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    visited = never_asked_again(page)
+    page.goto(live.url + link)
+    page.get_by_label("Name", exact=True).fill("Nina New")
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    plaintext = create_and_copy_a_key(page, "Nina's laptop")
+    me = httpx.get(f"{live.url}/api/v1/me", headers={"x-api-key": plaintext}, timeout=10)
+    assert me.status_code == 200 and me.json()["user_email"] == "nina@example.com"
+    assert "/accounts/reauthenticate/" not in visited
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_have_count(0)
+    context.close()
+
+
+def test_a_forgotten_password_is_reset_by_email_and_signs_in_freshly(live, page, member):
+    visited = never_asked_again(page)
     page.goto(f"{live.url}/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill("member@acme.test")
@@ -139,6 +188,13 @@ def test_a_forgotten_password_is_reset_by_email(live, page, member):
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password (again)").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
+    # Signed in by the reset, and fresh: a key needs no password again.
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    create_and_copy_a_key(page, "After the reset")
+    assert "/accounts/reauthenticate/" not in visited
+    # The new password is the one that signs in.
+    page.locator("summary[aria-label^='Account']").click()
+    page.get_by_role("button", name="Sign out").click()
     page.goto(f"{live.url}/accounts/login/")
     page.get_by_label("Email").fill("member@acme.test")
     page.get_by_label("Password").fill(NEW_PASSWORD)
@@ -154,7 +210,7 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
 
     # Passkeys need a secure context: localhost, not 127.0.0.1 (an IP can't be an RP id).
     origin = live.url.replace("127.0.0.1", "localhost")
-    context = browser.new_context()
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
@@ -179,6 +235,10 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
     expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
     user = Membership.objects.get(user__email="pia@example.com").user
     assert not user.has_usable_password()
+    # The passkey just made is a fresh sign-in: no "Confirm it's you" for a first key.
+    visited = never_asked_again(page)
+    create_and_copy_a_key(page, "Pia's laptop")
+    assert "/accounts/reauthenticate/" not in visited
 
     page.locator("summary[aria-label^='Account']").click()
     page.get_by_role("button", name="Sign out").click()
