@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from organizations import invitations
 from organizations.models import User
 
+from . import time_zones
+
 
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up plus a name. Through an invitation the email is the invited one
@@ -32,10 +34,16 @@ class ProfileForm(forms.ModelForm):
         choices=settings.LANGUAGES,
         help_text=_("For the console and the emails we send you."),
     )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zones.choices,
+        required=False,  # not posted: unchanged
+        help_text=_("Every time in the console and in our emails is shown in it."),
+    )
 
     class Meta:
         model = User
-        fields = ["name", "language"]
+        fields = ["name", "language", "time_zone"]
         labels = {"name": _("Name")}
 
     def clean_name(self):

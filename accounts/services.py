@@ -21,11 +21,20 @@ def vouch_for_email(user: User) -> None:
         )
 
 
-def update_profile(user: User, *, name: str, language: str) -> User:
+def update_profile(user: User, *, name: str, language: str, time_zone: str) -> User:
     user.name = name
     user.language = language
-    user.save(update_fields=["name", "language"])
+    user.time_zone = time_zone
+    user.save(update_fields=["name", "language", "time_zone"])
     return user
+
+
+def remember_time_zone(user: User, time_zone: str) -> None:
+    """The browser's zone becomes the person's until they choose one (written once, when
+    the profile has none)."""
+    if time_zone and not user.time_zone:
+        User.objects.filter(pk=user.pk, time_zone="").update(time_zone=time_zone)
+        user.time_zone = time_zone
 
 
 def remember_language(user: User, language: str) -> None:

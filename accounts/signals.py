@@ -1,5 +1,6 @@
-"""allauth's signals: the language a person chose follows them to each sign-in, and
-turning a second factor on or off goes into the audit log."""
+"""allauth's signals: the language a person chose follows them to each sign-in, the
+browser's time zone becomes theirs at the first, and turning a second factor on or off
+goes into the audit log."""
 
 from allauth.account.signals import user_logged_in
 from allauth.mfa.signals import authenticator_added, authenticator_removed
@@ -24,6 +25,15 @@ def remember_language(sender, request, response=None, user=None, **kwargs):
         remember_language(user, getattr(request, "LANGUAGE_CODE", ""))
     elif response is not None:
         set_language_cookie(response, user.language)
+
+
+@receiver(user_logged_in)
+def remember_time_zone(sender, request, user=None, **kwargs):
+    """The browser's zone, where the person has none yet (accounts.time_zones)."""
+    from . import services, time_zones
+
+    if user is not None:
+        services.remember_time_zone(user, time_zones.browser_zone(request))
 
 
 @receiver(authenticator_added)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from organizations import invitations
 from organizations.models import User
 
-from . import services
+from . import services, time_zones
 from .forms import ProfileForm
 
 
@@ -28,11 +28,20 @@ from .forms import ProfileForm
 def profile(request):
     """Your name and language (email, password, two-factor and sessions are allauth's)."""
     user = request.user
-    initial = {"language": user.language or translation.get_language()}
+    initial = {
+        "language": user.language or translation.get_language(),
+        # Until they choose one, the browser's (accounts.time_zones).
+        "time_zone": user.time_zone or time_zones.browser_zone(request) or "UTC",
+    }
     form = ProfileForm(request.POST or None, instance=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         language = form.cleaned_data["language"]
-        services.update_profile(user, name=form.cleaned_data["name"], language=language)
+        services.update_profile(
+            user,
+            name=form.cleaned_data["name"],
+            language=language,
+            time_zone=form.cleaned_data["time_zone"] or user.time_zone,
+        )
         translation.activate(language)
         messages.success(request, _("Profile saved."))
         response = redirect("account_profile")

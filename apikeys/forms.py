@@ -1,6 +1,6 @@
 import unicodedata
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -116,10 +116,6 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         label=_("Expiry date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_(
-            "Used when Expiration is a custom date. The key stops working at the end "
-            "of that day (UTC)."
-        ),
         error_messages={"invalid": _("Enter a date like 2027-03-31.")},
     )
 
@@ -176,11 +172,15 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         self.fields["expires"].initial = str(min(30, limit or 30))
         # The date picker offers what the policy allows: from tomorrow to the last day
         # whose end (the key stops at the end of the day) is within the limit.
-        today = timezone.now().date()
+        today = timezone.localdate()
         last = today + (timedelta(days=limit - 1) if limit else MAX_CUSTOM_EXPIRY)
         self.fields["expires_on"].widget.attrs.update(
             {"min": str(today + timedelta(days=1)), "max": str(last)}
         )
+        self.fields["expires_on"].help_text = _(
+            "Used when Expiration is a custom date. The key stops working at the end of "
+            "that day in your time zone (%(zone)s)."
+        ) % {"zone": timezone.get_current_timezone_name()}
         if limit:
             allows = _("%(organization)s allows API keys for at most %(days)s days.")
             self.fields["expires"].help_text = allows % {
@@ -216,10 +216,11 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
             if date is None:
                 self.add_error("expires_on", _("Choose the day the key should stop working."))
                 return cleaned
-            if date > timezone.now().date() + MAX_CUSTOM_EXPIRY:
+            if date > timezone.localdate() + MAX_CUSTOM_EXPIRY:
                 self.add_error("expires_on", _("Choose a date within the next 10 years, or Never."))
                 return cleaned
-            expires_at = datetime.combine(date + timedelta(days=1), time.min, tzinfo=UTC)
+            # The end of that day where the person is (accounts.time_zones).
+            expires_at = timezone.make_aware(datetime.combine(date + timedelta(days=1), time.min))
         elif choice and choice != "never":
             expires_at = timezone.now() + timedelta(days=int(choice))
         try:

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the person's zone, else the browser's (accounts.time_zones).
+    "accounts.time_zones.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Sign-in stages, and the fresh sign-in (sudo mode) asked for by key actions.
     "allauth.account.middleware.AccountMiddleware",

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ObjectDoesNotExist
@@ -51,6 +53,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # The console language last used, for emails (blank: the default language).
     language = models.CharField(max_length=10, blank=True)
+    # An IANA zone ("Asia/Tokyo") every time is shown in, for the console and emails;
+    # blank: not known yet, the browser's (accounts.time_zones).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 
@@ -357,7 +362,9 @@ class AuditEvent(models.Model):
             if "scopes" in details:
                 parts.append(scopes.describe(frozenset(details["scopes"])))
             if details.get("expires_at"):
-                parts.append(_("expires %(date)s") % {"date": details["expires_at"][:10]})
+                # The day in the reader's zone (stored in UTC, with its offset).
+                expires = timezone.localtime(datetime.fromisoformat(details["expires_at"]))
+                parts.append(_("expires %(date)s") % {"date": expires.date().isoformat()})
             if details.get("allowed_ips"):
                 networks = ", ".join(details["allowed_ips"])
                 parts.append(_("Only from %(networks)s") % {"networks": networks})

@@ -404,9 +404,12 @@ def audit_export(request, membership):
     """The filtered audit log as CSV, for Admins and Owners: what the page shows, every
     page of it (never a secret: the log holds none)."""
     access.require_admin(membership)
-    rows = audit_csv.rows(audit_events(request, membership).iterator(chunk_size=500))
+    rows = audit_csv.rows(
+        audit_events(request, membership).iterator(chunk_size=500),
+        timezone.get_current_timezone(),
+    )
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    day = timezone.now().date().isoformat()
+    day = timezone.localdate().isoformat()
     name = f"audit-{membership.organization.slug}-{day}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

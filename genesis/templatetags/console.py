@@ -15,6 +15,8 @@ from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from genesis import times
+
 register = template.Library()
 
 
@@ -23,26 +25,19 @@ def icon(name: str) -> str:
     return mark_safe(get_template(f"_icons.html#{name}").render().strip())  # noqa: S308
 
 
-def _exact(local) -> str:
-    # strftime, not Django's date filter: this runs for every row of every list, and
-    # Django's formatter costs ten times more for the same text.
-    return local.strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
 @register.simple_tag
 def timestamp(value, relative=False, with_time=False):
-    """A <time> element: the date (or "3 hours ago"), the exact time on hover."""
+    """A <time> element in the person's zone (accounts.time_zones): the date, or "3 hours
+    ago", or the date and time of day with the zone named; the exact time on hover."""
     local = timezone.localtime(value)
-    text = (
-        _("%(time)s ago") % {"time": timesince(value)}
-        if relative
-        else formats.date_format(local, "DATETIME_FORMAT" if with_time else "DATE_FORMAT")
-    )
+    if relative:
+        text = _("%(time)s ago") % {"time": timesince(value)}
+    elif with_time:
+        text = f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.strftime('%Z')}"
+    else:
+        text = formats.date_format(local, "DATE_FORMAT")
     return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        local.isoformat(),
-        _exact(local),
-        text,
+        '<time datetime="{}" title="{}">{}</time>', local.isoformat(), times.exact(local), text
     )
 
 
@@ -52,7 +47,7 @@ def expiry(key):
     if key.expires_at is None:
         return format_html('<span class="muted">{}</span>', _("Never"))
     local = timezone.localtime(key.expires_at)
-    exact = _exact(local)
+    exact = times.exact(local)
     if key.is_expired:
         return format_html(
             '<span class="badge badge--danger" title="{}">{}</span>', exact, _("Expired")

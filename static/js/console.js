@@ -5,6 +5,15 @@
 
   document.documentElement.classList.replace("no-js", "js");
 
+  // The browser's time zone, for times shown before the person chose one in their
+  // profile (accounts.time_zones reads the cookie; the first sign-in keeps it).
+  // IANA names ("America/Argentina/Buenos_Aires") are valid cookie values as they are.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (/^[\w/+-]+$/.test(zone || "") && !document.cookie.split("; ").includes(`time_zone=${zone}`)) {
+    const secure = window.location.protocol === "https:" ? "; secure" : "";
+    document.cookie = `time_zone=${zone}; path=/; max-age=31536000; samesite=lax${secure}`;
+  }
+
   // The element that opened the current dialog, to give focus back when it closes.
   let opener = null;
 

@@ -248,3 +248,33 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
     context.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (375, 812)])
+def test_times_are_in_the_browsers_zone_from_the_first_sign_in(live, browser, owner, size):
+    from datetime import UTC, datetime
+
+    from organizations import services
+    from organizations.models import AuditEvent, User
+
+    services.set_key_lifetime_policy(owner.organization, 30)
+    AuditEvent.objects.update(created_at=datetime(2026, 12, 6, 16, 17, tzinfo=UTC))
+    width, height = size
+    context = browser.new_context(
+        timezone_id="Asia/Tokyo", locale="en-US", viewport={"width": width, "height": height}
+    )
+    page = context.new_page()
+    page.goto(f"{live.url}/accounts/login/")
+    page.get_by_label("Email").fill(owner.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    assert User.objects.get(pk=owner.user_id).time_zone == "Asia/Tokyo"
+    page.goto(f"{live.url}/o/acme/audit/")
+    time = page.locator("main time").first
+    expect(time).to_have_text("Dec. 7, 2026, 1:17 a.m. JST")
+    expect(time).to_have_attribute("title", "2026-12-07 01:17:00 JST (UTC+09:00)")
+    expect(page.get_by_text("Times are in Asia/Tokyo")).to_be_visible()
+    page.goto(f"{live.url}/accounts/profile/")
+    expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
+    context.close()
