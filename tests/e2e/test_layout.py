@@ -6,7 +6,7 @@ dialogs keep their buttons on screen, and dark mode passes the contrast checks."
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import formats, timezone
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey
@@ -204,3 +204,62 @@ def test_dark_mode_dialogs_and_sign_in(live, page, owner, member, long_data, sig
     assert_accessible(page)
     page.goto(f"{live.url}/accounts/profile/")
     assert_accessible(page)
+
+
+def overlap(first, second) -> bool:
+    """Whether two bounding boxes share any area."""
+    return not (
+        first["x"] + first["width"] <= second["x"]
+        or second["x"] + second["width"] <= first["x"]
+        or first["y"] + first["height"] <= second["y"]
+        or second["y"] + second["height"] <= first["y"]
+    )
+
+
+def boxes(locator) -> list[dict]:
+    """Where an element's text is drawn, line by line: its text's own boxes, which show
+    text spilling out of a box too narrow for it (the element's box would not)."""
+    return locator.evaluate(
+        """element => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return [...range.getClientRects()]
+                .filter(r => r.width > 0)
+                .map(r => ({x: r.x, y: r.y, width: r.width, height: r.height}));
+        }"""
+    )
+
+
+def assert_apart(first, second):
+    """No part of `first` is drawn over `second`, and both stay inside their cell."""
+    cell = first.evaluate("element => element.closest('td').getBoundingClientRect().toJSON()")
+    for one in boxes(first):
+        for other in boxes(second):
+            assert not overlap(one, other), (one, other)
+    for box in boxes(first) + boxes(second):
+        assert cell["left"] <= box["x"] and box["x"] + box["width"] <= cell["right"] + 0.5
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_last_used_and_expiry_read_whole_at_any_width(live, page, member, make_key, sign_in, size):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+    key = make_key(member, "Deploy", expires_at=timezone.now() + timedelta(days=29, hours=1))
+    ApiKey.objects.filter(pk=key.pk).update(
+        last_used_at=timezone.now() - timedelta(seconds=5),
+        last_used_surface="api",
+        last_used_client="curl/7.88.1",
+    )
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    row = page.locator(f"#key-{key.pk}")
+    used = row.locator("td[data-label='Last used']")
+    expect(used.locator(".muted")).to_contain_text("via API")
+    assert_apart(used.locator("time"), used.locator(".muted"))
+    expect(used).to_contain_text("Just now")
+    expect(used).not_to_contain_text("0 minutes")
+    expires = row.locator("td[data-label='Expires']")
+    day = timezone.localtime(key.expires_at).date()
+    expect(expires.locator("time")).to_have_text(formats.date_format(day, "DATE_FORMAT"))
+    expect(expires).to_contain_text("in 4\xa0weeks")
+    assert_apart(expires.locator("time"), expires.locator(".muted"))
