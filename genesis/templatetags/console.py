@@ -43,9 +43,11 @@ def timestamp(value, relative=False, with_time=False):
         text = f"{formats.date_format(local, 'DATETIME_FORMAT')} {local.strftime('%Z')}"
     else:
         text = formats.date_format(local, "DATE_FORMAT")
-    return format_html(
-        '<time datetime="{}" title="{}">{}</time>', local.isoformat(), times.exact(local), text
-    )
+    # A date with its time of day and zone may wrap on a phone; a date alone doesn't.
+    markup = '<time class="time--long" datetime="{}" title="{}">{}</time>'
+    if not with_time:
+        markup = '<time datetime="{}" title="{}">{}</time>'
+    return format_html(markup, local.isoformat(), times.exact(local), text)
 
 
 @register.simple_tag
