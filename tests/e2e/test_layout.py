@@ -263,3 +263,22 @@ def test_last_used_and_expiry_read_whole_at_any_width(live, page, member, make_k
     expect(expires.locator("time")).to_have_text(formats.date_format(day, "DATE_FORMAT"))
     expect(expires).to_contain_text("in 4\xa0weeks")
     assert_apart(expires.locator("time"), expires.locator(".muted"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_audit_targets_wrap_whole_instead_of_being_cut(live, page, owner, long_data, sign_in, size):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/audit/?action=key_auto_revoked")
+    target = page.locator("td[data-label='Target']").first
+    expect(target).to_contain_text(long_name(WORKFLOW, 2))  # the last of the list, whole
+    for element in [target, *target.locator("*").all()]:
+        clipped = element.evaluate(
+            "e => getComputedStyle(e).textOverflow === 'ellipsis' || e.scrollWidth > e.clientWidth"
+        )
+        assert not clipped, element.evaluate("e => e.outerHTML.slice(0, 120)")
+    cell = target.bounding_box()
+    for box in boxes(target):
+        assert cell["x"] <= box["x"] and box["x"] + box["width"] <= cell["x"] + cell["width"] + 0.5
+    assert_fits(page, "the audit log")
