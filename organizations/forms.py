@@ -74,6 +74,8 @@ class TwoFactorPolicyForm(DescribedErrorsMixin, forms.Form):
             "roll keys until they turn it on."
         ),
     )
+    # An Owner without a second factor said yes to holding back their own keys too.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AuditFilterForm(forms.Form):

@@ -44,15 +44,23 @@ def home(request):
 MEMBERS_PER_PAGE = 50
 
 
+def people(membership: Membership):
+    """The organization's people (service accounts have a list of their own), each with
+    whether they have a second factor (`has_two_factor`)."""
+    return Membership.objects.filter(
+        organization_id=membership.organization_id, user__service_account__isnull=True
+    ).annotate(has_two_factor=two_factor.annotation())
+
+
+# ?two_factor=off: only the people without a second factor (Settings links here).
+WITHOUT_TWO_FACTOR = "off"
+
+
 def members_context(request, membership: Membership, invite_form=None) -> dict:
-    members = (
-        Membership.objects.filter(
-            organization_id=membership.organization_id, user__service_account__isnull=True
-        )
-        .select_related("user")
-        .annotate(has_two_factor=two_factor.annotation())
-        .order_by("user__name", "user__email", "pk")
-    )
+    members = people(membership).select_related("user").order_by("user__name", "user__email", "pk")
+    without_two_factor = membership.is_admin and request.GET.get("two_factor") == WITHOUT_TWO_FACTOR
+    if without_two_factor:
+        members = members.filter(has_two_factor=False)
     # Counted, for "N members"; past the end it shows the last page.
     page = page_of(
         members, request.GET.get("page"), MEMBERS_PER_PAGE, counted=True, last_past_end=True
@@ -83,6 +91,8 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         "accounts_page": service_accounts_page(request, membership),
         "rows": rows,
         "members_page": page,
+        "without_two_factor": without_two_factor,
+        "filter_query": without_page(request),
         "invite_form": invite_form,
         "open_invitations": open_invitations,
         "invitation_days": django_settings.INVITATION_LIFETIME.days,
@@ -335,22 +345,27 @@ def two_factor_policy(request, membership):
     access.require_owner(membership)
     sudo.require_fresh_sign_in(request)
     form = TwoFactorPolicyForm(request.POST)
-    if form.is_valid():  # a checkbox: any post is valid
-        services.set_two_factor_policy(
-            membership.organization, form.cleaned_data["require_two_factor"]
-        )
+    if form.is_valid():  # checkboxes: any post is valid
+        required = form.cleaned_data["require_two_factor"]
+        # An Owner without a second factor would hold back their own keys: asked first.
+        if (
+            required
+            and not membership.organization.require_two_factor
+            and not two_factor.is_enabled(request.user)
+            and not form.cleaned_data["confirmed"]
+        ):
+            return render_settings(request, membership, key_form=None, confirm_two_factor=True)
+        services.set_two_factor_policy(membership.organization, required)
         messages.success(request, _("Settings saved."))
     return redirect("organizations:settings", org=membership.organization.slug)
 
 
-def render_settings(request, membership, *, key_form):
+def render_settings(request, membership, *, key_form, confirm_two_factor=False):
     organization = membership.organization
-    without_two_factor = (
-        Membership.objects.filter(organization=organization)
-        .annotate(has_two_factor=two_factor.annotation())
-        .filter(has_two_factor=False)
-        .count()
-    )
+    if key_form is None:
+        key_form = KeyPolicyForm(
+            initial={"max_key_lifetime_days": organization.max_key_lifetime_days}
+        )
     return render(
         request,
         "organizations/settings.html",
@@ -360,7 +375,11 @@ def render_settings(request, membership, *, key_form):
             "two_factor_form": TwoFactorPolicyForm(
                 initial={"require_two_factor": organization.require_two_factor}
             ),
-            "without_two_factor": without_two_factor,
+            # People only: a service account never signs in, so never has a second factor.
+            "without_two_factor": people(membership).filter(has_two_factor=False).count(),
+            "without_two_factor_query": f"two_factor={WITHOUT_TWO_FACTOR}",
+            "owner_has_two_factor": two_factor.is_enabled(request.user),
+            "confirm_two_factor": confirm_two_factor,
         },
         status=400 if key_form.is_bound else 200,
     )
