@@ -5,6 +5,20 @@
 
   document.documentElement.classList.replace("no-js", "js");
 
+  // The console page this tab was last on, for the way back from one's account pages
+  // (a[data-back-to-console]: the recovery codes); without it, the link's own address.
+  const CONSOLE_PAGE = "genesis:console-page";
+  if (window.location.pathname.startsWith("/o/")) {
+    window.sessionStorage.setItem(CONSOLE_PAGE, window.location.pathname + window.location.search);
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    const page = window.sessionStorage.getItem(CONSOLE_PAGE);
+    if (!page || !page.startsWith("/o/")) return;
+    document.querySelectorAll("a[data-back-to-console]").forEach((link) => {
+      link.href = page;
+    });
+  });
+
   // The browser's time zone, for times shown before the person chose one in their
   // profile (accounts.time_zones reads the cookie; the first sign-in keeps it).
   // IANA names ("America/Argentina/Buenos_Aires") are valid cookie values as they are.

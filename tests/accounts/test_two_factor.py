@@ -227,3 +227,17 @@ def test_an_owner_with_two_factor_is_not_asked(owner, client_for):
     saved = client_for(owner).post("/o/acme/settings/two-factor/", {"require_two_factor": "on"})
     assert saved.status_code == 302
     assert Organization.objects.get(slug="acme").require_two_factor
+
+
+def test_recovery_codes_are_kept_first_and_new_ones_made_apart(member, client_for):
+    client = client_for(member)
+    enrol_totp(client)
+    page = client.get("/accounts/2fa/recovery-codes/").text
+    download = re.search(r'<a class="([^"]+)" href="/accounts/2fa/recovery-codes/download/"', page)
+    generate = re.search(r'<a class="([^"]+)" href="/accounts/2fa/recovery-codes/generate/"', page)
+    assert download.group(1) == "button"  # the main action
+    assert generate.group(1) == "button button--secondary"
+    # Apart, after a heading that says what it is for, and what it does to these codes.
+    apart = page[download.end() : generate.start()]
+    assert "Lost them, or used them up?" in apart and "the old ones stop working" in apart
+    assert 'href="/" data-back-to-console>Back to the console</a>' in page

@@ -278,3 +278,31 @@ def test_times_are_in_the_browsers_zone_from_the_first_sign_in(live, browser, ow
     page.goto(f"{live.url}/accounts/profile/")
     expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
     context.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (375, 812)])
+def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, member, size):
+    from django.test import Client
+
+    from .. import sessions
+    from ..accounts.test_two_factor import enrol_totp
+    from .test_accessibility import assert_accessible
+
+    client = sessions.sign_in(Client(), member.user)
+    enrol_totp(client)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
+    )
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"{live.url}/o/acme/members/")
+    page.goto(f"{live.url}/accounts/2fa/recovery-codes/")
+    download = page.get_by_role("link", name="Download codes")
+    generate = page.get_by_role("link", name="Generate new codes")
+    back = page.locator("a.button", has_text="Back to the console")
+    expect(download).to_have_class("button")
+    expect(generate).to_have_class("button button--secondary")
+    # Apart: below the codes' own actions, never on their row.
+    assert generate.bounding_box()["y"] > back.bounding_box()["y"] + back.bounding_box()["height"]
+    assert_accessible(page)
+    back.click()
+    expect(page).to_have_url(f"{live.url}/o/acme/members/")
