@@ -154,7 +154,7 @@ def test_audit_targets_of_ours_read_in_the_readers_language(owner, member, make_
     with translation.override("ja"):
         assert translation.gettext("Maximum API key lifetime") in page
     assert "2 件の API キー" in page
-    assert "APIキー自動失効" in page
+    assert "API キー自動失効" in page
     # Stored in English, whatever the language of the request that wrote it.
     assert AuditEvent.objects.filter(target="2 API keys").exists()
 
