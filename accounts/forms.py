@@ -31,7 +31,9 @@ class SignupForm(AllauthSignupForm):
 class ProfileForm(forms.ModelForm):
     language = forms.ChoiceField(
         label=_("Language"),
-        choices=settings.LANGUAGES,
+        # Blank: each browser's own, until the person picks one (here or in the header).
+        choices=[("", _("As your browser asks")), *settings.LANGUAGES],
+        required=False,
         help_text=_("For the console and the emails we send you."),
     )
     time_zone = forms.ChoiceField(
@@ -43,7 +45,8 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["name", "language", "time_zone"]
+        # The language and the zone are saved by the service (what blank means is its).
+        fields = ["name"]
         labels = {"name": _("Name")}
 
     def clean_name(self):

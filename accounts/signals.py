@@ -14,14 +14,14 @@ from . import two_factor
 
 @receiver(user_logged_in)
 def remember_language(sender, request, response=None, user=None, **kwargs):
-    """The language chosen before follows the person to this browser; someone who never
-    chose one keeps the language this browser asked for (for their emails)."""
+    """The language the person chose follows them to this browser; someone who never
+    chose one sees the language this browser asks for, which is kept for their emails."""
     from .services import remember_language
     from .views import set_language_cookie
 
     if user is None:
         return
-    if not user.language:
+    if not user.language_chosen:
         remember_language(user, getattr(request, "LANGUAGE_CODE", ""))
     elif response is not None:
         set_language_cookie(response, user.language)

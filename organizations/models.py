@@ -51,8 +51,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
-    # The console language last used, for emails (blank: the default language).
+    # The console language: the one the person chose, else the one their browser asked
+    # for last, for emails (blank: the default language).
     language = models.CharField(max_length=10, blank=True)
+    # Whether they chose it (the switcher, the profile): it then follows them to every
+    # browser they sign in on; until then each browser's own language is used.
+    language_chosen = models.BooleanField(default=False)
     # An IANA zone ("Asia/Tokyo") every time is shown in, for the console and emails;
     # blank: not known yet, the browser's (accounts.time_zones).
     time_zone = models.CharField(max_length=64, blank=True, default="")

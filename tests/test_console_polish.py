@@ -159,10 +159,11 @@ def test_audit_targets_of_ours_read_in_the_readers_language(owner, member, make_
     assert AuditEvent.objects.filter(target="2 API keys").exists()
 
 
-def test_the_language_changes_on_its_button_only(member, client_for):
+def test_the_language_applies_when_picked_with_a_button_without_javascript(member, client_for):
     page = client_for(member).get("/o/acme/api-keys/").text
-    assert "data-autosubmit" not in page
-    assert re.search(r'<button type="submit"[^>]*>Change</button>', page)
+    # The header's and the account menu's (phones'), each applied by console.js.
+    assert page.count("data-apply-on-change") == 2
+    assert len(re.findall(r'<button type="submit"[^>]*>Change</button>', page)) == 2
 
 
 def test_error_pages_offer_sign_in_to_the_signed_out(db, client, member, client_for):

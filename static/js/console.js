@@ -221,9 +221,41 @@
     if (event.persisted) forgetSecrets();
   });
 
-  // The language changes when its button is pressed, not as the arrow keys move through
-  // the choices (WCAG 3.2.2).
   document.addEventListener("DOMContentLoaded", () => openDialogs(document));
+
+  // A picked language applies at once: picked with a pointer (or from the opened list),
+  // on change; moved to with the arrow keys on a closed list, which changes the value at
+  // each step, on Enter or on leaving the list, so the page doesn't change under the
+  // keys (WCAG 3.2.2). Its label says so to screen readers.
+  const STEPPING_KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
+  const applyLanguage = (select) => {
+    delete select.dataset.pending;
+    if (!select.querySelector("option[selected]")?.selected) select.form.requestSubmit();
+  };
+  document.addEventListener("keydown", (event) => {
+    const select = event.target.closest?.("select[data-apply-on-change]");
+    if (!select) return;
+    if (event.key === "Enter" && select.dataset.pending) {
+      event.preventDefault();
+      applyLanguage(select);
+    } else if (STEPPING_KEYS.includes(event.key) || /^\w$/.test(event.key)) {
+      select.dataset.stepping = "";
+    }
+  });
+  document.addEventListener("pointerdown", (event) => {
+    const select = event.target.closest?.("select[data-apply-on-change]");
+    if (select) delete select.dataset.stepping;
+  });
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest?.("select[data-apply-on-change]");
+    if (!select) return;
+    if ("stepping" in select.dataset) select.dataset.pending = "1";
+    else applyLanguage(select);
+  });
+  document.addEventListener("focusout", (event) => {
+    const select = event.target.closest?.("select[data-apply-on-change]");
+    if (select?.dataset.pending) applyLanguage(select);
+  });
 
   // Tab and Shift+Tab go round inside an open dialog. A modal dialog already keeps focus
   // off the page behind it, but Tab from its last control leaves for the browser's own

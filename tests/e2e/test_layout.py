@@ -282,3 +282,58 @@ def test_audit_targets_wrap_whole_instead_of_being_cut(live, page, owner, long_d
     for box in boxes(target):
         assert cell["x"] <= box["x"] and box["x"] + box["width"] <= cell["x"] + cell["width"] + 0.5
     assert_fits(page, "the audit log")
+
+
+def same_row(*boxes) -> bool:
+    """Whether the boxes share a line: each one's vertical span crosses the others'."""
+    return all(
+        one["y"] < other["y"] + other["height"] and other["y"] < one["y"] + one["height"]
+        for one in boxes
+        for other in boxes
+    )
+
+
+def test_a_phones_header_is_one_row_with_the_language_in_the_account_menu(
+    live, page, owner, long_data, sign_in
+):
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    brand = page.locator(".topbar > .brand").bounding_box()
+    switcher = page.locator(".switcher > summary").bounding_box()
+    avatar = page.locator(".user-menu > summary").bounding_box()
+    assert same_row(brand, switcher, avatar), (brand, switcher, avatar)
+    expect(page.locator("#language-bar")).to_be_hidden()
+    tabs = page.locator("nav.tabs").bounding_box()
+    assert tabs["y"] >= avatar["y"] + avatar["height"]
+    page.locator(".user-menu > summary").click()
+    language = page.locator(".user-menu").get_by_label("Language")
+    expect(language).to_be_visible()
+    language.select_option("ja")  # applies at once: no button to press
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("heading", name="API キー", level=1)).to_be_visible()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_language_applies_when_picked(live, page, member, sign_in, size):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live.url}/accounts/login/")  # signed out: in the header at any width
+    language = page.locator("#language-bar")
+    expect(language).to_be_visible()
+    expect(page.locator(".language--bar .button")).to_be_hidden()
+    language.select_option("ja")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    if size == "phone":
+        page.locator(".user-menu > summary").click()
+        language = page.locator("#language-menu")
+    expect(language).to_have_value("ja")
+    # The arrow keys move through the choices without changing the page under them;
+    # Enter applies the one reached.
+    language.focus()
+    language.press("ArrowUp")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    language.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
