@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -69,12 +70,14 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
     rows = []
     for member in page.object_list:
         manageable = access.can_manage(membership, member)
-        # Each row's select has an id of its own: role-<member id>.
-        role_form = (
-            RoleForm(auto_id=f"%s-{member.pk}", initial={"role": member.role}, roles=roles)
-            if manageable
-            else None
-        )
+        # Each row's select has an id of its own: role-<member id>. A role picked in it
+        # opens its confirmation (console.js applies the pick: change_role's dialog).
+        role_form = None
+        if manageable:
+            role_form = RoleForm(
+                auto_id=f"%s-{member.pk}", initial={"role": member.role}, roles=roles
+            )
+            role_form.fields["role"].widget.attrs["data-apply-on-change"] = ""
         rows.append({"member": member, "manageable": manageable, "role_form": role_form})
     open_invitations = []
     if membership.is_admin:
@@ -232,42 +235,78 @@ def revoke_invitation(request, invitation):
     )
 
 
-def apply_role_form(request, membership, target) -> bool:
+def apply_role_form(request, membership, target) -> str:
     """The posted role for `target` (a person, or a service account), within what
-    `membership` may assign; says what happened in a message, returns whether it
-    changed."""
+    `membership` may assign; a message says it changed. Returns why it didn't ("": it
+    did)."""
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["role"][0])
-        return False
+        return form.errors["role"][0]
     role = form.cleaned_data["role"]
     access.require_can_assign(membership, role)
     try:
         services.change_role(target, role)
     except services.MembershipError as error:
-        messages.error(request, str(error))
-        return False
+        return str(error)
     messages.success(
         request,
         _("%(name)s is now %(role)s.")
         % {"name": target.user.name, "role": target.get_role_display()},
     )
-    return True
+    return ""
 
 
-@require_POST
-@organization_view
+@dialog_view
 def change_role(request, membership, member_id):
+    """A member's role, changed with one confirmation: picking a role in their row opens
+    this dialog (GET, the role picked), whose button applies it (POST)."""
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
+    if request.method == "GET":
+        form = RoleForm(request.GET)
+        if form.is_valid():
+            access.require_can_assign(membership, form.cleaned_data["role"])
+            if form.cleaned_data["role"] == target.role:  # picked again: nothing to ask
+                return finish(request, members_url(membership))
+        return role_dialog(
+            request, membership, target, form, status=200 if form.is_valid() else 400
+        )
     sudo.require_fresh_sign_in(request)
-    status = 200 if apply_role_form(request, membership, target) else 400
-    if target.user_id == membership.user_id:
-        # A changed role of your own changes what this page may show you.
-        membership.refresh_from_db(fields=["role"])
-    if not request.htmx:
-        return redirect(members_url(membership))
-    return render_members(request, membership, status=status)
+    error = apply_role_form(request, membership, target)
+    if error and request.htmx:  # said in the dialog, which stays open
+        return role_dialog(request, membership, target, RoleForm(request.POST), error=error)
+    if error:
+        messages.error(request, error)
+    return finish(request, members_url(membership), trigger=MEMBERS_CHANGED)
+
+
+ROLE_POWERS = {
+    Role.OWNER: gettext_lazy("Owners manage everything, including who is an Owner."),
+    Role.ADMIN: gettext_lazy("Admins manage members, service accounts and every API key here."),
+    Role.MEMBER: gettext_lazy(
+        "Members manage their own API keys only. Their keys lose organization administration."
+    ),
+}
+
+
+def role_dialog(request, membership, target, form, *, error="", status=None):
+    role = form.cleaned_data.get("role") if form.is_valid() else None
+    return render_dialog(
+        request,
+        "organizations/_role_dialog.html",
+        {
+            "membership": membership,
+            "target": target,
+            "role": role,
+            "role_label": Role(role).label if role else "",
+            "powers": ROLE_POWERS.get(role, ""),
+            "error": error or (form.errors["role"][0] if form.errors else ""),
+        },
+        page_url=members_url(membership),
+        page_template="organizations/members.html",
+        page_context=lambda: members_context(request, membership),
+        status=status or (400 if error else 200),
+    )
 
 
 def removal_dialog(request, membership, target, *, status=200, error=""):

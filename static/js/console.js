@@ -99,7 +99,12 @@
   document.addEventListener("htmx:beforeRequest", (event) => {
     const { elt, target } = event.detail;
     if (!target || target.id !== "dialog-slot" || !elt || elt.closest("dialog")) return;
-    opener = elt.matches("form") ? elt.querySelector("button") || elt : elt;
+    // A form's control that is shown: its button, or a role's select (whose button is
+    // for browsers without JavaScript).
+    const shown = elt.matches("form")
+      ? [...elt.querySelectorAll("button, select")].find((control) => control.getClientRects().length)
+      : null;
+    opener = shown || elt;
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
@@ -142,6 +147,9 @@
       if (!(dialog instanceof HTMLDialogElement) || !dialog.hasAttribute("data-dialog")) return;
       const back = dialog.querySelector("[data-dialog-close]");
       dialog.remove();
+      // A pick the dialog asked about and that wasn't confirmed shows what is so again
+      // (a confirmed one comes back from the server with the list).
+      document.querySelectorAll("select[data-apply-on-change]").forEach((select) => select.form.reset());
       // A dialog that came as a page of its own: leave its URL, so reload shows the list
       // (and never posts the creation form again).
       if (back && back.href && window.location.href !== back.href) {
@@ -223,13 +231,15 @@
 
   document.addEventListener("DOMContentLoaded", () => openDialogs(document));
 
-  // A picked language applies at once: picked with a pointer (or from the opened list),
-  // on change; moved to with the arrow keys on a closed list, which changes the value at
-  // each step, on Enter or on leaving the list, so the page doesn't change under the
-  // keys (WCAG 3.2.2). Its label says so to screen readers.
+  // A pick applies at once (select[data-apply-on-change]: the language; a member's role,
+  // which opens its confirmation): picked with a pointer (or from the opened list), on
+  // change; moved to with the arrow keys on a closed list, which changes the value at
+  // each step, on Enter or on leaving the list, so nothing changes under the keys
+  // (WCAG 3.2.2).
   const STEPPING_KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
-  const applyLanguage = (select) => {
+  const applyPick = (select) => {
     delete select.dataset.pending;
+    delete select.dataset.stepping;
     if (!select.querySelector("option[selected]")?.selected) select.form.requestSubmit();
   };
   document.addEventListener("keydown", (event) => {
@@ -237,7 +247,7 @@
     if (!select) return;
     if (event.key === "Enter" && select.dataset.pending) {
       event.preventDefault();
-      applyLanguage(select);
+      applyPick(select);
     } else if (STEPPING_KEYS.includes(event.key) || /^\w$/.test(event.key)) {
       select.dataset.stepping = "";
     }
@@ -250,11 +260,11 @@
     const select = event.target.closest?.("select[data-apply-on-change]");
     if (!select) return;
     if ("stepping" in select.dataset) select.dataset.pending = "1";
-    else applyLanguage(select);
+    else applyPick(select);
   });
   document.addEventListener("focusout", (event) => {
     const select = event.target.closest?.("select[data-apply-on-change]");
-    if (select?.dataset.pending) applyLanguage(select);
+    if (select?.dataset.pending) applyPick(select);
   });
 
   // Tab and Shift+Tab go round inside an open dialog. A modal dialog already keeps focus

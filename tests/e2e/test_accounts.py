@@ -19,6 +19,7 @@ from organizations.models import Membership, Organization, Role
 
 from .. import totp
 from ..factories import PASSWORD, invitation_path
+from .conftest import SIZES
 from .test_api_keys import create_key
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
@@ -250,7 +251,7 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
     context.close()
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (375, 812)])
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES)
 def test_times_are_in_the_browsers_zone_from_the_first_sign_in(live, browser, owner, size):
     from datetime import UTC, datetime
 
@@ -280,8 +281,7 @@ def test_times_are_in_the_browsers_zone_from_the_first_sign_in(live, browser, ow
     context.close()
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (375, 812)])
-def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, member, size):
+def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, window, member):
     from django.test import Client
 
     from .. import sessions
@@ -293,7 +293,6 @@ def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, 
     page.context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
     )
-    page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(f"{live.url}/o/acme/members/")
     page.goto(f"{live.url}/accounts/2fa/recovery-codes/")
     download = page.get_by_role("link", name="Download codes")

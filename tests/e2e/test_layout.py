@@ -20,10 +20,10 @@ from ..factories import (
     make_service_account,
     make_service_key,
 )
+from .conftest import SIZES
 from .test_accessibility import assert_accessible
 
 WORKFLOW = "github.com/org/repo/.github/workflows/deploy.yml"
-SIZES = {"laptop": (1280, 800), "phone": (375, 812)}
 
 
 def long_name(prefix, n):
@@ -240,10 +240,9 @@ def assert_apart(first, second):
         assert cell["left"] <= box["x"] and box["x"] + box["width"] <= cell["right"] + 0.5
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_last_used_and_expiry_read_whole_at_any_width(live, page, member, make_key, sign_in, size):
-    width, height = SIZES[size]
-    page.set_viewport_size({"width": width, "height": height})
+def test_last_used_and_expiry_read_whole_at_any_width(
+    live, page, window, member, make_key, sign_in
+):
     key = make_key(member, "Deploy", expires_at=timezone.now() + timedelta(days=29, hours=1))
     ApiKey.objects.filter(pk=key.pk).update(
         last_used_at=timezone.now() - timedelta(seconds=5),
@@ -265,10 +264,9 @@ def test_last_used_and_expiry_read_whole_at_any_width(live, page, member, make_k
     assert_apart(expires.locator("time"), expires.locator(".muted"))
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_audit_targets_wrap_whole_instead_of_being_cut(live, page, owner, long_data, sign_in, size):
-    width, height = SIZES[size]
-    page.set_viewport_size({"width": width, "height": height})
+def test_audit_targets_wrap_whole_instead_of_being_cut(
+    live, page, window, owner, long_data, sign_in
+):
     sign_in(owner)
     page.goto(f"{live.url}/o/acme/audit/?action=key_auto_revoked")
     target = page.locator("td[data-label='Target']").first
@@ -314,10 +312,7 @@ def test_a_phones_header_is_one_row_with_the_language_in_the_account_menu(
     expect(page.get_by_role("heading", name="API キー", level=1)).to_be_visible()
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_the_language_applies_when_picked(live, page, member, sign_in, size):
-    width, height = SIZES[size]
-    page.set_viewport_size({"width": width, "height": height})
+def test_the_language_applies_when_picked(live, page, window, member, sign_in):
     page.goto(f"{live.url}/accounts/login/")  # signed out: in the header at any width
     language = page.locator("#language-bar")
     expect(language).to_be_visible()
@@ -326,7 +321,7 @@ def test_the_language_applies_when_picked(live, page, member, sign_in, size):
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     sign_in(member)
     page.goto(f"{live.url}/o/acme/api-keys/")
-    if size == "phone":
+    if window == "phone":
         page.locator(".user-menu > summary").click()
         language = page.locator("#language-menu")
     expect(language).to_have_value("ja")
