@@ -28,8 +28,57 @@
     document.cookie = `time_zone=${zone}; path=/; max-age=31536000; samesite=lax${secure}`;
   }
 
+  const FOCUSABLE =
+    "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+  const shownControls = (root) =>
+    [...root.querySelectorAll(FOCUSABLE)].filter((control) => control.getClientRects().length > 0);
+
   // The element that opened the current dialog, to give focus back when it closes.
   let opener = null;
+
+  // Where focus goes when the element it was on leaves the page with the list it was in
+  // (a deleted key's row, a refreshed members panel): the same control if it comes back
+  // (a role's select, by id), else the same action on the row that was next, or the one
+  // before, else the list's heading. Never the page's start.
+  let focusPlan = null;
+
+  function planFocus(element) {
+    const row = element.closest("tr[id]");
+    const heading = element.closest("section")?.querySelector("h2[id]");
+    focusPlan = {
+      element,
+      id: element.id,
+      rows: row ? [row.id, row.nextElementSibling?.id, row.previousElementSibling?.id] : [],
+      index: row ? shownControls(row).indexOf(element) : -1,
+      heading: heading?.id,
+    };
+  }
+
+  function plannedTarget(plan) {
+    const byId = (id) => (id ? document.getElementById(id) : null);
+    let target = byId(plan.id);
+    for (const row of plan.rows.map(byId)) {
+      if (target || !row) continue;
+      const controls = shownControls(row);
+      target = controls[plan.index] || controls[0];
+    }
+    return target || byId(plan.heading);
+  }
+
+  // Once the list that came back has settled: htmx has set up its buttons by then.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (!focusPlan || !lost) return;
+    const target = plannedTarget(focusPlan);
+    if (target && event.target.isConnected && event.target.contains(target)) {
+      focusPlan = null;
+      target.focus();
+    }
+  });
+  document.addEventListener("focusin", (event) => {
+    if (focusPlan && event.target !== focusPlan.element) focusPlan = null;
+  });
 
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-dialog]").forEach((dialog) => {
@@ -82,7 +131,10 @@
         ? opener
         : document.querySelector("main h2[tabindex], main h1") || document.getElementById("main");
     opener = null;
-    if (target) target.focus();
+    if (!target) return;
+    // The list it is in may be refreshed next (the key was deleted): plan for that.
+    if (target.closest("tr[id], section")) planFocus(target);
+    target.focus();
   }
 
   // The key must not outlive its dialog: not in the DOM, not in the back/forward cache.
@@ -98,6 +150,11 @@
   // not from document.activeElement, which a click or a late swap may have moved.
   document.addEventListener("htmx:beforeRequest", (event) => {
     const { elt, target } = event.detail;
+    // A row's own action (an invitation's Resend, Revoke) refreshes the list it is in.
+    if (elt && target?.id !== "dialog-slot" && elt.closest("tr[id]")) {
+      const control = document.activeElement;
+      if (control && elt.contains(control)) planFocus(control);
+    }
     if (!target || target.id !== "dialog-slot" || !elt || elt.closest("dialog")) return;
     // A form's control that is shown: its button, or a role's select (whose button is
     // for browsers without JavaScript).
@@ -270,16 +327,11 @@
   // Tab and Shift+Tab go round inside an open dialog. A modal dialog already keeps focus
   // off the page behind it, but Tab from its last control leaves for the browser's own
   // UI (the document body, for the page), a dead end for keyboard users.
-  const FOCUSABLE =
-    "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
-    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Tab") return;
     const dialog = document.querySelector("dialog[data-dialog][open]");
     if (!dialog) return;
-    const controls = [...dialog.querySelectorAll(FOCUSABLE)].filter(
-      (control) => control.getClientRects().length > 0,
-    );
+    const controls = shownControls(dialog);
     if (!controls.length) return;
     const first = controls[0];
     const last = controls[controls.length - 1];

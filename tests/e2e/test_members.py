@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 from organizations.models import Membership, Role
 
 from .test_accessibility import assert_accessible
+from .test_api_keys import confirm_with_the_keyboard
 
 
 def test_a_role_changes_with_one_confirmation(live, page, window, owner, member, sign_in):
@@ -53,3 +54,14 @@ def test_with_the_keyboard_stepping_through_roles_asks_only_on_enter(
     expect(role).to_have_value(Role.MEMBER)
     expect(role).to_be_focused()
     assert Membership.objects.get(pk=member.pk).role == Role.MEMBER
+
+
+def test_after_removing_a_member_with_the_keyboard_focus_goes_to_the_next_row(
+    live, page, window, owner, admin, member, sign_in
+):
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/members/")
+    # Listed by name: Adam Admin, Mia Member, Olivia Owner (who can't remove herself).
+    confirm_with_the_keyboard(page, "Remove member Adam Admin", "Remove member", "Remove")
+    expect(page.get_by_role("button", name="Remove member Mia Member")).to_be_focused()
+    assert not Membership.objects.filter(pk=admin.pk).exists()
