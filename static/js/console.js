@@ -194,6 +194,44 @@
     dismiss.textContent = "×";
     message.append(words, " ", dismiss);
     messages.replaceChildren(message);
+    showArrived(messages);
+  });
+
+  // Messages dock at the top of the page, where they never cover a control. One that
+  // arrives while the dock is out of sight (an action far down a list) also shows over
+  // the window's corner for a few seconds, longer while the pointer or focus is on it,
+  // then fades there and stays in the dock; one that carries an action (a link, a
+  // button other than Dismiss) stays in the dock only, never over the page.
+  const FLOATING_MS = 5000;
+  let floating = null;
+
+  function showArrived(messages) {
+    window.clearTimeout(floating);
+    messages.classList.remove("messages--floating", "messages--fading");
+    if (!messages.querySelector(".message")) return;
+    if (messages.querySelector(".message a[href], .message button:not(.message__close)")) return;
+    const box = messages.getBoundingClientRect();
+    if (box.bottom > 0 && box.top < window.innerHeight) return; // in sight where it is
+    messages.classList.add("messages--floating");
+    floating = window.setTimeout(() => dock(messages), FLOATING_MS);
+  }
+
+  function dock(messages) {
+    if (messages.matches(":hover, :focus-within")) {
+      floating = window.setTimeout(() => dock(messages), FLOATING_MS);
+      return;
+    }
+    messages.classList.add("messages--fading");
+    const seconds = parseFloat(getComputedStyle(messages).transitionDuration) || 0;
+    floating = window.setTimeout(
+      () => messages.classList.remove("messages--floating", "messages--fading"),
+      seconds * 1000,
+    );
+  }
+
+  // Once settled: htmx puts the swapped element's own attributes back as it settles.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target.id === "messages") showArrived(event.target);
   });
 
   // `close` doesn't bubble: listen while capturing.

@@ -1,10 +1,15 @@
 """The Members page in a browser: a role picked in a member's row is applied after one
 confirmation, at a laptop's and a phone's width."""
 
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from playwright.sync_api import expect
 
 from organizations.models import Membership, Role
 
+from ..factories import MembershipFactory
 from .test_accessibility import assert_accessible
 from .test_api_keys import confirm_with_the_keyboard
 
@@ -65,3 +70,86 @@ def test_after_removing_a_member_with_the_keyboard_focus_goes_to_the_next_row(
     confirm_with_the_keyboard(page, "Remove member Adam Admin", "Remove member", "Remove")
     expect(page.get_by_role("button", name="Remove member Mia Member")).to_be_focused()
     assert not Membership.objects.filter(pk=admin.pk).exists()
+
+
+CONTROLS = "main :is(a[href], button, select, input:not([type=hidden]), textarea, [tabindex='0'])"
+
+
+def assert_covers_no_control(page):
+    """The messages' boxes share no area with any control shown on the page."""
+    boxes = page.evaluate(
+        """selector => {
+            const shown = element => {
+                const r = element.getBoundingClientRect();
+                return r.width > 0 && r.height > 0 ? r.toJSON() : null;
+            };
+            const messages = [...document.querySelectorAll('#messages .message')].map(shown);
+            const controls = [...document.querySelectorAll(selector)]
+                .filter(element => !element.closest('#messages')).map(shown);
+            return {messages: messages.filter(Boolean), controls: controls.filter(Boolean)};
+        }""",
+        CONTROLS,
+    )
+    assert boxes["messages"] and boxes["controls"]
+    for message in boxes["messages"]:
+        for control in boxes["controls"]:
+            apart = (
+                message["right"] <= control["left"]
+                or control["right"] <= message["left"]
+                or message["bottom"] <= control["top"]
+                or control["bottom"] <= message["top"]
+            )
+            assert apart, (message, control)
+
+
+@pytest.fixture
+def many_members(owner):
+    return [
+        MembershipFactory(organization=owner.organization, user__name=f"Person {n:02d}")
+        for n in range(40)
+    ]
+
+
+def test_a_message_docks_in_the_page_where_it_covers_no_control(
+    live, page, window, owner, many_members, sign_in
+):
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/members/")
+    page.get_by_label("Email", exact=True).fill("nina@example.com")
+    page.get_by_role("button", name="Send invitation").click()
+    message = page.locator("#messages .message")
+    expect(message).to_contain_text("We sent an invitation to nina@example.com")
+    expect(page.locator("#messages")).not_to_have_class(re.compile("messages--floating"))
+    assert_covers_no_control(page)
+    # Scrolled down to the last rows, it is out of sight, and covers nothing there either.
+    page.get_by_role("row", name=re.compile("Person 39")).scroll_into_view_if_needed()
+    assert_covers_no_control(page)
+
+
+def test_a_message_far_down_the_page_shows_a_moment_then_only_in_the_dock(
+    live, page, window, owner, many_members, sign_in
+):
+    # The page's clock stands still once it has loaded: only run_for moves it.
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    page.clock.install(time=start)
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/members/")
+    page.clock.pause_at(start + timedelta(hours=1))
+    last = many_members[-1]
+    page.get_by_role("button", name=f"Remove member {last.user.name}").click()
+    page.get_by_role("dialog", name="Remove member").get_by_role("button", name="Remove").click()
+    messages = page.locator("#messages")
+    expect(messages).to_contain_text(f"{last.user.name} was removed")
+    # Its dock is out of sight up there: it shows over the window's corner for now...
+    expect(messages).to_have_class(re.compile("messages--floating"))
+    expect(messages.locator(".message")).to_be_in_viewport()
+    # ...and a few seconds later only in the dock, over no control.
+    page.clock.run_for(6000)
+    # (The list has come back, focus on the row before the removed one.)
+    expect(page.get_by_role("button", name="Remove member Person 38")).to_be_focused()
+    expect(messages).not_to_have_class(re.compile("messages--floating"))
+    expect(messages.locator(".message")).not_to_be_in_viewport()
+    assert_covers_no_control(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(messages.locator(".message")).to_be_in_viewport()
+    assert_covers_no_control(page)
