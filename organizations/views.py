@@ -262,6 +262,8 @@ def change_role(request, membership, member_id):
     this dialog (GET, the role picked), whose button applies it (POST)."""
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
+    if request.method == "GET" and "role" not in request.GET:
+        return finish(request, members_url(membership))  # nothing picked (back from sign-in)
     if request.method == "GET":
         form = RoleForm(request.GET)
         if form.is_valid():

@@ -324,7 +324,52 @@
     if (event.persisted) forgetSecrets();
   });
 
-  document.addEventListener("DOMContentLoaded", () => openDialogs(document));
+  document.addEventListener("DOMContentLoaded", () => {
+    openDialogs(document);
+    restoreDraft();
+  });
+
+  // A session that ended while a dialog was open: the server sends the page to sign in
+  // and back to the dialog's own URL (accounts.middleware, with "session-ended"); what
+  // was typed waits in this tab's sessionStorage meanwhile, and goes back into the
+  // dialog's form when it opens again. Dialog forms hold names, dates, choices and
+  // address lists, never a secret; hidden fields (the CSRF token) are not kept.
+  const DRAFT = "genesis:dialog-draft";
+
+  document.addEventListener("session-ended", () => {
+    const form = document.querySelector("dialog[data-dialog][open] form[method=post]");
+    if (!form) return;
+    const fields = [...form.elements]
+      .filter((field) => field.name && !["hidden", "submit", "button", "file"].includes(field.type))
+      .map((field) =>
+        ["checkbox", "radio"].includes(field.type)
+          ? { name: field.name, value: field.value, checked: field.checked }
+          : { name: field.name, value: field.value },
+      );
+    const action = new URL(form.action, window.location.href).pathname;
+    window.sessionStorage.setItem(DRAFT, JSON.stringify({ action, fields }));
+  });
+
+  function restoreDraft() {
+    const saved = window.sessionStorage.getItem(DRAFT);
+    if (!saved) return;
+    const { action, fields } = JSON.parse(saved);
+    const form = [...document.querySelectorAll("dialog[data-dialog] form[method=post]")].find(
+      (candidate) => new URL(candidate.action, window.location.href).pathname === action,
+    );
+    if (!form) return; // not yet: the sign-in page comes first
+    window.sessionStorage.removeItem(DRAFT);
+    for (const { name, value, checked } of fields) {
+      for (const field of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+        if (checked === undefined) field.value = value;
+        else if (field.value === value) field.checked = checked;
+      }
+    }
+    enhanceForm(form);
+    form.querySelectorAll("input[data-max-length]").forEach((input) => {
+      input.dispatchEvent(new Event("input"));
+    });
+  }
 
   // A pick applies at once (select[data-apply-on-change]: the language; a member's role,
   // which opens its confirmation): picked with a pointer (or from the opened list), on

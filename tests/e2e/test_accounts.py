@@ -305,3 +305,40 @@ def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, 
     assert_accessible(page)
     back.click()
     expect(page).to_have_url(f"{live.url}/o/acme/members/")
+
+
+def test_a_session_that_ends_in_a_dialog_comes_back_to_it_with_what_was_typed(
+    live, page, window, member, sign_in
+):
+    from django.contrib.sessions.models import Session
+
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    page.get_by_role("button", name="Create API key").first.click()
+    form = page.get_by_role("dialog", name="Create API key")
+    form.get_by_label("Key name").fill("Typed before it ended")
+    form.get_by_label("Description").fill("Nightly deploys")
+    form.get_by_label("Expiration").select_option("60")
+    form.get_by_label("MCP server").uncheck()
+    Session.objects.all().delete()  # expired, or signed out elsewhere
+    form.get_by_role("button", name="Create API key").click()
+
+    expect(page.get_by_role("heading", name="Sign in to Genesis Console")).to_be_visible()
+    expect(page.get_by_text("Your session ended. Sign in again")).to_be_visible()
+    page.get_by_label("Email").fill(member.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    # Back in the dialog, as it was left.
+    form = page.get_by_role("dialog", name="Create API key")
+    expect(form.get_by_label("Key name")).to_have_value("Typed before it ended")
+    expect(form.get_by_label("Description")).to_have_value("Nightly deploys")
+    expect(form.get_by_label("Expiration")).to_have_value("60")
+    expect(form.get_by_label("MCP server")).not_to_be_checked()
+    expect(form.get_by_label("Genesis API")).to_be_checked()
+    assert not ApiKey.objects.exists()
+    form.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("dialog", name="API key created")).to_be_visible()
+    key = ApiKey.objects.get()
+    assert (key.name, key.description) == ("Typed before it ended", "Nightly deploys")
+    assert "mcp:read" not in key.scopes

@@ -247,6 +247,9 @@ class TestRoleConfirmation:
         assert again.status_code == 200 and "<dialog" not in again.text
         plain = client.get(f"/o/acme/members/{member.pk}/role/?role=member")
         assert plain.status_code == 302 and plain["Location"] == "/o/acme/members/"
+        # Nothing picked (the dialog's address, back from signing in): the Members page.
+        bare = client.get(f"/o/acme/members/{member.pk}/role/")
+        assert bare.status_code == 302 and bare["Location"] == "/o/acme/members/"
 
     def test_no_save_button_per_row_but_one_to_ask_without_javascript(
         self, owner, member, client_for
