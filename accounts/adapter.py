@@ -113,6 +113,15 @@ class AccountAdapter(DefaultAccountAdapter):
                 )
         return user
 
+    def post_login(self, request, user, *, signup: bool, **kwargs):
+        """A sign-up (with a password or a passkey, through an invitation or open sign-up)
+        counts as a fresh sign-in (accounts.sudo)."""
+        if signup:
+            from . import sudo
+
+            sudo.record_sign_up(request, user)
+        return super().post_login(request, user, signup=signup, **kwargs)
+
 
 class MFAAdapter(DefaultMFAAdapter):
     def get_public_key_credential_rp_entity(self) -> dict[str, str]:

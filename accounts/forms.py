@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from organizations import invitations
 from organizations.models import User
 
+from . import time_zones
+
 
 class SignupForm(AllauthSignupForm):
     """allauth's sign-up plus a name. Through an invitation the email is the invited one
@@ -29,13 +31,22 @@ class SignupForm(AllauthSignupForm):
 class ProfileForm(forms.ModelForm):
     language = forms.ChoiceField(
         label=_("Language"),
-        choices=settings.LANGUAGES,
+        # Blank: each browser's own, until the person picks one (here or in the header).
+        choices=[("", _("As your browser asks")), *settings.LANGUAGES],
+        required=False,
         help_text=_("For the console and the emails we send you."),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zones.choices,
+        required=False,  # not posted: unchanged
+        help_text=_("Every time in the console and in our emails is shown in it."),
     )
 
     class Meta:
         model = User
-        fields = ["name", "language"]
+        # The language and the zone are saved by the service (what blank means is its).
+        fields = ["name"]
         labels = {"name": _("Name")}
 
     def clean_name(self):

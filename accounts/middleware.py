@@ -14,16 +14,21 @@ from urllib.parse import urlsplit
 
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 
 class HtmxReauthenticationMiddleware:
-    """Also: an htmx request of a session that expired meanwhile is sent to sign in (a
-    full-page redirect, not the sign-in page swapped into a dialog), and back to the page
-    the person was on afterwards (HX-Current-URL), not to the fragment's URL."""
+    """Also: a session that ended while its page was open (expired, signed out elsewhere)
+    is sent to sign in, and the sign-in page says so. From htmx, a full-page redirect (not
+    the sign-in page swapped into a dialog), back to the dialog the person was in (its
+    own URL opens it; console.js keeps what they typed, on the session-ended event, and
+    puts it back), else to the page they were on (HX-Current-URL), not to a fragment's
+    URL."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,11 +39,18 @@ class HtmxReauthenticationMiddleware:
             return response
         if getattr(request, "_reauthenticate_from_htmx", False):
             return HttpResponseClientRedirect(response["Location"])
-        if request.headers.get("HX-Request") and response["Location"].startswith(
-            resolve_url(settings.LOGIN_URL)
-        ):
-            return HttpResponseClientRedirect(redirect_to_login(_page(request))["Location"])
-        return response
+        if not response["Location"].startswith(resolve_url(settings.LOGIN_URL)):
+            return response
+        htmx = bool(request.headers.get("HX-Request"))
+        if htmx or request.method == "POST":  # not a first visit: a session that ended
+            messages.info(
+                request, _("Your session ended. Sign in again to carry on where you were.")
+            )
+        if not htmx:
+            return response
+        redirect = HttpResponseClientRedirect(redirect_to_login(_back_to(request))["Location"])
+        redirect["HX-Trigger"] = "session-ended"
+        return redirect
 
     def process_exception(self, request, exception):
         # Listed after allauth's middleware, so this runs before allauth stashes.
@@ -47,6 +59,14 @@ class HtmxReauthenticationMiddleware:
                 del request.META[name]
             request._reauthenticate_from_htmx = True
         return None
+
+
+def _back_to(request) -> str:
+    """Where to go after signing in again: a dialog's own URL (the request opened it, or
+    was sent from it: a GET of its URL opens it), else the page the request came from."""
+    if request.headers.get("HX-Target") == "dialog-slot":
+        return request.get_full_path() if request.method == "GET" else request.path
+    return _page(request)
 
 
 def _page(request) -> str:

@@ -1,5 +1,6 @@
-"""allauth's signals: the language a person chose follows them to each sign-in, and
-turning a second factor on or off goes into the audit log."""
+"""allauth's signals: the language a person chose follows them to each sign-in, the
+browser's time zone becomes theirs at the first, and turning a second factor on or off
+goes into the audit log."""
 
 from allauth.account.signals import user_logged_in
 from allauth.mfa.signals import authenticator_added, authenticator_removed
@@ -13,17 +14,26 @@ from . import two_factor
 
 @receiver(user_logged_in)
 def remember_language(sender, request, response=None, user=None, **kwargs):
-    """The language chosen before follows the person to this browser; someone who never
-    chose one keeps the language this browser asked for (for their emails)."""
+    """The language the person chose follows them to this browser; someone who never
+    chose one sees the language this browser asks for, which is kept for their emails."""
     from .services import remember_language
     from .views import set_language_cookie
 
     if user is None:
         return
-    if not user.language:
+    if not user.language_chosen:
         remember_language(user, getattr(request, "LANGUAGE_CODE", ""))
     elif response is not None:
         set_language_cookie(response, user.language)
+
+
+@receiver(user_logged_in)
+def remember_time_zone(sender, request, user=None, **kwargs):
+    """The browser's zone, where the person has none yet (accounts.time_zones)."""
+    from . import services, time_zones
+
+    if user is not None:
+        services.remember_time_zone(user, time_zones.browser_zone(request))
 
 
 @receiver(authenticator_added)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from organizations import invitations
 from organizations.models import User
 
-from . import services
+from . import services, time_zones
 from .forms import ProfileForm
 
 
@@ -28,15 +28,33 @@ from .forms import ProfileForm
 def profile(request):
     """Your name and language (email, password, two-factor and sessions are allauth's)."""
     user = request.user
-    initial = {"language": user.language or translation.get_language()}
+    initial = {
+        "language": user.language if user.language_chosen else "",
+        # Until they choose one, the browser's (accounts.time_zones).
+        "time_zone": user.time_zone or time_zones.browser_zone(request) or "UTC",
+    }
     form = ProfileForm(request.POST or None, instance=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         language = form.cleaned_data["language"]
-        services.update_profile(user, name=form.cleaned_data["name"], language=language)
-        translation.activate(language)
+        if language:
+            translation.activate(language)
+        services.update_profile(
+            user,
+            name=form.cleaned_data["name"],
+            language=language,
+            time_zone=form.cleaned_data["time_zone"] or user.time_zone,
+        )
         messages.success(request, _("Profile saved."))
         response = redirect("account_profile")
-        set_language_cookie(response, language)
+        if language:
+            set_language_cookie(response, language)
+        else:  # as the browser asks: no choice of this browser's left to override it
+            response.delete_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
         return response
     status = 400 if form.is_bound else 200
     return render(request, "account/profile.html", {"form": form}, status=status)
@@ -49,7 +67,7 @@ def set_language(request):
     response = i18n.set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and check_for_language(language):
-        services.remember_language(request.user, language)
+        services.choose_language(request.user, language)
     return response
 
 

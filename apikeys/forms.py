@@ -1,6 +1,6 @@
 import unicodedata
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -29,6 +29,26 @@ reject_control_characters = no_control_characters(
 )
 
 
+def reject_invisible_characters(value: str) -> None:
+    """Descriptions may have line breaks and tabs, and no other control or invisible
+    characters."""
+    if any(unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\r\t" for char in value):
+        raise ValidationError(_("Descriptions can't contain invisible characters."))
+
+
+DESCRIPTION_FIELD = dict(
+    label=_("Description"),
+    max_length=300,
+    required=False,
+    strip=True,
+    validators=[reject_invisible_characters],
+    widget=forms.Textarea(attrs={"rows": 2}),
+    error_messages={
+        "max_length": _("Descriptions can be at most 300 characters (this one has %(show_value)d).")
+    },
+)
+
+
 NAME_FIELD = dict(
     label=_("Key name"),
     max_length=100,
@@ -46,10 +66,14 @@ EXPIRY_DAYS = (7, 30, 60, 90)
 MAX_CUSTOM_EXPIRY = timedelta(days=3652)
 
 
+KEY_DESCRIPTION_HELP = _("Optional. What it is for, and who to ask about it.")
+
+
 class RenameForm(DescribedErrorsMixin, forms.Form):
     name = forms.CharField(
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}), **NAME_FIELD
     )
+    description = forms.CharField(**DESCRIPTION_FIELD, help_text=KEY_DESCRIPTION_HELP)
 
 
 class RollForm(DescribedErrorsMixin, forms.Form):
@@ -84,6 +108,7 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         ),
         **NAME_FIELD,
     )
+    description = forms.CharField(**DESCRIPTION_FIELD, help_text=KEY_DESCRIPTION_HELP)
     # One id per displayed form: submitting it twice makes one key, not two.
     form_id = forms.UUIDField(required=False, widget=forms.HiddenInput, initial=uuid.uuid4)
     expires = forms.ChoiceField(label=_("Expiration"), required=False)
@@ -91,10 +116,6 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         label=_("Expiry date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text=_(
-            "Used when Expiration is a custom date. The key stops working at the end "
-            "of that day (UTC)."
-        ),
         error_messages={"invalid": _("Enter a date like 2027-03-31.")},
     )
 
@@ -151,11 +172,15 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
         self.fields["expires"].initial = str(min(30, limit or 30))
         # The date picker offers what the policy allows: from tomorrow to the last day
         # whose end (the key stops at the end of the day) is within the limit.
-        today = timezone.now().date()
+        today = timezone.localdate()
         last = today + (timedelta(days=limit - 1) if limit else MAX_CUSTOM_EXPIRY)
         self.fields["expires_on"].widget.attrs.update(
             {"min": str(today + timedelta(days=1)), "max": str(last)}
         )
+        self.fields["expires_on"].help_text = _(
+            "Used when Expiration is a custom date. The key stops working at the end of "
+            "that day in your time zone (%(zone)s)."
+        ) % {"zone": timezone.get_current_timezone_name()}
         if limit:
             allows = _("%(organization)s allows API keys for at most %(days)s days.")
             self.fields["expires"].help_text = allows % {
@@ -184,17 +209,18 @@ class KeyNameForm(DescribedErrorsMixin, forms.Form):
                 "surfaces", _("Choose at least one of the Genesis API and the MCP server.")
             )
         date = cleaned.get("expires_on")
-        # Without a choice (an API-less script posting a name only): never, where allowed.
-        choice = cleaned.get("expires") or "never"
+        # Without a choice (a script posting a name only): the default the dialog offers.
+        choice = cleaned.get("expires") or self.fields["expires"].initial
         expires_at = None
         if choice == "custom":
             if date is None:
                 self.add_error("expires_on", _("Choose the day the key should stop working."))
                 return cleaned
-            if date > timezone.now().date() + MAX_CUSTOM_EXPIRY:
+            if date > timezone.localdate() + MAX_CUSTOM_EXPIRY:
                 self.add_error("expires_on", _("Choose a date within the next 10 years, or Never."))
                 return cleaned
-            expires_at = datetime.combine(date + timedelta(days=1), time.min, tzinfo=UTC)
+            # The end of that day where the person is (accounts.time_zones).
+            expires_at = timezone.make_aware(datetime.combine(date + timedelta(days=1), time.min))
         elif choice and choice != "never":
             expires_at = timezone.now() + timedelta(days=int(choice))
         try:
@@ -250,17 +276,7 @@ class ServiceAccountForm(DescribedErrorsMixin, forms.Form):
         },
     )
     description = forms.CharField(
-        label=_("Description"),
-        max_length=300,
-        required=False,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Optional. What it runs, and who to ask about it."),
-        error_messages={
-            "max_length": _(
-                "Descriptions can be at most 300 characters (this one has %(show_value)d)."
-            )
-        },
+        **DESCRIPTION_FIELD, help_text=_("Optional. What it runs, and who to ask about it.")
     )
     role = forms.ChoiceField(
         label=_("Role"),
@@ -274,11 +290,3 @@ class ServiceAccountForm(DescribedErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [(role.value, role.label) for role in roles]
         self.fields["role"].initial = roles[-1].value if roles else None
-
-    def clean_description(self):
-        value = self.cleaned_data["description"]
-        if any(
-            unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\r\t" for char in value
-        ):
-            raise ValidationError(_("Descriptions can't contain invisible characters."))
-        return value

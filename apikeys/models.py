@@ -68,6 +68,8 @@ class ApiKey(models.Model):
         related_name="+",
     )
     name = models.CharField(max_length=100)
+    # What it is for, optionally (where it runs, who to ask), shown under its name.
+    description = models.CharField(max_length=300, blank=True, default="")
     hint = models.CharField(max_length=20)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     pepper_id = models.CharField(max_length=32, editable=False)

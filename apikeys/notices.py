@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts import time_zones
 from genesis import mail
 from organizations.models import Organization, Role, User
 
@@ -23,12 +24,15 @@ logger = logging.getLogger(__name__)
 
 
 def _send(user, template: str, context: dict) -> bool:
-    """In the recipient's language, not the language of whoever triggered the notice.
+    """In the recipient's language and time zone, not those of whoever triggered it.
     A mail server that is down loses the notice, never the change that caused it: the
     change has committed already, so this logs and moves on."""
     if mail.undeliverable(user.email):  # a service account: nobody reads its mail
         return False
-    with translation.override(user.language or settings.LANGUAGE_CODE):
+    with (
+        translation.override(user.language or settings.LANGUAGE_CODE),
+        timezone.override(time_zones.valid(user.time_zone) or settings.TIME_ZONE),
+    ):
         subject, _, body = render_to_string(template, context).strip().partition("\n")
     try:
         send_mail(subject.strip(), body.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [user.email])

@@ -179,7 +179,8 @@ def account_action(act):
 
 @account_action
 def change_role(request, membership, account):
-    members.apply_role_form(request, membership, account)
+    if error := members.apply_role_form(request, membership, account):
+        messages.error(request, error)
 
 
 @account_action

@@ -93,6 +93,11 @@ class KeyContext:
         return f"apikey:{self.key_id}"
 
 
+class NameTaken(Exception):
+    """The owner already has an active key of this name in the organization (as GitHub
+    refuses a second token with the same note); the message is for the user."""
+
+
 @sensitive_variables("plaintext")
 def create_key(
     user: User,
@@ -103,17 +108,27 @@ def create_key(
     allowed_ips: str = "",
     scopes=scopes_.DEFAULT,
     created_by: User | None = None,
+    description: str = "",
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its plaintext.
 
     The plaintext exists only in the return value: the caller shows it once and drops it.
     `form_id` identifies the submitted form: a second submission of the same form raises
     AlreadyCreated instead of making a second key. `created_by` is who made it, when that
-    is not `user` (an Admin making a service account's key).
+    is not `user` (an Admin making a service account's key). A name the owner's active
+    keys in the organization already use raises NameTaken.
     """
     try:
         return _create_key(
-            user, organization, name, expires_at, form_id, allowed_ips, scopes, created_by
+            user,
+            organization,
+            name,
+            expires_at=expires_at,
+            form_id=form_id,
+            allowed_ips=allowed_ips,
+            scopes=scopes,
+            created_by=created_by,
+            description=description,
         )
     except IntegrityError:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
@@ -122,35 +137,66 @@ def create_key(
         raise AlreadyCreated(existing) from None
 
 
+def _lock_membership(user_id: int, organization_id: int) -> str | None:
+    """Lock the owner's membership and return its role (None: not a member). A concurrent
+    removal either waits for what this transaction writes and then revokes it, or has
+    already removed the member; two writes of the same owner's keys (the same name from
+    two tabs) wait for each other."""
+    locked = Membership.objects.select_for_update(of=("self",)).filter(
+        user_id=user_id, organization_id=organization_id
+    )
+    return locked.values_list("role", flat=True).first()
+
+
+def _refuse_taken_name(user: User, organization_id: int, name: str, *, besides=None) -> None:
+    """NameTaken if another of the owner's working keys in the organization has `name`
+    (in any case). The old half of a roll is the same key, not another."""
+    others = ApiKey.objects.active().filter(
+        user_id=user.pk, organization_id=organization_id, name__iexact=name, replaced_by=None
+    )
+    if besides is not None:
+        others = others.exclude(pk=besides.pk)
+    if not others.exists():
+        return
+    if user.is_service_account:
+        raise NameTaken(
+            _("%(account)s already has an active API key named “%(name)s”. Choose another name.")
+            % {"account": user.name, "name": name}
+        )
+    raise NameTaken(
+        _("You already have an active API key named “%(name)s”. Choose another name.")
+        % {"name": name}
+    )
+
+
 @sensitive_variables("plaintext")
 @transaction.atomic
 def _create_key(
     user,
     organization,
     name,
-    expires_at,
-    form_id,
+    *,
+    expires_at=None,
+    form_id=None,
     allowed_ips="",
     scopes=scopes_.DEFAULT,
     created_by=None,
+    description="",
+    replacing=None,
 ):
     if form_id is not None:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if existing is not None:
             raise AlreadyCreated(existing)
-    # Lock the membership: a concurrent removal either waits for this key and then
-    # revokes it, or has already removed the member and we refuse.
-    locked = Membership.objects.select_for_update(of=("self",)).filter(
-        user=user, organization=organization
-    )
-    roles = list(locked.values_list("role", flat=True))
-    if not roles:
+    role = _lock_membership(user.pk, organization.pk)
+    if role is None:
         raise NotAMember
-    if scopes_.ORG_ADMIN in scopes and roles[0] not in scopes_.ADMIN_ROLES:
+    if scopes_.ORG_ADMIN in scopes and role not in scopes_.ADMIN_ROLES:
         raise PolicyError(_("Only Admins and Owners can give a key organization administration."))
     if not scopes_.parse(scopes_.serialize(scopes)) - {scopes_.ORG_ADMIN}:
         raise PolicyError(_("Choose at least one of the Genesis API and the MCP server."))
     check_expiry(organization, expires_at)
+    _refuse_taken_name(user, organization.pk, name, besides=replacing)
     plaintext = keys.generate()
     pepper_id = keys.current_pepper_id()
     key = ApiKey.objects.create(
@@ -158,6 +204,7 @@ def _create_key(
         created_by=created_by or user,
         organization=organization,
         name=name,
+        description=description,
         hint=keys.hint(plaintext),
         digest=keys.digest(plaintext, pepper_id),
         pepper_id=pepper_id,
@@ -232,11 +279,21 @@ def revoke_leaked(key: ApiKey) -> bool:
 
 
 @transaction.atomic
-def rename_key(key: ApiKey, name: str) -> None:
-    if not ApiKey.objects.unrevoked().filter(pk=key.pk).update(name=name):
+def rename_key(key: ApiKey, name: str, description: str | None = None) -> None:
+    """A new name (refused, NameTaken, where another of the owner's working keys has it)
+    and, unless None, a new description."""
+    if _lock_membership(key.user_id, key.organization_id) is None:
+        raise KeyGone  # its owner left: the key was revoked with the membership
+    _refuse_taken_name(key.user, key.organization_id, name, besides=key)
+    values = {"name": name} if description is None else {"name": name, "description": description}
+    if not ApiKey.objects.unrevoked().filter(pk=key.pk).update(**values):
         raise KeyGone
     old, key.name = key.name, name
-    audit_key(key, AuditAction.KEY_RENAMED, details={"from": old, "to": name})
+    details = {"from": old, "to": name}
+    if description is not None and description != key.description:
+        key.description = details["description"] = description
+    if old != name or "description" in details:
+        audit_key(key, AuditAction.KEY_RENAMED, details=details)
 
 
 # How long the old secret may keep working after a roll (the roll dialog's choices).
@@ -276,12 +333,13 @@ def roll_key(key: ApiKey, actor: User, overlap: timedelta = timedelta(0)) -> tup
         current.user,
         current.organization,
         current.name,
-        expires_at,
-        None,
-        current.allowed_ips,
+        expires_at=expires_at,
+        allowed_ips=current.allowed_ips,
         # What it was given, less what its owner's role no longer allows.
-        scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
+        scopes=scopes_.effective(current.scopes, _role(current.user_id, current.organization_id)),
         created_by=actor,
+        description=current.description,
+        replacing=current,
     )
     old_until = _overlap_end(current, now, overlap)
     if old_until is None:
@@ -320,7 +378,8 @@ AUDITED_KEYS_PER_EVENT = 50
 
 
 def _key_count(count: int) -> str:
-    # Stored in English, as every audit target; shown translated (AuditEvent.shown_target).
+    # For readers of the raw row (admin); the log shows details["count"] in the reader's
+    # language (AuditEvent.shown_target).
     with translation.override("en"):
         return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
 
@@ -348,7 +407,11 @@ def revoke_member_keys(
             AuditAction.KEY_AUTO_REVOKED,
             target_user_id=user_id,
             target=_key_count(len(labels)),
-            details={"reason": reason, "keys": labels[:AUDITED_KEYS_PER_EVENT]},
+            details={
+                "reason": reason,
+                "count": len(labels),
+                "keys": labels[:AUDITED_KEYS_PER_EVENT],
+            },
         )
         if reason == RevokeReason.MEMBER_REMOVED:
             known = organization if organization and organization.pk == org_id else None

@@ -219,11 +219,13 @@ def create(page: KeyPage, owner: Membership):
             allowed_ips=form.cleaned_data["allowed_ips"],
             scopes=form.scopes(),
             created_by=request.user,
+            description=form.cleaned_data["description"],
         )
     except services.NotAMember:
         raise Http404 from None
-    except services.PolicyError as error:  # the policy changed while the form was open
-        form.add_error("expires", str(error))
+    except (services.PolicyError, services.NameTaken) as error:
+        # The policy changed while the form was open, or the name is taken.
+        form.add_error("name" if isinstance(error, services.NameTaken) else "expires", str(error))
         return page.dialog("apikeys/_create_dialog.html", {"form": form}, status=400)
     except services.AlreadyCreated as already:
         return page.dialog(
@@ -255,14 +257,21 @@ def rename_key(request, membership, key_id):
     page = keys_page(request, membership)
     if key.revoked_at is not None:
         return gone(page, key)
-    form = RenameForm(request.POST or None, initial={"name": key.name})
+    form = RenameForm(
+        request.POST or None, initial={"name": key.name, "description": key.description}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            services.rename_key(key, form.cleaned_data["name"])
+            services.rename_key(
+                key, form.cleaned_data["name"], description=form.cleaned_data["description"]
+            )
         except services.KeyGone:
             return gone(page, key)
-        messages.success(request, _("API key renamed to “%(name)s”.") % {"name": key.name})
-        return page.finish()
+        except services.NameTaken as taken:
+            form.add_error("name", str(taken))
+        else:
+            messages.success(request, _("API key “%(name)s” saved.") % {"name": key.name})
+            return page.finish()
     status = 400 if form.is_bound else 200
     return page.dialog("apikeys/_rename_dialog.html", {"key": key, "form": form}, status=status)
 

@@ -2,6 +2,7 @@
 
 import csv
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
@@ -30,24 +31,23 @@ def _person(user) -> tuple[str, str]:
     return user.name, "" if user.is_service_account else user.email
 
 
-def rows(events):
+def rows(events, zone):
+    """The rows, each time in ISO 8601 with its offset, in `zone` (the reader's: taken
+    when the response is made, as the rows are written after the request's zone ends)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(
         [_("Time"), _("Actor"), _("Actor email"), _("Action"), _("Target"), _("Details"), "IP"]
     )
     for event in events:
         name, email = _person(event.actor)
-        yield writer.writerow(
-            [
-                _cell(value)
-                for value in (
-                    event.created_at.isoformat(),
-                    name,
-                    email,
-                    event.get_action_display(),
-                    event.target,
-                    event.summary(),
-                    event.ip,
-                )
-            ]
-        )
+        with timezone.override(zone):  # the summary's dates too
+            values = (
+                timezone.localtime(event.created_at).isoformat(),
+                name,
+                email,
+                event.get_action_display(),
+                event.shown_target(),
+                event.summary(),
+                event.ip,
+            )
+        yield writer.writerow([_cell(value) for value in values])

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from genesis.forms import DescribedErrorsMixin
@@ -73,6 +74,8 @@ class TwoFactorPolicyForm(DescribedErrorsMixin, forms.Form):
             "roll keys until they turn it on."
         ),
     )
+    # An Owner without a second factor said yes to holding back their own keys too.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AuditFilterForm(forms.Form):
@@ -104,7 +107,7 @@ class AuditFilterForm(forms.Form):
     def filter(self, queryset):
         if not self.is_valid():
             return queryset
-        # Whole days, in UTC (the log's times are shown in UTC too).
+        # Whole days in the person's zone, as the log shows its times.
         if since := self.cleaned_data["since"]:
             queryset = queryset.filter(created_at__gte=_start_of(since))
         if until := self.cleaned_data["until"]:
@@ -122,8 +125,9 @@ class AuditFilterForm(forms.Form):
 
 
 def _start_of(day, days: int = 0) -> datetime:
-    """Midnight UTC of `day`, `days` later."""
+    """Midnight of `day`, `days` later, in the request's zone (accounts.time_zones)."""
     try:
-        return datetime.combine(day + timedelta(days=days), time.min, tzinfo=UTC)
-    except OverflowError:  # 9999-12-31 and a day
-        return datetime.max.replace(tzinfo=UTC)
+        start = datetime.combine(day + timedelta(days=days), time.min)
+        return timezone.make_aware(start).astimezone(UTC)
+    except OverflowError:  # 9999-12-31 and a day; 0001-01-01 east of UTC
+        return (datetime.max if day.year > 1 else datetime.min).replace(tzinfo=UTC)

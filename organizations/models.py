@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ObjectDoesNotExist
@@ -49,11 +51,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
-    # The console language last used, for emails (blank: the default language).
+    # The console language: the one the person chose, else the one their browser asked
+    # for last, for emails (blank: the default language).
     language = models.CharField(max_length=10, blank=True)
     # Deleted by an operator: the row stays, anonymised, so the keys, grants and audit
     # events that point at it keep their history (operators.services.delete_person).
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Whether they chose it (the switcher, the profile): it then follows them to every
+    # browser they sign in on; until then each browser's own language is used.
+    language_chosen = models.BooleanField(default=False)
+    # An IANA zone ("Asia/Tokyo") every time is shown in, for the console and emails;
+    # blank: not known yet, the browser's (accounts.time_zones).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
 
@@ -360,22 +369,22 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.get_action_display()}: {self.target}"
 
-    # Targets written in English by the services (policies, counts), shown translated.
-    POLICY_TARGETS = {
-        "Maximum API key lifetime": _("Maximum API key lifetime"),
-        "Two-factor authentication": _("Two-factor authentication"),
+    # The organization's policies, by the name their events carry in details["policy"].
+    POLICIES = {
+        "max_key_lifetime": _("Maximum API key lifetime"),
+        "two_factor": _("Two-factor authentication"),
     }
 
     def shown_target(self) -> str:
-        """The target in the reader's language where it is one of ours, not a name."""
-        if self.target in self.POLICY_TARGETS:
-            return str(self.POLICY_TARGETS[self.target])
-        if self.action == AuditAction.KEY_AUTO_REVOKED:
-            count = self.target.split(" ", 1)[0]
-            if count.isdigit():
-                return ngettext("%(count)s API key", "%(count)s API keys", int(count)) % {
-                    "count": int(count)
-                }
+        """What was acted on, in the reader's language: from the event's data where the
+        target is one of ours (a policy, a number of keys), else the name as it was
+        stored. The one place a target is put into words (the page and the CSV)."""
+        details = self.details or {}
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") in self.POLICIES:
+            return str(self.POLICIES[details["policy"]])
+        if self.action == AuditAction.KEY_AUTO_REVOKED and isinstance(details.get("count"), int):
+            count = details["count"]
+            return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
         return self.target
 
     def summary(self) -> str:
@@ -400,7 +409,15 @@ class AuditEvent(models.Model):
             return f"{reason.get(details.get('reason'), details.get('reason', ''))}: " + ", ".join(
                 details.get("keys", [])
             )
-        if self.action in (AuditAction.KEY_RENAMED, AuditAction.ORGANIZATION_RENAMED):
+        if self.action == AuditAction.KEY_RENAMED:
+            parts = []
+            if details.get("from") != details.get("to"):
+                parts.append(f"“{details.get('from')}” → “{details.get('to')}”")
+            if "description" in details:
+                described = _("described as “%(text)s”") % {"text": details["description"]}
+                parts.append(described if details["description"] else _("description removed"))
+            return " · ".join(str(part) for part in parts)
+        if self.action == AuditAction.ORGANIZATION_RENAMED:
             return f"“{details.get('from')}” → “{details.get('to')}”"
         # What operators did, for them (Django admin), in English.
         if self.action == AuditAction.EMAIL_CHANGED:
@@ -435,7 +452,9 @@ class AuditEvent(models.Model):
             if "scopes" in details:
                 parts.append(scopes.describe(frozenset(details["scopes"])))
             if details.get("expires_at"):
-                parts.append(_("expires %(date)s") % {"date": details["expires_at"][:10]})
+                # The day in the reader's zone (stored in UTC, with its offset).
+                expires = timezone.localtime(datetime.fromisoformat(details["expires_at"]))
+                parts.append(_("expires %(date)s") % {"date": expires.date().isoformat()})
             if details.get("allowed_ips"):
                 networks = ", ".join(details["allowed_ips"])
                 parts.append(_("Only from %(networks)s") % {"networks": networks})

@@ -132,8 +132,12 @@ def set_key_lifetime_policy(organization: Organization, days: int | None) -> Org
         audit.record(
             organization.pk,
             AuditAction.POLICY_CHANGED,
-            target="Maximum API key lifetime",  # a log entry, kept in English
-            details={"from": organization.max_key_lifetime_days, "to": days},
+            target="Maximum API key lifetime",  # for readers of the raw row (admin)
+            details={
+                "policy": "max_key_lifetime",
+                "from": organization.max_key_lifetime_days,
+                "to": days,
+            },
         )
     organization.max_key_lifetime_days = days
     organization.save(update_fields=["max_key_lifetime_days"])
@@ -148,7 +152,7 @@ def set_two_factor_policy(organization: Organization, required: bool) -> Organiz
         audit.record(
             organization.pk,
             AuditAction.POLICY_CHANGED,
-            target="Two-factor authentication",  # a log entry, kept in English
+            target="Two-factor authentication",  # for readers of the raw row (admin)
             details={
                 "policy": "two_factor",
                 "from": organization.require_two_factor,

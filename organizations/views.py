@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -44,15 +45,23 @@ def home(request):
 MEMBERS_PER_PAGE = 50
 
 
+def people(membership: Membership):
+    """The organization's people (service accounts have a list of their own), each with
+    whether they have a second factor (`has_two_factor`)."""
+    return Membership.objects.filter(
+        organization_id=membership.organization_id, user__service_account__isnull=True
+    ).annotate(has_two_factor=two_factor.annotation())
+
+
+# ?two_factor=off: only the people without a second factor (Settings links here).
+WITHOUT_TWO_FACTOR = "off"
+
+
 def members_context(request, membership: Membership, invite_form=None) -> dict:
-    members = (
-        Membership.objects.filter(
-            organization_id=membership.organization_id, user__service_account__isnull=True
-        )
-        .select_related("user")
-        .annotate(has_two_factor=two_factor.annotation())
-        .order_by("user__name", "user__email", "pk")
-    )
+    members = people(membership).select_related("user").order_by("user__name", "user__email", "pk")
+    without_two_factor = membership.is_admin and request.GET.get("two_factor") == WITHOUT_TWO_FACTOR
+    if without_two_factor:
+        members = members.filter(has_two_factor=False)
     # Counted, for "N members"; past the end it shows the last page.
     page = page_of(
         members, request.GET.get("page"), MEMBERS_PER_PAGE, counted=True, last_past_end=True
@@ -61,12 +70,14 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
     rows = []
     for member in page.object_list:
         manageable = access.can_manage(membership, member)
-        # Each row's select has an id of its own: role-<member id>.
-        role_form = (
-            RoleForm(auto_id=f"%s-{member.pk}", initial={"role": member.role}, roles=roles)
-            if manageable
-            else None
-        )
+        # Each row's select has an id of its own: role-<member id>. A role picked in it
+        # opens its confirmation (console.js applies the pick: change_role's dialog).
+        role_form = None
+        if manageable:
+            role_form = RoleForm(
+                auto_id=f"%s-{member.pk}", initial={"role": member.role}, roles=roles
+            )
+            role_form.fields["role"].widget.attrs["data-apply-on-change"] = ""
         rows.append({"member": member, "manageable": manageable, "role_form": role_form})
     open_invitations = []
     if membership.is_admin:
@@ -83,6 +94,8 @@ def members_context(request, membership: Membership, invite_form=None) -> dict:
         "accounts_page": service_accounts_page(request, membership),
         "rows": rows,
         "members_page": page,
+        "without_two_factor": without_two_factor,
+        "filter_query": without_page(request),
         "invite_form": invite_form,
         "open_invitations": open_invitations,
         "invitation_days": django_settings.INVITATION_LIFETIME.days,
@@ -222,42 +235,80 @@ def revoke_invitation(request, invitation):
     )
 
 
-def apply_role_form(request, membership, target) -> bool:
+def apply_role_form(request, membership, target) -> str:
     """The posted role for `target` (a person, or a service account), within what
-    `membership` may assign; says what happened in a message, returns whether it
-    changed."""
+    `membership` may assign; a message says it changed. Returns why it didn't ("": it
+    did)."""
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["role"][0])
-        return False
+        return form.errors["role"][0]
     role = form.cleaned_data["role"]
     access.require_can_assign(membership, role)
     try:
         services.change_role(target, role)
     except services.MembershipError as error:
-        messages.error(request, str(error))
-        return False
+        return str(error)
     messages.success(
         request,
         _("%(name)s is now %(role)s.")
         % {"name": target.user.name, "role": target.get_role_display()},
     )
-    return True
+    return ""
 
 
-@require_POST
-@organization_view
+@dialog_view
 def change_role(request, membership, member_id):
+    """A member's role, changed with one confirmation: picking a role in their row opens
+    this dialog (GET, the role picked), whose button applies it (POST)."""
     target = access.get_member_or_404(membership, member_id)
     access.require_can_manage(membership, target)
+    if request.method == "GET" and "role" not in request.GET:
+        return finish(request, members_url(membership))  # nothing picked (back from sign-in)
+    if request.method == "GET":
+        form = RoleForm(request.GET)
+        if form.is_valid():
+            access.require_can_assign(membership, form.cleaned_data["role"])
+            if form.cleaned_data["role"] == target.role:  # picked again: nothing to ask
+                return finish(request, members_url(membership))
+        return role_dialog(
+            request, membership, target, form, status=200 if form.is_valid() else 400
+        )
     sudo.require_fresh_sign_in(request)
-    status = 200 if apply_role_form(request, membership, target) else 400
-    if target.user_id == membership.user_id:
-        # A changed role of your own changes what this page may show you.
-        membership.refresh_from_db(fields=["role"])
-    if not request.htmx:
-        return redirect(members_url(membership))
-    return render_members(request, membership, status=status)
+    error = apply_role_form(request, membership, target)
+    if error and request.htmx:  # said in the dialog, which stays open
+        return role_dialog(request, membership, target, RoleForm(request.POST), error=error)
+    if error:
+        messages.error(request, error)
+    return finish(request, members_url(membership), trigger=MEMBERS_CHANGED)
+
+
+ROLE_POWERS = {
+    Role.OWNER: gettext_lazy("Owners manage everything, including who is an Owner."),
+    Role.ADMIN: gettext_lazy("Admins manage members, service accounts and every API key here."),
+    Role.MEMBER: gettext_lazy(
+        "Members manage their own API keys only. Their keys lose organization administration."
+    ),
+}
+
+
+def role_dialog(request, membership, target, form, *, error="", status=None):
+    role = form.cleaned_data.get("role") if form.is_valid() else None
+    return render_dialog(
+        request,
+        "organizations/_role_dialog.html",
+        {
+            "membership": membership,
+            "target": target,
+            "role": role,
+            "role_label": Role(role).label if role else "",
+            "powers": ROLE_POWERS.get(role, ""),
+            "error": error or (form.errors["role"][0] if form.errors else ""),
+        },
+        page_url=members_url(membership),
+        page_template="organizations/members.html",
+        page_context=lambda: members_context(request, membership),
+        status=status or (400 if error else 200),
+    )
 
 
 def removal_dialog(request, membership, target, *, status=200, error=""):
@@ -335,22 +386,27 @@ def two_factor_policy(request, membership):
     access.require_owner(membership)
     sudo.require_fresh_sign_in(request)
     form = TwoFactorPolicyForm(request.POST)
-    if form.is_valid():  # a checkbox: any post is valid
-        services.set_two_factor_policy(
-            membership.organization, form.cleaned_data["require_two_factor"]
-        )
+    if form.is_valid():  # checkboxes: any post is valid
+        required = form.cleaned_data["require_two_factor"]
+        # An Owner without a second factor would hold back their own keys: asked first.
+        if (
+            required
+            and not membership.organization.require_two_factor
+            and not two_factor.is_enabled(request.user)
+            and not form.cleaned_data["confirmed"]
+        ):
+            return render_settings(request, membership, key_form=None, confirm_two_factor=True)
+        services.set_two_factor_policy(membership.organization, required)
         messages.success(request, _("Settings saved."))
     return redirect("organizations:settings", org=membership.organization.slug)
 
 
-def render_settings(request, membership, *, key_form):
+def render_settings(request, membership, *, key_form, confirm_two_factor=False):
     organization = membership.organization
-    without_two_factor = (
-        Membership.objects.filter(organization=organization)
-        .annotate(has_two_factor=two_factor.annotation())
-        .filter(has_two_factor=False)
-        .count()
-    )
+    if key_form is None:
+        key_form = KeyPolicyForm(
+            initial={"max_key_lifetime_days": organization.max_key_lifetime_days}
+        )
     return render(
         request,
         "organizations/settings.html",
@@ -360,7 +416,11 @@ def render_settings(request, membership, *, key_form):
             "two_factor_form": TwoFactorPolicyForm(
                 initial={"require_two_factor": organization.require_two_factor}
             ),
-            "without_two_factor": without_two_factor,
+            # People only: a service account never signs in, so never has a second factor.
+            "without_two_factor": people(membership).filter(has_two_factor=False).count(),
+            "without_two_factor_query": f"two_factor={WITHOUT_TWO_FACTOR}",
+            "owner_has_two_factor": two_factor.is_enabled(request.user),
+            "confirm_two_factor": confirm_two_factor,
         },
         status=400 if key_form.is_bound else 200,
     )
@@ -404,9 +464,12 @@ def audit_export(request, membership):
     """The filtered audit log as CSV, for Admins and Owners: what the page shows, every
     page of it (never a secret: the log holds none)."""
     access.require_admin(membership)
-    rows = audit_csv.rows(audit_events(request, membership).iterator(chunk_size=500))
+    rows = audit_csv.rows(
+        audit_events(request, membership).iterator(chunk_size=500),
+        timezone.get_current_timezone(),
+    )
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    day = timezone.now().date().isoformat()
+    day = timezone.localdate().isoformat()
     name = f"audit-{membership.organization.slug}-{day}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

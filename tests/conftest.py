@@ -11,7 +11,13 @@ from django.utils.translation import trans_real
 from apikeys import throttle
 from organizations.models import Role
 
-from .factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+from .factories import (
+    ApiKeyFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+    numbered,
+)
 from .servers import ThreadedServer
 from .sessions import sign_in
 
@@ -125,7 +131,8 @@ def client_for():
 
 @pytest.fixture
 def make_key():
-    def make(membership, name="CI pipeline", **kwargs):
+    def make(membership, name=None, **kwargs):
+        name = name or numbered("CI pipeline", membership)
         return ApiKeyFactory(membership=membership, name=name, **kwargs)
 
     return make

@@ -113,10 +113,22 @@ def make_service_account(organization, name="Deploy bot", role=Role.MEMBER, acto
     return Membership.objects.select_related("user", "organization").get(user=account.user)
 
 
-def make_service_key(account, made_by, name="Deploy", **kwargs):
+def numbered(name: str, membership) -> str:
+    """`name` for the member's first key, then "name 2", "name 3"...: one owner's keys in
+    an organization have names of their own."""
+    count = ApiKey.objects.filter(user=membership.user, organization=membership.organization)
+    made = count.count()
+    return name if not made else f"{name} {made + 1}"
+
+
+def make_service_key(account, made_by, name=None, **kwargs):
     """A key of a service account (its membership), made by `made_by` (a membership)."""
     key, plaintext = key_services.create_key(
-        account.user, account.organization, name, created_by=made_by.user, **kwargs
+        account.user,
+        account.organization,
+        name or numbered("Deploy", account),
+        created_by=made_by.user,
+        **kwargs,
     )
     key.plaintext = plaintext
     return key

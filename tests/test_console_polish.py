@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone, translation
 
 from apikeys.models import ApiKey
@@ -35,6 +36,35 @@ def test_an_expired_session_sends_htmx_to_sign_in_and_back(db, client):
         HTTP_HX_CURRENT_URL="https://evil.example/phish",
     )
     assert foreign["HX-Redirect"] == "/accounts/login/?next=/o/acme/api-keys/create/"
+
+
+def test_an_ended_session_in_a_dialog_goes_back_to_the_dialog_and_says_why(db, client):
+    posted = client.post(
+        "/o/acme/api-keys/create/",
+        {"name": "Typed before it ended"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="dialog-slot",
+        HTTP_HX_CURRENT_URL="http://testserver/o/acme/api-keys/",
+    )
+    # Back to the dialog itself (its URL opens it), and console.js told to keep the form.
+    assert posted["HX-Redirect"] == "/accounts/login/?next=/o/acme/api-keys/create/"
+    assert posted["HX-Trigger"] == "session-ended"
+    sign_in_page = client.get(posted["HX-Redirect"]).text
+    assert "Your session ended. Sign in again to carry on where you were." in sign_in_page
+    # A dialog opened with a choice in its address comes back with it.
+    opened = client.get(
+        "/o/acme/members/7/role/?role=admin", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="dialog-slot"
+    )
+    assert opened["HX-Redirect"] == "/accounts/login/?next=/o/acme/members/7/role/%3Frole%3Dadmin"
+
+
+def test_an_ended_session_says_so_without_javascript_too_but_a_first_visit_doesnt(db, client):
+    posted = client.post("/o/acme/api-keys/create/", {"name": "x"})
+    assert posted.status_code == 302
+    assert posted["Location"] == "/accounts/login/?next=/o/acme/api-keys/create/"
+    assert "Your session ended" in client.get(posted["Location"]).text
+    visit = Client().get("/o/acme/api-keys/", follow=True)
+    assert "Sign in to Genesis Console" in visit.text and "Your session ended" not in visit.text
 
 
 def test_a_refresh_leaves_the_message_of_the_action_before_it(admin, member, client_for):
@@ -154,15 +184,16 @@ def test_audit_targets_of_ours_read_in_the_readers_language(owner, member, make_
     with translation.override("ja"):
         assert translation.gettext("Maximum API key lifetime") in page
     assert "2 件の API キー" in page
-    assert "APIキー自動失効" in page
+    assert "API キー自動失効" in page
     # Stored in English, whatever the language of the request that wrote it.
     assert AuditEvent.objects.filter(target="2 API keys").exists()
 
 
-def test_the_language_changes_on_its_button_only(member, client_for):
+def test_the_language_applies_when_picked_with_a_button_without_javascript(member, client_for):
     page = client_for(member).get("/o/acme/api-keys/").text
-    assert "data-autosubmit" not in page
-    assert re.search(r'<button type="submit"[^>]*>Change</button>', page)
+    # The header's and the account menu's (phones'), each applied by console.js.
+    assert page.count("data-apply-on-change") == 2
+    assert len(re.findall(r'<button type="submit"[^>]*>Change</button>', page)) == 2
 
 
 def test_error_pages_offer_sign_in_to_the_signed_out(db, client, member, client_for):

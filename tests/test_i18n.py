@@ -8,12 +8,12 @@ from django.test import Client
 from .factories import PASSWORD, ApiKeyFactory
 
 PAGES = [
-    ("/o/acme/api-keys/", "My API keys", "自分の APIキー"),
+    ("/o/acme/api-keys/", "My API keys", "自分の API キー"),
     ("/o/acme/api-keys/create/", "Key name", "キー名"),
     ("/o/acme/mcp-server/", "Client configuration", "クライアントの設定"),
     ("/o/acme/members/", "Invite member", "メンバーを招待"),
     ("/o/acme/audit/", "Audit log", "監査ログ"),
-    ("/o/acme/settings/", "API key policy", "APIキーのポリシー"),
+    ("/o/acme/settings/", "API key policy", "API キーのポリシー"),
     ("/o/acme/leave/", "Leave organization", "組織から脱退"),
 ]
 
@@ -21,10 +21,10 @@ PAGES = [
 @pytest.mark.parametrize(
     ("action", "english", "japanese"),
     [
-        ("delete", "Delete API key", "APIキーを削除"),
-        ("rename", "Rename API key", "APIキーの名前を変更"),
-        ("roll", "Roll API key", "APIキーを再発行"),
-        ("revoke", "Revoke API key", "APIキーを失効"),
+        ("delete", "Delete API key", "API キーを削除"),
+        ("rename", "Rename API key", "API キーの名前を変更"),
+        ("roll", "Roll API key", "API キーを再発行"),
+        ("revoke", "Revoke API key", "API キーを失効"),
     ],
 )
 def test_key_dialogs_in_both_languages(owner, client_for, action, english, japanese):
@@ -90,7 +90,7 @@ def test_form_errors_and_messages_in_japanese(member, client_for):
     assert "キーの名前を入力してください。" in bad.text
     key = ApiKeyFactory(membership=member, name="古いキー")
     done = client.post(f"/o/acme/api-keys/{key.pk}/delete/", follow=True, HTTP_ACCEPT_LANGUAGE="ja")
-    assert "APIキー「古いキー」を削除しました。" in done.text
+    assert "API キー「古いキー」を削除しました。" in done.text
 
 
 def test_the_switcher_overrides_the_browser(member, client_for):
@@ -100,7 +100,7 @@ def test_the_switcher_overrides_the_browser(member, client_for):
     )
     assert response.status_code == 302
     page = client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="en")
-    assert "自分の APIキー" in page.text
+    assert "自分の API キー" in page.text
     assert '<option value="ja" lang="ja" selected>' in page.text
 
 
@@ -118,15 +118,15 @@ def test_emails_go_in_the_recipients_language(
     with django_capture_on_commit_callbacks(execute=True):
         client_for(admin).post(f"/o/acme/api-keys/{key.pk}/revoke/", HTTP_ACCEPT_LANGUAGE="en")
     [mail] = mailoutbox
-    assert mail.subject == "APIキー「CI」が失効しました"
+    assert mail.subject == "API キー「CI」が失効しました"
     assert "Mia Member 様" in mail.body
 
 
 def test_icon_buttons_are_named_in_japanese(member, client_for):
     key = ApiKeyFactory(membership=member, name="CI")
     page = client_for(member).get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="ja").text
-    assert 'aria-label="APIキー CI を削除"' in page
-    assert 'aria-label="APIキー CI の名前を変更"' in page
+    assert 'aria-label="API キー CI を削除"' in page
+    assert 'aria-label="API キー CI の名前を変更"' in page
     assert key.hint in page
 
 
@@ -178,3 +178,19 @@ def test_the_switcher_keeps_the_choice_for_emails(member, client_for):
     # Browsing writes nothing: the choice is made where it is made.
     client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="en", HTTP_COOKIE="")
     assert User.objects.get(pk=member.user_id).language == "ja"
+
+
+def test_japanese_writes_api_and_the_words_beside_it_with_a_space():
+    """One spacing everywhere: "API キー", "の API", never "APIキー" or "のAPI" (a space
+    between the Latin word and Japanese, as the catalogue writes "2 要素認証")."""
+    from pathlib import Path
+
+    import polib
+
+    po = polib.pofile(str(Path(__file__).parent.parent / "locale/ja/LC_MESSAGES/django.po"))
+    japanese = r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]"
+    crowded = re.compile(rf"API{japanese}|{japanese}API")
+    for entry in po:
+        translations = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
+        for translation in translations:
+            assert not crowded.search(translation), translation

@@ -98,7 +98,7 @@ def test_profile_changes_name_and_language(member, client_for):
     assert saved.status_code == 302
     assert saved.cookies["django_language"].value == "ja"
     user = User.objects.get(pk=member.user.pk)
-    assert (user.name, user.language) == ("Mia M.", "ja")
+    assert (user.name, user.language, user.language_chosen) == ("Mia M.", "ja", True)
     assert "プロフィール" in client.get("/accounts/profile/").text
 
 
@@ -139,7 +139,37 @@ def test_sign_out_of_other_sessions(member):
     assert elsewhere.get("/o/acme/api-keys/").status_code == 302
 
 
-def test_the_language_follows_the_person_to_the_next_sign_in(member, client):
-    User.objects.filter(pk=member.user.pk).update(language="ja")
+def test_a_chosen_language_follows_the_person_to_the_next_sign_in(member, client):
+    User.objects.filter(pk=member.user.pk).update(language="ja", language_chosen=True)
     signed_in = sign_in(client, "member@acme.test", PASSWORD)
     assert signed_in.cookies["django_language"].value == "ja"
+
+
+def test_until_one_is_chosen_each_browser_keeps_its_own_language(member):
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    sign_in(english, "member@acme.test", PASSWORD)
+    assert User.objects.get(pk=member.user.pk).language == "en"  # for emails
+    japanese = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    signed_in = sign_in(japanese, "member@acme.test", PASSWORD)
+    assert "django_language" not in signed_in.cookies
+    assert '<html lang="ja"' in japanese.get("/o/acme/api-keys/").text
+    assert User.objects.get(pk=member.user.pk).language == "ja"  # emails follow too
+    # Picked in the header: every browser, from the next sign-in on.
+    japanese.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    another = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    assert sign_in(another, "member@acme.test", PASSWORD).cookies["django_language"].value == "en"
+    assert '<html lang="en"' in another.get("/o/acme/api-keys/").text
+
+
+def test_the_profile_can_go_back_to_the_browsers_language(member, client_for):
+    User.objects.filter(pk=member.user.pk).update(language="ja", language_chosen=True)
+    client = client_for(member)
+    form = client.get("/accounts/profile/").text
+    assert '<option value="">As your browser asks</option>' in form
+    saved = client.post("/accounts/profile/", {"name": "Mia", "language": ""})
+    assert saved.status_code == 302
+    assert saved.cookies["django_language"].value == ""  # deleted
+    user = User.objects.get(pk=member.user.pk)
+    assert not user.language_chosen and user.language == "ja"  # for emails, until told
+    page = client.get("/o/acme/api-keys/", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="en"' in page.text

@@ -218,3 +218,60 @@ def test_disabling_enabling_and_deleting_a_service_account_ask_again(admin, clie
     go_on()
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+# A new account, or a password set just now from a link in the person's inbox, is as fresh
+# as a sign-in: nobody is asked for the password they typed seconds ago.
+
+
+def sign_up_through_an_invitation(owner, client):
+    from django.core import mail
+
+    from organizations import invitations
+
+    from ..factories import invitation_path
+
+    invitations.invite(owner.organization, "nina@example.com", "member", owner.user)
+    assert client.get(invitation_path(mail.outbox[-1])).status_code == 302
+    signed_up = client.post(
+        "/accounts/signup/", {"name": "Nina New", "password1": "teammate passphrase 2026"}
+    )
+    assert signed_up.status_code == 302
+    assert client.get("/o/acme/api-keys/").status_code == 200  # signed in, a member
+
+
+def test_a_new_teammate_makes_a_first_key_without_being_asked_again(owner, client):
+    sign_up_through_an_invitation(owner, client)
+    created = client.post(
+        "/o/acme/api-keys/create/", {"name": "Nina's laptop"}, HTTP_HX_REQUEST="true"
+    )
+    assert created.status_code == 200 and "HX-Redirect" not in created
+    assert KEY.search(created.text)
+    assert ApiKey.objects.get().user.email == "nina@example.com"
+
+
+def test_a_sign_up_is_fresh_for_as_long_as_a_sign_in(owner, client):
+    from accounts import sudo
+
+    sign_up_through_an_invitation(owner, client)
+    session = client.session
+    session[sudo.SIGNED_UP] = {**session[sudo.SIGNED_UP], "at": time.time() - 6 * 60}
+    session.save()
+    asked = client.post("/o/acme/api-keys/create/", {"name": "Later"})
+    assert asked.status_code == 302 and asked["Location"].startswith(REAUTH)
+
+
+def test_a_password_reset_signs_in_freshly(member, client):
+    from django.core import mail
+
+    client.post("/accounts/password/reset/", {"email": "member@acme.test"})
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", mail.outbox[-1].body)
+    form = client.get(link.group(1), follow=True)
+    new_password = "a brand new passphrase 42"
+    reset = client.post(
+        form.redirect_chain[-1][0], {"password1": new_password, "password2": new_password}
+    )
+    assert reset.status_code == 302
+    created = client.post("/o/acme/api-keys/create/", {"name": "After the reset"})
+    assert created.status_code == 200
+    assert ApiKey.objects.get().user == member.user

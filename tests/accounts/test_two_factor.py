@@ -126,7 +126,8 @@ def test_owners_turn_the_policy_on_and_off_and_it_is_logged(owner, member, clien
     assert "2 members haven&#x27;t turned on two-factor" in page.text or (
         "2 members haven't turned on two-factor" in page.text
     )
-    client.post("/o/acme/settings/two-factor/", {"require_two_factor": "on"})
+    # (The Owner has no second factor: they say so to be asked no more.)
+    client.post("/o/acme/settings/two-factor/", {"require_two_factor": "on", "confirmed": "on"})
     assert Organization.objects.get(slug="acme").require_two_factor
     client.post("/o/acme/settings/two-factor/", {})
     assert not Organization.objects.get(slug="acme").require_two_factor
@@ -188,3 +189,55 @@ def test_a_passkey_turned_on_and_off_is_logged_too(member, rf):
         (AuditAction.TWO_FACTOR_ENABLED, "passkey"),
         (AuditAction.TWO_FACTOR_DISABLED, "passkey"),
     ]
+
+
+def test_settings_count_people_without_two_factor_and_link_to_who(owner, admin, client_for):
+    from ..factories import make_service_account
+
+    Authenticator.objects.create(user=admin.user, type="totp", data={"secret": "X"})
+    make_service_account(owner.organization, "Deploy bot")  # never signs in: not counted
+    client = client_for(owner)
+    page = client.get("/o/acme/settings/").text
+    assert "1 member hasn" in page and "turned on two-factor authentication." in page
+    assert 'href="/o/acme/members/?two_factor=off">See who</a>' in page
+    who = client.get("/o/acme/members/?two_factor=off").text
+    assert "1 member without two-factor authentication" in who
+    assert f'id="member-{owner.pk}"' in who and f'id="member-{admin.pk}"' not in who
+    assert "Deploy bot" in who  # its own list, below, is unfiltered
+    # A Member sees everyone (the filter is about two-factor, an Admin's column).
+    assert "2 members" in client_for(admin).get("/o/acme/members/").text
+
+
+def test_an_owner_without_two_factor_is_warned_before_requiring_it(owner, client_for):
+    client = client_for(owner)
+    asked = client.post("/o/acme/settings/two-factor/", {"require_two_factor": "on"})
+    assert asked.status_code == 200
+    assert "You haven't turned on two-factor authentication yourself" in asked.text
+    assert "Require it anyway" in asked.text
+    assert not Organization.objects.get(slug="acme").require_two_factor
+    confirmed = client.post(
+        "/o/acme/settings/two-factor/", {"require_two_factor": "on", "confirmed": "on"}
+    )
+    assert confirmed.status_code == 302
+    assert Organization.objects.get(slug="acme").require_two_factor
+
+
+def test_an_owner_with_two_factor_is_not_asked(owner, client_for):
+    Authenticator.objects.create(user=owner.user, type="totp", data={"secret": "X"})
+    saved = client_for(owner).post("/o/acme/settings/two-factor/", {"require_two_factor": "on"})
+    assert saved.status_code == 302
+    assert Organization.objects.get(slug="acme").require_two_factor
+
+
+def test_recovery_codes_are_kept_first_and_new_ones_made_apart(member, client_for):
+    client = client_for(member)
+    enrol_totp(client)
+    page = client.get("/accounts/2fa/recovery-codes/").text
+    download = re.search(r'<a class="([^"]+)" href="/accounts/2fa/recovery-codes/download/"', page)
+    generate = re.search(r'<a class="([^"]+)" href="/accounts/2fa/recovery-codes/generate/"', page)
+    assert download.group(1) == "button"  # the main action
+    assert generate.group(1) == "button button--secondary"
+    # Apart, after a heading that says what it is for, and what it does to these codes.
+    apart = page[download.end() : generate.start()]
+    assert "Lost them, or used them up?" in apart and "the old ones stop working" in apart
+    assert 'href="/" data-back-to-console>Back to the console</a>' in page

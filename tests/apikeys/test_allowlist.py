@@ -2,6 +2,8 @@
 checked against the client IP decided behind TRUSTED_PROXIES, refused like any other bad
 key, and the refusal shown to its owner."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -145,3 +147,29 @@ def test_an_ipv4_mapped_range_is_stored_as_ipv4_and_matches():
     assert stored == "203.0.113.0/24"
     assert allowlist.allows(stored, "203.0.113.5")
     assert allowlist.allows(stored, "::ffff:203.0.113.5")
+
+
+def test_every_bad_line_is_listed_with_its_number(member, client_for):
+    typed = "203.0.113.0/24\nnope\n\n10.0.0.1, 10.0.0.0/33\n2001:db8::/48\nalso wrong"
+    response = client_for(member).post(
+        "/o/acme/api-keys/create/",
+        {"name": "CI", "allowed_ips": typed},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    errors = re.findall(r"<li>(Line \d+: [^<]*)</li>", response.text)
+    assert [error.split(":")[0] for error in errors] == ["Line 2", "Line 4", "Line 6", "Line 6"]
+    assert "“nope”" in errors[0] and "“10.0.0.0/33”" in errors[1]
+    assert "“also”" in errors[2] and "“wrong”" in errors[3]
+    # The field's description names the list, so a screen reader reads every line.
+    assert 'aria-describedby="id_allowed_ips_helptext id_allowed_ips_error"' in response.text
+    assert 'id="id_allowed_ips_error"' in response.text
+    assert not ApiKey.objects.exists()
+
+
+def test_a_paste_of_something_else_lists_twenty_and_counts_the_rest():
+    with pytest.raises(ValidationError) as raised:
+        allowlist.parse("\n".join(f"word{n}" for n in range(30)))
+    assert len(raised.value.messages) == 21
+    assert raised.value.messages[0].startswith("Line 1: “word0”")
+    assert raised.value.messages[-1] == "and 10 more entries"

@@ -29,6 +29,24 @@ class TestExpiry:
         assert expires_at.date() == day + timedelta(days=1)
         assert (expires_at.hour, expires_at.minute) == (0, 0)
 
+    def test_a_form_without_an_expiry_gets_the_default_30_days(self, member, client_for):
+        # A script posting only a name gets what the dialog offers first, never "Never".
+        assert (
+            client_for(member).post("/o/acme/api-keys/create/", {"name": "Bare"}).status_code == 200
+        )
+        left = ApiKey.objects.get().expires_at - timezone.now()
+        assert timedelta(days=30) - timedelta(minutes=1) < left <= timedelta(days=30)
+
+    def test_without_an_expiry_under_a_shorter_policy_the_policys_limit(
+        self, owner, member, client_for
+    ):
+        set_key_lifetime_policy(owner.organization, 7)
+        assert (
+            client_for(member).post("/o/acme/api-keys/create/", {"name": "Bare"}).status_code == 200
+        )
+        left = ApiKey.objects.get().expires_at - timezone.now()
+        assert timedelta(days=7) - timedelta(minutes=1) < left <= timedelta(days=7)
+
     def test_or_never(self, member, client_for):
         create(client_for(member), expires="never")
         assert ApiKey.objects.get().expires_at is None

@@ -60,7 +60,7 @@ def test_lists_show_last_use(admin, member, client_for, make_key):
     row = response.text.split(f'id="org-key-{used.pk}"')[1].split("</tr>")[0]
     assert "3\xa0hours ago" in row
     assert "via MCP · claude-code 2.1" in row
-    assert re.search(r'title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"', row)
+    assert re.search(r'title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(UTC\+00:00\)"', row)
     never_row = response.text.split(f'id="org-key-{never.pk}"')[1].split("</tr>")[0]
     assert "Never" in never_row
 

@@ -14,6 +14,9 @@ from .. import sessions
 
 CHROMIUM = "/usr/bin/chromium"
 
+# A laptop's window and a phone's: what every visual test is run at.
+SIZES = {"laptop": (1280, 800), "phone": (375, 812)}
+
 
 def pytest_collection_modifyitems(config, items):
     if Path(CHROMIUM).exists():
@@ -77,3 +80,11 @@ def sign_in(live, context):
         )
 
     return sign_in_as
+
+
+@pytest.fixture(params=list(SIZES))
+def window(request, page):
+    """Run the test at each of SIZES (its name, "laptop" or "phone"): the page is that size."""
+    width, height = SIZES[request.param]
+    page.set_viewport_size({"width": width, "height": height})
+    return request.param

@@ -19,6 +19,8 @@ from organizations.models import Membership, Organization, Role
 
 from .. import totp
 from ..factories import PASSWORD, invitation_path
+from .conftest import SIZES
+from .test_api_keys import create_key
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
 NEW_PASSWORD = "teammate passphrase 2026"
@@ -129,7 +131,55 @@ def test_a_stale_session_signs_in_again_and_the_key_is_made_from_the_typed_form(
     assert not KEY.search(page.content())
 
 
-def test_a_forgotten_password_is_reset_by_email(live, page, member):
+def never_asked_again(page) -> list[str]:
+    """The addresses the page went to, to show none was "Confirm it's you"."""
+    visited = []
+    page.on("framenavigated", lambda frame: visited.append(urlparse(frame.url).path))
+    return visited
+
+
+def create_and_copy_a_key(page, name):
+    reveal, shown = create_key(page, name)
+    reveal.get_by_role("button", name="Copy", exact=True).click()
+    expect(reveal.get_by_role("button", name="Copied", exact=True)).to_be_visible()
+    plaintext = page.evaluate("navigator.clipboard.readText()")
+    assert plaintext == shown
+    reveal.get_by_role("link", name="Done").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    return plaintext
+
+
+def test_a_new_teammate_invited_by_email_makes_and_copies_a_first_key_at_once(
+    live, browser, sign_in, owner
+):
+    boss_context = browser.new_context()
+    sign_in(owner, boss_context)
+    boss = boss_context.new_page()
+    boss.goto(f"{live.url}/o/acme/members/")
+    boss.get_by_label("Email", exact=True).fill("nina@example.com")
+    boss.get_by_role("button", name="Send invitation").click()
+    expect(boss.get_by_role("row", name=re.compile("nina@example.com"))).to_be_visible()
+    link = invitation_path(mail.outbox[-1])
+    boss_context.close()
+
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    visited = never_asked_again(page)
+    page.goto(live.url + link)
+    page.get_by_label("Name", exact=True).fill("Nina New")
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    plaintext = create_and_copy_a_key(page, "Nina's laptop")
+    me = httpx.get(f"{live.url}/api/v1/me", headers={"x-api-key": plaintext}, timeout=10)
+    assert me.status_code == 200 and me.json()["user_email"] == "nina@example.com"
+    assert "/accounts/reauthenticate/" not in visited
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_have_count(0)
+    context.close()
+
+
+def test_a_forgotten_password_is_reset_by_email_and_signs_in_freshly(live, page, member):
+    visited = never_asked_again(page)
     page.goto(f"{live.url}/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill("member@acme.test")
@@ -139,6 +189,13 @@ def test_a_forgotten_password_is_reset_by_email(live, page, member):
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password (again)").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
+    # Signed in by the reset, and fresh: a key needs no password again.
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    create_and_copy_a_key(page, "After the reset")
+    assert "/accounts/reauthenticate/" not in visited
+    # The new password is the one that signs in.
+    page.locator("summary[aria-label^='Account']").click()
+    page.get_by_role("button", name="Sign out").click()
     page.goto(f"{live.url}/accounts/login/")
     page.get_by_label("Email").fill("member@acme.test")
     page.get_by_label("Password").fill(NEW_PASSWORD)
@@ -154,7 +211,7 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
 
     # Passkeys need a secure context: localhost, not 127.0.0.1 (an IP can't be an RP id).
     origin = live.url.replace("127.0.0.1", "localhost")
-    context = browser.new_context()
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
@@ -179,6 +236,10 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
     expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
     user = Membership.objects.get(user__email="pia@example.com").user
     assert not user.has_usable_password()
+    # The passkey just made is a fresh sign-in: no "Confirm it's you" for a first key.
+    visited = never_asked_again(page)
+    create_and_copy_a_key(page, "Pia's laptop")
+    assert "/accounts/reauthenticate/" not in visited
 
     page.locator("summary[aria-label^='Account']").click()
     page.get_by_role("button", name="Sign out").click()
@@ -188,3 +249,96 @@ def test_sign_up_with_a_passkey_then_sign_in_with_it(live, browser, owner):
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
     context.close()
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES)
+def test_times_are_in_the_browsers_zone_from_the_first_sign_in(live, browser, owner, size):
+    from datetime import UTC, datetime
+
+    from organizations import services
+    from organizations.models import AuditEvent, User
+
+    services.set_key_lifetime_policy(owner.organization, 30)
+    AuditEvent.objects.update(created_at=datetime(2026, 12, 6, 16, 17, tzinfo=UTC))
+    width, height = size
+    context = browser.new_context(
+        timezone_id="Asia/Tokyo", locale="en-US", viewport={"width": width, "height": height}
+    )
+    page = context.new_page()
+    page.goto(f"{live.url}/accounts/login/")
+    page.get_by_label("Email").fill(owner.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="API keys", level=1)).to_be_visible()
+    assert User.objects.get(pk=owner.user_id).time_zone == "Asia/Tokyo"
+    page.goto(f"{live.url}/o/acme/audit/")
+    time = page.locator("main time").first
+    expect(time).to_have_text("Dec. 7, 2026, 1:17 a.m. JST")
+    expect(time).to_have_attribute("title", "2026-12-07 01:17:00 JST (UTC+09:00)")
+    expect(page.get_by_text("Times are in Asia/Tokyo")).to_be_visible()
+    page.goto(f"{live.url}/accounts/profile/")
+    expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
+    context.close()
+
+
+def test_recovery_codes_download_first_and_lead_back_to_the_console(live, page, window, member):
+    from django.test import Client
+
+    from .. import sessions
+    from ..accounts.test_two_factor import enrol_totp
+    from .test_accessibility import assert_accessible
+
+    client = sessions.sign_in(Client(), member.user)
+    enrol_totp(client)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
+    )
+    page.goto(f"{live.url}/o/acme/members/")
+    page.goto(f"{live.url}/accounts/2fa/recovery-codes/")
+    download = page.get_by_role("link", name="Download codes")
+    generate = page.get_by_role("link", name="Generate new codes")
+    back = page.locator("a.button", has_text="Back to the console")
+    expect(download).to_have_class("button")
+    expect(generate).to_have_class("button button--secondary")
+    # Apart: below the codes' own actions, never on their row.
+    assert generate.bounding_box()["y"] > back.bounding_box()["y"] + back.bounding_box()["height"]
+    assert_accessible(page)
+    back.click()
+    expect(page).to_have_url(f"{live.url}/o/acme/members/")
+
+
+def test_a_session_that_ends_in_a_dialog_comes_back_to_it_with_what_was_typed(
+    live, page, window, member, sign_in
+):
+    from django.contrib.sessions.models import Session
+
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    page.get_by_role("button", name="Create API key").first.click()
+    form = page.get_by_role("dialog", name="Create API key")
+    form.get_by_label("Key name").fill("Typed before it ended")
+    form.get_by_label("Description").fill("Nightly deploys")
+    form.get_by_label("Expiration").select_option("60")
+    form.get_by_label("MCP server").uncheck()
+    Session.objects.all().delete()  # expired, or signed out elsewhere
+    form.get_by_role("button", name="Create API key").click()
+
+    expect(page.get_by_role("heading", name="Sign in to Genesis Console")).to_be_visible()
+    expect(page.get_by_text("Your session ended. Sign in again")).to_be_visible()
+    page.get_by_label("Email").fill(member.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    # Back in the dialog, as it was left.
+    form = page.get_by_role("dialog", name="Create API key")
+    expect(form.get_by_label("Key name")).to_have_value("Typed before it ended")
+    expect(form.get_by_label("Description")).to_have_value("Nightly deploys")
+    expect(form.get_by_label("Expiration")).to_have_value("60")
+    expect(form.get_by_label("MCP server")).not_to_be_checked()
+    expect(form.get_by_label("Genesis API")).to_be_checked()
+    assert not ApiKey.objects.exists()
+    form.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("dialog", name="API key created")).to_be_visible()
+    key = ApiKey.objects.get()
+    assert (key.name, key.description) == ("Typed before it ended", "Nightly deploys")
+    assert "mcp:read" not in key.scopes

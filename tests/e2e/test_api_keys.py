@@ -288,3 +288,42 @@ def test_a_message_stays_until_dismissed(live, page, member, sign_in, make_key):
     expect(message).to_be_visible()
     page.get_by_role("button", name="Dismiss").click()
     expect(message).to_have_count(0)
+
+
+def confirm_with_the_keyboard(page, action: str, dialog: str, confirm: str):
+    """Enter on the row's `action` button, then Enter on the `confirm` button of the
+    `dialog` it opens, as a keyboard user does."""
+    page.get_by_role("button", name=action).focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog", name=dialog).get_by_role("button", name=confirm).focus()
+    page.keyboard.press("Enter")
+
+
+def test_after_deleting_with_the_keyboard_focus_goes_to_the_next_rows_action(
+    live, page, window, member, admin, sign_in, make_key
+):
+    for name in ("First", "Second", "Third"):  # listed newest first: Third, Second, First
+        make_key(member, name)
+    sign_in(member)
+    open_keys_page(page, live)
+    confirm_with_the_keyboard(page, "Delete API key Second", "Delete API key", "Delete")
+    expect(page.get_by_role("row", name=re.compile("Second"))).to_have_count(0)
+    # The same action, on the row that was next: a keyboard user carries on from there.
+    expect(page.get_by_role("button", name="Delete API key First")).to_be_focused()
+    confirm_with_the_keyboard(page, "Delete API key First", "Delete API key", "Delete")
+    # No row after it: the one before.
+    expect(page.get_by_role("button", name="Delete API key Third")).to_be_focused()
+    confirm_with_the_keyboard(page, "Delete API key Third", "Delete API key", "Delete")
+    # The list is empty now: its heading.
+    expect(page.get_by_role("heading", name="My API keys")).to_be_focused()
+
+
+def test_after_revoking_with_the_keyboard_focus_stays_in_the_organizations_list(
+    live, page, window, member, admin, sign_in, make_key
+):
+    make_key(member, "Older")
+    make_key(member, "Newer")
+    sign_in(admin)
+    open_keys_page(page, live)
+    confirm_with_the_keyboard(page, "Revoke API key Newer", "Revoke API key", "Revoke")
+    expect(page.get_by_role("button", name="Revoke API key Older")).to_be_focused()

@@ -6,7 +6,7 @@ dialogs keep their buttons on screen, and dark mode passes the contrast checks."
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import formats, timezone
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey
@@ -20,10 +20,10 @@ from ..factories import (
     make_service_account,
     make_service_key,
 )
+from .conftest import SIZES
 from .test_accessibility import assert_accessible
 
 WORKFLOW = "github.com/org/repo/.github/workflows/deploy.yml"
-SIZES = {"laptop": (1280, 800), "phone": (375, 812)}
 
 
 def long_name(prefix, n):
@@ -204,3 +204,131 @@ def test_dark_mode_dialogs_and_sign_in(live, page, owner, member, long_data, sig
     assert_accessible(page)
     page.goto(f"{live.url}/accounts/profile/")
     assert_accessible(page)
+
+
+def overlap(first, second) -> bool:
+    """Whether two bounding boxes share any area."""
+    return not (
+        first["x"] + first["width"] <= second["x"]
+        or second["x"] + second["width"] <= first["x"]
+        or first["y"] + first["height"] <= second["y"]
+        or second["y"] + second["height"] <= first["y"]
+    )
+
+
+def boxes(locator) -> list[dict]:
+    """Where an element's text is drawn, line by line: its text's own boxes, which show
+    text spilling out of a box too narrow for it (the element's box would not)."""
+    return locator.evaluate(
+        """element => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return [...range.getClientRects()]
+                .filter(r => r.width > 0)
+                .map(r => ({x: r.x, y: r.y, width: r.width, height: r.height}));
+        }"""
+    )
+
+
+def assert_apart(first, second):
+    """No part of `first` is drawn over `second`, and both stay inside their cell."""
+    cell = first.evaluate("element => element.closest('td').getBoundingClientRect().toJSON()")
+    for one in boxes(first):
+        for other in boxes(second):
+            assert not overlap(one, other), (one, other)
+    for box in boxes(first) + boxes(second):
+        assert cell["left"] <= box["x"] and box["x"] + box["width"] <= cell["right"] + 0.5
+
+
+def test_last_used_and_expiry_read_whole_at_any_width(
+    live, page, window, member, make_key, sign_in
+):
+    key = make_key(member, "Deploy", expires_at=timezone.now() + timedelta(days=29, hours=1))
+    ApiKey.objects.filter(pk=key.pk).update(
+        last_used_at=timezone.now() - timedelta(seconds=5),
+        last_used_surface="api",
+        last_used_client="curl/7.88.1",
+    )
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    row = page.locator(f"#key-{key.pk}")
+    used = row.locator("td[data-label='Last used']")
+    expect(used.locator(".muted")).to_contain_text("via API")
+    assert_apart(used.locator("time"), used.locator(".muted"))
+    expect(used).to_contain_text("Just now")
+    expect(used).not_to_contain_text("0 minutes")
+    expires = row.locator("td[data-label='Expires']")
+    day = timezone.localtime(key.expires_at).date()
+    expect(expires.locator("time")).to_have_text(formats.date_format(day, "DATE_FORMAT"))
+    expect(expires).to_contain_text("in 4\xa0weeks")
+    assert_apart(expires.locator("time"), expires.locator(".muted"))
+
+
+def test_audit_targets_wrap_whole_instead_of_being_cut(
+    live, page, window, owner, long_data, sign_in
+):
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/audit/?action=key_auto_revoked")
+    target = page.locator("td[data-label='Target']").first
+    expect(target).to_contain_text(long_name(WORKFLOW, 2))  # the last of the list, whole
+    for element in [target, *target.locator("*").all()]:
+        clipped = element.evaluate(
+            "e => getComputedStyle(e).textOverflow === 'ellipsis' || e.scrollWidth > e.clientWidth"
+        )
+        assert not clipped, element.evaluate("e => e.outerHTML.slice(0, 120)")
+    cell = target.bounding_box()
+    for box in boxes(target):
+        assert cell["x"] <= box["x"] and box["x"] + box["width"] <= cell["x"] + cell["width"] + 0.5
+    assert_fits(page, "the audit log")
+
+
+def same_row(*boxes) -> bool:
+    """Whether the boxes share a line: each one's vertical span crosses the others'."""
+    return all(
+        one["y"] < other["y"] + other["height"] and other["y"] < one["y"] + one["height"]
+        for one in boxes
+        for other in boxes
+    )
+
+
+def test_a_phones_header_is_one_row_with_the_language_in_the_account_menu(
+    live, page, owner, long_data, sign_in
+):
+    page.set_viewport_size({"width": 375, "height": 812})
+    sign_in(owner)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    brand = page.locator(".topbar > .brand").bounding_box()
+    switcher = page.locator(".switcher > summary").bounding_box()
+    avatar = page.locator(".user-menu > summary").bounding_box()
+    assert same_row(brand, switcher, avatar), (brand, switcher, avatar)
+    expect(page.locator("#language-bar")).to_be_hidden()
+    tabs = page.locator("nav.tabs").bounding_box()
+    assert tabs["y"] >= avatar["y"] + avatar["height"]
+    page.locator(".user-menu > summary").click()
+    language = page.locator(".user-menu").get_by_label("Language")
+    expect(language).to_be_visible()
+    language.select_option("ja")  # applies at once: no button to press
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("heading", name="API キー", level=1)).to_be_visible()
+
+
+def test_the_language_applies_when_picked(live, page, window, member, sign_in):
+    page.goto(f"{live.url}/accounts/login/")  # signed out: in the header at any width
+    language = page.locator("#language-bar")
+    expect(language).to_be_visible()
+    expect(page.locator(".language--bar .button")).to_be_hidden()
+    language.select_option("ja")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    sign_in(member)
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    if window == "phone":
+        page.locator(".user-menu > summary").click()
+        language = page.locator("#language-menu")
+    expect(language).to_have_value("ja")
+    # The arrow keys move through the choices without changing the page under them;
+    # Enter applies the one reached.
+    language.focus()
+    language.press("ArrowUp")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    language.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from organizations import services
 from organizations.models import AuditAction, AuditEvent, Role
@@ -169,3 +170,65 @@ def test_auto_revocation_counts_every_key_and_keeps_a_bounded_list(owner, member
     assert event.target == f"{AUDITED_KEYS_PER_EVENT + 5} API keys"
     assert len(event.details["keys"]) == AUDITED_KEYS_PER_EVENT
     assert not ApiKey.objects.active().filter(user=member.user).exists()
+
+
+def audit_csv(client) -> list[list[str]]:
+    import csv
+    import io
+
+    response = client.get("/o/acme/audit/export.csv")
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_targets_of_ours_are_worded_from_the_events_data_not_its_stored_text(
+    owner, member, client_for
+):
+    ApiKeyFactory(membership=member)
+    ApiKeyFactory(membership=member)
+    services.set_key_lifetime_policy(owner.organization, 30)
+    services.remove_member(member)
+    # Whatever words the row holds (an older wording, an operator's note), the log says
+    # what the event's data says.
+    AuditEvent.objects.filter(
+        action__in=[AuditAction.KEY_AUTO_REVOKED, AuditAction.POLICY_CHANGED]
+    ).update(target="(reworded)")
+    client = client_for(owner)
+    client.cookies["django_language"] = "ja"
+    page = client.get("/o/acme/audit/").text
+    with translation.override("ja"):
+        count = translation.ngettext("%(count)s API key", "%(count)s API keys", 2) % {"count": 2}
+        policy = translation.gettext("Maximum API key lifetime")
+    assert count in page and policy in page
+    assert "(reworded)" not in page
+    # The CSV words them in the same one place.
+    targets = [row[4] for row in audit_csv(client)[1:]]
+    assert count in targets and policy in targets
+
+
+def test_events_written_before_keep_their_targets(owner):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("organizations.migrations.0007_audit_targets_as_data")
+    old = [
+        AuditEvent.objects.create(
+            organization=owner.organization,
+            action=AuditAction.KEY_AUTO_REVOKED,
+            target="3 API keys",
+            details={"reason": "member_removed", "keys": ["a (gns_1…)"]},
+        ),
+        AuditEvent.objects.create(
+            organization=owner.organization,
+            action=AuditAction.POLICY_CHANGED,
+            target="Maximum API key lifetime",
+            details={"from": None, "to": 30},
+        ),
+    ]
+    migration.add_target_data(apps, None)
+    revoked, policy = (AuditEvent.objects.get(pk=event.pk) for event in old)
+    assert revoked.details["count"] == 3
+    assert policy.details["policy"] == "max_key_lifetime"
+    with translation.override("en"):
+        assert revoked.shown_target() == "3 API keys"
+        assert policy.shown_target() == "Maximum API key lifetime"

@@ -205,6 +205,71 @@ class TestChangeRole:
         assert role_of(outsider) == Role.ADMIN
 
 
+class TestRoleConfirmation:
+    """Picking a role in a member's row asks once (a dialog); its button applies it."""
+
+    HTMX = {"HTTP_HX_REQUEST": "true"}
+
+    @pytest.mark.parametrize(
+        ("role", "expected"),
+        [("owner", 200), ("admin", 200), ("member", 403), ("outsider", 404), ("anonymous", 302)],
+    )
+    def test_who_is_asked(self, team, client_for, role, expected):
+        client = client_for(None if role == "anonymous" else team[role])
+        target = team["member"]
+        asked = client.get(f"/o/acme/members/{target.pk}/role/?role=admin")
+        assert asked.status_code == expected
+        if expected == 200:
+            assert "Make <strong>Mia Member</strong> (member@acme.test) Admin instead of" in (
+                asked.text
+            )
+            assert 'name="role" value="admin"' in asked.text and "Change role" in asked.text
+        assert role_of(target) == Role.MEMBER  # asking changes nothing
+
+    def test_the_confirmation_applies_it_and_the_list_refreshes(self, owner, member, client_for):
+        done = client_for(owner).post(
+            f"/o/acme/members/{member.pk}/role/", {"role": Role.ADMIN}, **self.HTMX
+        )
+        assert done.status_code == 200 and done["HX-Trigger"] == "members-changed"
+        assert "<dialog" not in done.text and "Mia Member is now Admin." in done.text
+        assert role_of(member) == Role.ADMIN
+
+    def test_a_role_they_may_not_give_is_not_offered_nor_asked(self, admin, member, client_for):
+        client = client_for(admin)
+        page = client.get("/o/acme/members/").text
+        row = page.split(f'id="member-{member.pk}"')[1].split("</tr>")[0]
+        assert 'value="owner"' not in row and "data-apply-on-change" in row
+        assert client.get(f"/o/acme/members/{member.pk}/role/?role=owner").status_code == 403
+
+    def test_the_same_role_again_asks_nothing(self, owner, member, client_for):
+        client = client_for(owner)
+        again = client.get(f"/o/acme/members/{member.pk}/role/?role=member", **self.HTMX)
+        assert again.status_code == 200 and "<dialog" not in again.text
+        plain = client.get(f"/o/acme/members/{member.pk}/role/?role=member")
+        assert plain.status_code == 302 and plain["Location"] == "/o/acme/members/"
+        # Nothing picked (the dialog's address, back from signing in): the Members page.
+        bare = client.get(f"/o/acme/members/{member.pk}/role/")
+        assert bare.status_code == 302 and bare["Location"] == "/o/acme/members/"
+
+    def test_no_save_button_per_row_but_one_to_ask_without_javascript(
+        self, owner, member, client_for
+    ):
+        page = client_for(owner).get("/o/acme/members/").text
+        row = page.split(f'id="member-{member.pk}"')[1].split("</tr>")[0]
+        assert ">Save<" not in row
+        assert f'method="get" action="/o/acme/members/{member.pk}/role/"' in row
+        # Without JavaScript the row's button opens the dialog as a page of its own.
+        dialog_page = client_for(owner).get(f"/o/acme/members/{member.pk}/role/?role=admin")
+        assert dialog_page.status_code == 200 and "<dialog" in dialog_page.text
+        assert "<h1>" in dialog_page.text  # the Members page under it
+
+    def test_an_unknown_role_is_said_in_the_dialog(self, owner, member, client_for):
+        asked = client_for(owner).get(f"/o/acme/members/{member.pk}/role/?role=god", **self.HTMX)
+        assert asked.status_code == 400
+        assert "Choose Owner, Admin or Member." in asked.text
+        assert 'type="submit"' not in asked.text  # nothing to confirm
+
+
 class TestRemoveMember:
     def test_it_asks_first_and_warns_about_keys(self, admin, member, client_for, make_key):
         response = client_for(admin).get(f"/o/acme/members/{member.pk}/remove/")
