@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from genesis import client_ip, mail
+from infra import client_ip, mail
 
 
 def client_network(ip: str) -> str:
@@ -40,7 +40,7 @@ class AccountAdapter(DefaultAccountAdapter):
     }
 
     def get_client_ip(self, request) -> str:
-        # The one decision of genesis.client_ip (TRUSTED_PROXIES), not allauth's own
+        # The one decision of infra.client_ip (TRUSTED_PROXIES), not allauth's own
         # reading of X-Forwarded-For. A Unix-socket peer has no address: count it as one.
         return client_ip.of_request(request) or "0.0.0.0"  # noqa: S104
 
@@ -62,13 +62,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # Everything allauth mails holds a secret (a reset link, a code): sent now, never
-        # queued in the database (genesis.mail).
+        # queued in the database (infra.mail).
         request = allauth_context.request
         site = get_current_site(request)  # without django.contrib.sites: the request's host
         context = {"request": request, "email": email, "current_site": site, **context}
         mail.deliver(self.render_mail(template_prefix, email, context))
 
-    # Every link allauth mails is on PUBLIC_URL (genesis.mail.public_url): allauth builds
+    # Every link allauth mails is on PUBLIC_URL (infra.mail.public_url): allauth builds
     # them from the request, whose Host header (and port) the client chose.
     def get_reset_password_from_key_url(self, key: str) -> str:
         # allauth's own way of writing the opaque key into its URL pattern.

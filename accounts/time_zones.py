@@ -12,7 +12,7 @@ import zoneinfo
 
 from django.utils import timezone
 
-from genesis import times
+from ui import times
 
 # Written by static/js/console.js: the browser's IANA zone ("Asia/Tokyo").
 COOKIE = "time_zone"

@@ -4,8 +4,8 @@ shown once to its owner) and never editable in what makes it a key."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
-from genesis.admin import ActOnlyAdmin
 from organizations.models import ServiceAccount
+from ui.admin import ActOnlyAdmin
 
 from . import service_accounts, services
 from .models import ApiKey

@@ -1,7 +1,7 @@
 """A key's IP allowlist: the addresses and ranges it may be used from.
 
 Stored as one line of normalised networks ("203.0.113.0/24 2001:db8::/48"); empty means
-anywhere. Checked against the one client IP that genesis.client_ip decided (behind
+anywhere. Checked against the one client IP that infra.client_ip decided (behind
 TRUSTED_PROXIES), in the key check itself (apikeys.services.authenticate)."""
 
 import functools

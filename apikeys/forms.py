@@ -8,9 +8,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from genesis.forms import DescribedErrorsMixin
+from organizations import scopes
+from ui.forms import DescribedErrorsMixin
 
-from . import allowlist, scopes
+from . import allowlist
 from .services import ROLL_OVERLAPS, PolicyError, check_expiry
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from organizations import scopes
 from organizations.models import User
 
-from . import scopes, services
+from . import services
 from .models import ApiKey
 
 MAX_PAGE = 100

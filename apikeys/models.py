@@ -4,6 +4,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.last_use import CLIENT_NAME_LENGTH
 from organizations.models import Organization
 
 
@@ -91,7 +92,7 @@ class ApiKey(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    # What it may do (apikeys.scopes), space-separated; within its owner's role.
+    # What it may do (organizations.scopes), space-separated; within its owner's role.
     scopes = models.CharField(max_length=200, default="api:read api:write mcp:read mcp:write")
     # Where it may be used from: normalised networks, space-separated (apikeys.allowlist);
     # empty: anywhere.
@@ -104,7 +105,7 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
     last_used_surface = models.CharField(max_length=3, choices=Surface.choices, blank=True)
-    last_used_client = models.CharField(max_length=200, blank=True)
+    last_used_client = models.CharField(max_length=CLIENT_NAME_LENGTH, blank=True)
 
     # When its owner was told it expires within a week (the notice goes once).
     expiry_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts import time_zones
-from genesis import mail
+from infra import mail
 from organizations.models import Organization, Role, User
 
 from .models import ApiKey

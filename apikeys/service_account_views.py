@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import sudo
-from genesis.htmx import finish, render_dialog
 from organizations import access
 from organizations import views as members
 from organizations.decorators import dialog_view, organization_view
 from organizations.forms import RoleForm
 from organizations.models import Membership
+from ui.htmx import finish, render_dialog
 
 from . import service_accounts
 from .access import get_service_account_key_or_404, get_service_account_or_404

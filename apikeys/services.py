@@ -2,9 +2,6 @@
 and the MCP server all come through here."""
 
 import functools
-import ipaddress
-import time
-import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,12 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
-from genesis import faults
+from infra import faults, limits
+from infra.last_use import client_name, may_rename_client, valid_ip
 from organizations import audit
+from organizations import scopes as scopes_
 from organizations.models import AuditAction, Membership, Organization, User
 
-from . import allowlist, keys, notices, throttle
-from . import scopes as scopes_
+from . import allowlist, keys, notices
 from .models import ApiKey, RevokeReason, Surface
 
 
@@ -422,40 +420,6 @@ def revoke_member_keys(
 LAST_USED_INTERVAL = timedelta(minutes=1)
 
 
-def valid_ip(ip: str | None) -> str | None:
-    try:
-        return str(ipaddress.ip_address(ip)) if ip else None
-    except ValueError:
-        return None
-
-
-_CLIENT_LENGTH = ApiKey._meta.get_field("last_used_client").max_length
-# A client's new name is written within the minute this often per key at most: enough for
-# mcp-remote's probe and its host's initialize, too few for a caller who alternates names
-# to turn every request into a write.
-CLIENT_RENAMES_PER_MINUTE = 3
-
-
-def client_name(text: str) -> str:
-    """A client's name as the lists show it: no control, format or unpaired surrogate
-    characters (a NUL broke PostgreSQL, a lone surrogate the encoder, U+202E reversed the
-    table cell after it), spaces collapsed, at most the column's length."""
-    kept = "".join(
-        " " if char.isspace() else char
-        for char in text
-        if char.isspace() or not unicodedata.category(char).startswith("C")
-    )
-    return " ".join(kept.split())[:_CLIENT_LENGTH]
-
-
-def may_rename_client(credential: str) -> bool:
-    """Whether a new client name may be written now for a key's or a grant's context's
-    `credential` (oauth.tokens records grants' use): CLIENT_RENAMES_PER_MINUTE a minute."""
-    minute = int(time.time() // 60)
-    renames = throttle.count(f"client-renames:{credential}:{minute}", timeout=120)
-    return renames <= CLIENT_RENAMES_PER_MINUTE
-
-
 def record_use(
     key: KeyContext, *, ip: str | None, surface: str, user_agent: str = "", client_info=None
 ) -> None:
@@ -499,7 +463,7 @@ def record_refusal(key_id: int, organization_id: int, user_id: int, label: str, 
     """A valid key used from outside its allowlist: noted on the key and in the audit log,
     at most once a minute per key (a flood from elsewhere writes nothing more), and never
     at the cost of the answer."""
-    if throttle.count(f"refused:{key_id}:{int(time.time() // 60)}", timeout=120) > 1:
+    if not limits.hit("refusal_records", str(key_id)):
         return
     ip = valid_ip(ip)
     _bookkeeping_update(
@@ -538,83 +502,41 @@ def _bookkeeping_update(rows, **values) -> None:
         faults.report("Last use not recorded", "the database refused the write", error)
 
 
-# The key check, in one statement. Every condition a key must meet, at once: its digest,
-# not revoked, not expired, its user active and still a member of its organization.
-# (A test runs it against an ORM query of the same conditions for every way to fail.)
-KEY_CHECK_SQL = """
-    SELECT k.id, k.name, k.hint, k.digest, k.pepper_id, k.created_at, k.expires_at,
-           k.last_used_at, k.last_used_surface, k.last_used_client, k.allowed_ips, k.scopes,
-           u.id, u.email, u.name, o.id, o.name, o.slug, m.role
-      FROM apikeys_apikey k
-      JOIN organizations_user u ON u.id = k.user_id
-      JOIN organizations_organization o ON o.id = k.organization_id
-      JOIN organizations_membership m
-        ON m.organization_id = k.organization_id AND m.user_id = k.user_id
-     WHERE k.digest IN ({digests})
-       AND k.revoked_at IS NULL
-       AND (k.expires_at IS NULL OR k.expires_at > %s)
-       AND u.is_active
-"""
-
-
-@functools.cache
-def _key_check_sql(digest_count: int, placeholder: str = "%s") -> str:
-    # One placeholder per configured pepper (a key outlives a pepper rotation).
-    sql = KEY_CHECK_SQL.format(digests=", ".join(["%s"] * digest_count))
-    return sql.replace("%s", placeholder)
+@functools.cache  # one statement per number of configured peppers
+def _key_check_sql(digest_count: int) -> str:
+    """The key check, in one statement: every condition a key must meet, at once (its
+    digest under any configured pepper, not revoked, not expired, its user active and
+    still a member of its organization). A test runs it against an ORM query of the same
+    conditions for every way to fail."""
+    key, user, organization, membership = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (ApiKey, User, Organization, Membership)
+    )
+    return f"""
+        SELECT k.id, k.name, k.hint, k.digest, k.pepper_id, k.created_at, k.expires_at,
+               k.last_used_at, k.last_used_surface, k.last_used_client, k.allowed_ips,
+               k.scopes, u.id, u.email, u.name, o.id, o.name, o.slug, m.role
+          FROM {key} k
+          JOIN {user} u ON u.id = k.user_id
+          JOIN {organization} o ON o.id = k.organization_id
+          JOIN {membership} m
+            ON m.organization_id = k.organization_id AND m.user_id = k.user_id
+         WHERE k.digest IN ({", ".join(["%s"] * digest_count)})
+           AND k.revoked_at IS NULL
+           AND (k.expires_at IS NULL OR k.expires_at > %s)
+           AND u.is_active
+    """  # noqa: S608 (table names from the models, values as parameters)
 
 
 def _key_check_row(digests: list[str], now) -> tuple | None:
-    """Run the key check and return its row.
-
-    Straight on the driver's connection: Django's cursor wrapper (a cursor object, the
-    execute-wrapper chain, the broken-transaction check, SQLite's placeholder rewrite by
-    regex) cost 30 of the 60 µs this query takes on SQLite, and /api/v1/me's margin over
-    the peer is about that (docs/performance.md). What the wrapper does that matters is
-    done here too: a stale connection is replaced, and database errors are Django's
-    (genesis.faults answers them with a 503).
-
-    Whenever someone watches the queries (DEBUG, a test counting them, an
-    execute_wrapper hook for tracing or slow-query logs), it goes through Django's
-    cursor, so they see it like any other query.
-    """
-    params = [*digests, now]
-    if connection.queries_logged or connection.execute_wrappers:
-        with connection.cursor() as cursor:
-            cursor.execute(_key_check_sql(len(digests)), params)
-            return cursor.fetchone()
-    # The key check is its connection's health check: where Django would send a SELECT 1
-    # first (CONN_HEALTH_CHECKS, a round trip on PostgreSQL), the check itself is sent,
-    # and only if it fails on a connection that no longer works (the database restarted
-    # since this connection's last request) is the connection replaced and the check
-    # run again: what the health check would have done, one round trip fewer.
-    try:
-        row = _run_key_check(digests, params)
-    except DatabaseError:
-        # Where Django would have health-checked: a connection reused by this request,
-        # outside a transaction (one made just now counts as checked; one that couldn't
-        # be made is not tried again).
-        may_replace = (
-            connection.connection is not None
-            and connection.health_check_enabled
-            and not connection.health_check_done
-            and not connection.in_atomic_block
-        )
-        if not may_replace or connection.is_usable():
-            raise  # the database itself fails (genesis.faults: 503), not this connection
-        connection.close()
-        row = _run_key_check(digests, params)
-    connection.health_check_done = True  # it answered: no SELECT 1 later in this request
-    return row
-
-
-def _run_key_check(digests: list[str], params: list) -> tuple | None:
-    connection.ensure_connection()
-    placeholder = "?" if connection.vendor == "sqlite" else "%s"
-    with connection.wrap_database_errors:
-        return connection.connection.execute(
-            _key_check_sql(len(digests), placeholder), params
-        ).fetchone()
+    """Run the key check through Django's cursor, so that its connection handling (the
+    health check of a reused connection, CONN_HEALTH_CHECKS; reconnecting), its database
+    errors (infra.faults answers them with a 503) and anyone watching queries (DEBUG, an
+    execute_wrapper) all apply. Raw SQL rather than the ORM: building the query with its
+    joins and subquery cost more than running it (docs/performance.md)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_key_check_sql(len(digests)), [*digests, now])
+        return cursor.fetchone()
 
 
 def _aware(value):

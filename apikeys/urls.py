@@ -1,7 +1,6 @@
 from django.urls import path
 
-from oauth import console as apps
-
+from . import authorized_apps as apps
 from . import views
 
 app_name = "apikeys"

@@ -19,11 +19,11 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
 
 from accounts import sudo, two_factor
-from genesis.htmx import finish, render_dialog
-from genesis.pages import page_of, without_page
 from organizations.access import require_admin
 from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
+from ui.htmx import finish, render_dialog
+from ui.pages import page_of, without_page
 
 from . import clients, services
 from .access import get_org_key_or_404, get_own_key_or_404
@@ -98,7 +98,7 @@ def page_context(request, membership: Membership, **extra) -> dict:
     }
     if membership.is_admin:
         context.update(org_keys_context(request, membership))
-    from oauth import console as apps  # it builds on this module's page
+    from . import authorized_apps as apps  # it builds on this module's page
 
     context.update(apps.context(request, membership))
     return context

@@ -4,7 +4,7 @@ in alternating batches so the machine's drift falls on both sides alike:
 - the key check on the driver's connection (apikeys.services._key_check_row) against
   the same check through Django's cursor wrapper (forced here by a pass-through
   execute_wrapper, as tracing would install);
-- the remembered client-address decision (genesis.client_ip._resolve) against parsing
+- the remembered client-address decision (infra.client_ip._resolve) against parsing
   the addresses again.
 
     python bench/key_check_paths.py

@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from genesis.client_ip import parse_trusted_proxies
+from infra.client_ip import parse_trusted_proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
 # The proxies in front (addresses or CIDR ranges), the only peers believed about
-# X-Forwarded-For and X-Forwarded-Proto. Empty: the TCP peer is the client (genesis.client_ip).
+# X-Forwarded-For and X-Forwarded-Proto. Empty: the TCP peer is the client (infra.client_ip).
 try:
     TRUSTED_PROXIES = parse_trusted_proxies(env_list("TRUSTED_PROXIES"))
 except ValueError as error:
@@ -81,7 +81,8 @@ INSTALLED_APPS = [
     "csp",
     "post_office",
     "template_partials",
-    "genesis",  # template tags shared by the apps
+    "genesis",  # the project's management commands (serve, drain, compile_translations)
+    "ui",  # the console's shared template tags
     "organizations",
     "apikeys",
     "accounts",  # our glue for django-allauth
@@ -94,40 +95,36 @@ INSTALLED_APPS = [
     "operators",  # last: its admin replaces third-party admins registered before it
 ]
 
+# One stack for every request (genesis.middleware): the console's own middleware is
+# wrapped so that machine-facing URLs (the API, /mcp, OAuth's endpoints) skip it. They get
+# the client's address, JSON errors, the security headers that apply to JSON (HSTS,
+# nosniff, frame denial, referrer policy), ALLOWED_HOSTS and the audit context.
 MIDDLEWARE = [
-    # First: everything after it sees the client's address (genesis.client_ip).
-    "genesis.client_ip.ClientIpMiddleware",
-    "genesis.machine.MachineResponsesMiddleware",
+    # First: everything after it sees the client's address (infra.client_ip).
+    "infra.client_ip.ClientIpMiddleware",
+    "infra.machine.MachineResponsesMiddleware",
+    # Before anything reads the body: an oversized one gets 413, unread.
+    "infra.machine.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "genesis.middleware.WhiteNoiseMiddleware",
+    "genesis.middleware.SessionMiddleware",
+    "genesis.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # As it is: `check --deploy` looks for it by name. At machine URLs it checks nothing
+    # (their views are csrf_exempt: keys and tokens, not cookies).
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "genesis.middleware.AuthenticationMiddleware",
     # Times in the person's zone, else the browser's (accounts.time_zones).
-    "accounts.time_zones.TimeZoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "genesis.middleware.TimeZoneMiddleware",
+    "genesis.middleware.MessageMiddleware",
     # Sign-in stages, and the fresh sign-in (sudo mode) asked for by key actions.
     "allauth.account.middleware.AccountMiddleware",
     # After allauth's, so its process_exception runs first (accounts.middleware).
-    "accounts.middleware.HtmxReauthenticationMiddleware",
+    "genesis.middleware.HtmxReauthenticationMiddleware",
     "organizations.audit.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
-]
-
-# The API's own, lean stack (genesis.handlers): the client's address, JSON errors, the
-# security headers that apply to JSON (HSTS, nosniff, frame denial, referrer policy),
-# ALLOWED_HOSTS, and the audit context (API calls that change things are audited).
-MACHINE_MIDDLEWARE = [
-    "genesis.client_ip.ClientIpMiddleware",
-    "genesis.machine.MachineResponsesMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "organizations.audit.AuditContextMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "genesis.middleware.HtmxMiddleware",
+    "genesis.middleware.CSPMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -148,7 +145,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.organizations",
-                "genesis.context_processors.csp_nonce",
+                "ui.context_processors.csp_nonce",
                 "accounts.context_processors.accounts",
             ],
         },
@@ -157,6 +154,10 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "genesis.wsgi.application"
 
+# Connections live a minute across requests. CONN_HEALTH_CHECKS: Django checks a reused
+# connection once before a request's first query (a round trip on PostgreSQL, nothing on
+# SQLite), so that a database that restarted or failed over costs no request an error;
+# measured in docs/performance.md.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
@@ -267,7 +268,7 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 # Brute force: the one lockout. 5 failed sign-ins for one email from one client IP stop
 # that pair for 15 minutes, and 10 failures a minute from one IP stop that IP. The email is
-# compared stripped and lowercased, as sign-in finds it; the IP is genesis.client_ip's.
+# compared stripped and lowercased, as sign-in finds it; the IP is infra.client_ip's.
 # Keyed on the pair (accounts.adapter), so nobody can lock a victim out from elsewhere.
 # (allauth's other limits stay at its defaults: sign-ups, resets, reauthentication.)
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/15m/key"}
@@ -349,17 +350,51 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Failed-key counters (apikeys.throttle). Local memory is per process: set REDIS_URL so
 # every worker shares them.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The rate limits' counts (infra.limits) live in Redis with REDIS_URL, shared by every
+# worker and host; without it, in each process's memory. Redis is advisory: each call gets
+# 250 ms at most, and a Redis that fails is counted around ("local", infra.limits) or,
+# for allauth's sign-in limits in "default", left uncounted (django-redis's documented
+# IGNORE_EXCEPTIONS) until it answers again.
+REDIS_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25}
+LOCAL_MEMORY = "django.core.cache.backends.locmem.LocMemCache"
 CACHES = {
-    "default": {"BACKEND": "genesis.cache.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {**REDIS_OPTIONS, "IGNORE_EXCEPTIONS": True},
+    }
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": LOCAL_MEMORY},
+    "limits": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": REDIS_OPTIONS,
+    }
+    if REDIS_URL
+    else {"BACKEND": LOCAL_MEMORY, "LOCATION": "limits"},
+    "local": {"BACKEND": LOCAL_MEMORY, "LOCATION": "limits-while-redis-fails"},
 }
 
-# Seconds a request's body may take to arrive (genesis.request_bodies); then 408.
+# Rate limits (infra.limits), "count/period" with a period of s, m or h: failed key
+# checks per client address before it gets 429 (apikeys.throttle); public leak reports per
+# address; new client names written per key or grant; refusals of a key outside its IP
+# allowlist recorded per key; new OAuth clients per address (an IPv6 one by its /64).
+RATE_LIMITS = {
+    "key_failures": "20/m",
+    "leak_reports": f"{int(os.environ.get('LEAK_REPORTS_PER_MINUTE', '10'))}/m",
+    "client_renames": "3/m",
+    "refusal_records": "1/m",
+    "oauth_registrations": f"{int(os.environ.get('OAUTH_REGISTRATIONS_PER_HOUR', '20'))}/h",
+}
+
+# The largest request body taken (Django's default, written out: the shipped nginx site's
+# client_max_body_size is the same, so nginx refuses larger ones itself), and how long an
+# MCP request's body may take to arrive (mcp_server.edge); then 413 and 408.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 REQUEST_BODY_TIMEOUT = 15
 
 # On SIGTERM, /api/v1/ready answers 503 for this long before the server stops, so that a
-# load balancer polling it stops sending first (genesis.readiness; ASGI servers only).
+# load balancer polling it stops sending first (infra.readiness; ASGI servers only).
 DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "0" if DEBUG else "10"))
 # While this file exists, /api/v1/ready answers 503 (`manage.py drain` makes it).
 DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
@@ -367,8 +402,6 @@ DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
 # `manage.py refresh_github_secret_scanning_keys`. Unset: the partner endpoint answers 503.
 GITHUB_SECRET_SCANNING_KEYS_FILE = os.environ.get("GITHUB_SECRET_SCANNING_KEYS_FILE", "")
 GITHUB_SECRET_SCANNING_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"  # noqa: S105
-# Public leak reports per client address and minute (apikeys.leaks).
-LEAK_REPORTS_PER_MINUTE = int(os.environ.get("LEAK_REPORTS_PER_MINUTE", "10"))
 
 # Where the transports listen; the console shows these URLs to users.
 API_PATH = "/api/v1/"
@@ -461,14 +494,13 @@ OAUTH2_PROVIDER = {
 # W008 says http redirect URIs are allowed: for loopback only, as the validator enforces.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 # New OAuth clients (registrations, first uses of a metadata document) per client address
-# and hour (oauth.views.may_register).
-OAUTH_REGISTRATIONS_PER_HOUR = int(os.environ.get("OAUTH_REGISTRATIONS_PER_HOUR", "20"))
+
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_log": {"()": "genesis.faults.RequestLog"}},
+    "filters": {"request_log": {"()": "infra.faults.RequestLog"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The MCP SDK logs the end of every stateless request's session at INFO.

@@ -4,9 +4,9 @@ from django.urls import include, path, re_path
 from oauth2_provider import views as oauth_toolkit
 
 from accounts import views as account_views
+from api.endpoints import api
 from apikeys import views as key_views
 from genesis import views as machine_views
-from genesis.api import api
 from organizations import views as organization_views
 
 urlpatterns = [

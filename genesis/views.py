@@ -1,15 +1,16 @@
-"""Error pages, and the JSON answers where a program calls (genesis.machine)."""
+"""Error pages, and the JSON answers where a program calls (infra.machine)."""
 
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.template import loader
 from django.urls import reverse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-from . import faults
-from .machine import is_machine_path, machine_error
+from infra import faults
+from infra.machine import is_machine_path, machine_error, too_large
 
 
 @csrf_exempt
@@ -25,6 +26,8 @@ def api_not_found(request, *args, **kwargs):
 
 
 def bad_request(request, exception):
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request)
     if is_machine_path(request.path):
         return machine_error(request.path, 400)
     return defaults.bad_request(request, exception)

@@ -4,7 +4,7 @@ console), never creatable or editable here: a grant is a person's consent."""
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
-from genesis.admin import ActOnlyAdmin
+from ui.admin import ActOnlyAdmin
 
 from . import services
 from .models import AuthorizedApp, RevokeReason

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from oauth2_provider.forms import AllowForm
 
 from accounts import two_factor
-from apikeys import scopes as scopes_
+from organizations import scopes as scopes_
 
 from . import scopes
 

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.last_use import CLIENT_NAME_LENGTH
 from organizations.models import Organization, User
 
 
@@ -39,7 +40,7 @@ class AuthorizedApp(models.Model):
     )
     client_name = models.CharField(max_length=255)  # as the consent page showed it
     redirect_host = models.CharField(max_length=255)
-    scopes = models.CharField(max_length=100)  # apikeys.scopes, space-separated
+    scopes = models.CharField(max_length=100)  # organizations.scopes, space-separated
     created_at = models.DateTimeField(default=timezone.now)
     # The authorization code until it is exchanged (django-oauth-toolkit deletes it then).
     code = models.OneToOneField(
@@ -65,7 +66,7 @@ class AuthorizedApp(models.Model):
     token_family = models.UUIDField(null=True, blank=True, unique=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)
-    last_used_client = models.CharField(max_length=200, blank=True)
+    last_used_client = models.CharField(max_length=CLIENT_NAME_LENGTH, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=20, choices=RevokeReason.choices, blank=True)
 

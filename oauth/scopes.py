@@ -1,10 +1,10 @@
 """The scopes an OAuth client may ask for: the MCP server's, from the one vocabulary of
-apikeys.scopes. A grant is for the MCP server only (its tokens' audience)."""
+organizations.scopes. A grant is for the MCP server only (its tokens' audience)."""
 
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.scopes import BaseScopes
 
-from apikeys import scopes
+from organizations import scopes
 
 GRANTABLE = {
     scopes.MCP_READ: _("Read: who you are, your API keys in the organization"),

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
-from apikeys import scopes as scopes_
 from organizations import audit
+from organizations import scopes as scopes_
 from organizations.models import AuditAction, Organization, User
 
 from .models import AuthorizedApp, RevokeReason

@@ -13,9 +13,9 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys import scopes as scopes_
-from apikeys.services import client_name, may_rename_client, valid_ip
-from genesis import faults
+from infra import faults
+from infra.last_use import client_name, may_rename_client, valid_ip
+from organizations import scopes as scopes_
 from organizations.models import Membership
 
 from .models import AuthorizedApp
@@ -47,7 +47,7 @@ class GrantContext:
     def credential(self) -> str:
         return f"oauth:{self.grant_id}"
 
-    # whoami (genesis.shapes.Me) describes the credential; for a grant, that is the app.
+    # whoami (apikeys.shapes.Me) describes the credential; for a grant, that is the app.
     @property
     def key_name(self) -> str:
         return self.client_name

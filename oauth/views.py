@@ -9,7 +9,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView
@@ -21,8 +23,8 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accounts import sudo, two_factor
 from accounts.adapter import client_network
-from apikeys import throttle
-from genesis.client_ip import of_request
+from infra import limits
+from infra.client_ip import of_request
 from organizations.models import Membership
 
 from .forms import ConsentForm
@@ -224,7 +226,7 @@ class Token(TokenView):
             return _oauth_error("unsupported_grant_type", "Use authorization_code or refresh_token")
         new_client = is_new_metadata_document(request.POST.get("client_id", ""))
         if new_client and not may_register(request):
-            return too_many_registrations()
+            return too_many_registrations(request)
         try:
             response = super().post(request, *args, **kwargs)
         except get_access_token_model().DoesNotExist:
@@ -284,6 +286,9 @@ class _RegistrationRules:
     machine stack has none), our rules on the metadata, and no caching of an answer that
     carries the registration's token."""
 
+    # csrf_exempt as the toolkit's own dispatch is, which this one replaces: a program's
+    # endpoint, credentials in headers, never cookies.
+    @method_decorator(csrf_exempt)
     def dispatch(self, request, *args, **kwargs):
         request.user = AnonymousUser()
         return super().dispatch(request, *args, **kwargs)
@@ -314,18 +319,17 @@ class RegistrationManagement(_RegistrationRules, DynamicClientRegistrationManage
 
 def may_register(request) -> bool:
     """Whether this client address may make one more client (a registration, or a first
-    use of a client ID metadata document): OAUTH_REGISTRATIONS_PER_HOUR, an IPv6
+    use of a client ID metadata document): RATE_LIMITS["oauth_registrations"], an IPv6
     address counted by its /64."""
-    network = client_network(of_request(request))
-    registrations = throttle.count(f"oauth-registrations:{network}", timeout=3600)
-    return registrations <= settings.OAUTH_REGISTRATIONS_PER_HOUR
+    return limits.hit("oauth_registrations", client_network(of_request(request)))
 
 
-def too_many_registrations() -> JsonResponse:
+def too_many_registrations(request) -> JsonResponse:
     response = _oauth_error(
         "too_many_requests", "Too many new clients from this address; try later", 429
     )
-    response["Retry-After"] = "3600"
+    network = client_network(of_request(request))
+    response["Retry-After"] = str(limits.retry_after("oauth_registrations", network))
     return response
 
 
@@ -344,7 +348,7 @@ class Registration(_RegistrationRules, DynamicClientRegistrationView):
 
     def post(self, request, *args, **kwargs):
         if not may_register(request):
-            return too_many_registrations()
+            return too_many_registrations(request)
         try:
             return self._checked(
                 request, lambda: super(Registration, self).post(request, *args, **kwargs)

@@ -38,9 +38,9 @@ from oauth2_provider.models import AccessToken, Application, Grant, IDToken, Ref
 from post_office.models import Attachment, Email, EmailTemplate, Log
 
 from accounts import services as accounts
-from genesis.admin import ActOnlyAdmin
 from organizations import services as organizations
 from organizations.models import Membership, Organization, Role, User
+from ui.admin import ActOnlyAdmin
 
 from . import people
 from . import services as operators

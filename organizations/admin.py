@@ -5,7 +5,7 @@ organizations are the operators app's pages (they reach across every app)."""
 from django.contrib import admin
 from django.db.models import Q
 
-from genesis.admin import ActOnlyAdmin, TextFilter
+from ui.admin import ActOnlyAdmin, TextFilter
 
 from . import invitations
 from .models import AuditEvent, Invitation

@@ -29,7 +29,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        # REMOTE_ADDR is the client's address, as genesis.client_ip decided it.
+        # REMOTE_ADDR is the client's address, as infra.client_ip decided it.
         token = _context.set(Context(ip=request.META.get("REMOTE_ADDR") or None))
         try:
             return self.get_response(request)

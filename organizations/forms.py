@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from genesis.forms import DescribedErrorsMixin
+from ui.forms import DescribedErrorsMixin
 
 from .models import OPERATORS_LOG_ACTIONS, AuditAction, Role
 from .services import KEY_LIFETIME_CHOICES

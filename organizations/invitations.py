@@ -3,7 +3,7 @@ single-use link, signs up or signs in, and lands in the organization.
 
 The link carries a random token; only its SHA-256 is stored, so the database can't
 produce a working link. The email with the link is sent straight to the mail server
-(genesis.mail.send_secret), never queued in the database for the same reason.
+(infra.mail.send_secret), never queued in the database for the same reason.
 Who may invite with which role is decided by `access` in the views.
 """
 
@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from genesis import mail
+from infra import mail
 
 from . import audit
 from .models import AuditAction, Invitation, Membership, Organization, User

@@ -446,7 +446,7 @@ class AuditEvent(models.Model):
 
             return f"{days(details.get('from'))} → {days(details.get('to'))}"
         if self.action == AuditAction.KEY_CREATED:
-            from apikeys import scopes  # the vocabulary only (no models): words for it
+            from . import scopes  # the vocabulary only (no models): words for it
 
             parts = []
             if "scopes" in details:

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import sudo, two_factor
-from genesis.htmx import finish, render_dialog, render_partial
-from genesis.pages import page_of, without_page
+from ui.htmx import finish, render_dialog, render_partial
+from ui.pages import page_of, without_page
 
 from . import access, audit_csv, invitations, services
 from .decorators import CURRENT_ORG_SESSION_KEY, dialog_view, organization_view

@@ -3,12 +3,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management import call_command
 from django.test import Client
 from django.utils.translation import trans_real
 
-from apikeys import throttle
+from infra import limits
 from organizations.models import Role
 
 from .factories import (
@@ -18,7 +18,8 @@ from .factories import (
     UserFactory,
     numbered,
 )
-from .servers import ThreadedServer
+from .faults import MailInbox
+from .servers import Production, client_address
 from .sessions import sign_in
 
 
@@ -40,8 +41,9 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Failed-attempt counters live in the process-wide cache: each test starts clean.
-    cache.clear()
+    # Failed-attempt counters live in the process-wide caches: each test starts clean.
+    for alias in settings.CACHES:
+        caches[alias].clear()
 
 
 # The middle of a throttle window: 30 s after one starts, 30 s before it ends.
@@ -64,7 +66,7 @@ def throttle_clock(monkeypatch):
             self.now = now
 
     clock = Clock()
-    monkeypatch.setattr(throttle, "clock", clock)
+    monkeypatch.setattr(limits, "clock", clock)
     return clock
 
 
@@ -144,14 +146,42 @@ def new_user(db):
 
 
 @pytest.fixture(scope="session")
-def server(django_db_setup):
-    """The whole product (console, API, MCP) on a loopback port, for the session: the
-    port of PUBLIC_URL (tests/settings.py), which OAuth's URLs are built on."""
-    with ThreadedServer(port=urlsplit(settings.PUBLIC_URL).port) as running:
+def mail_server():
+    """The mail server the test servers send through: a real SMTP server on loopback,
+    keeping what it is sent (`received`)."""
+    with MailInbox() as inbox:
+        yield inbox
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, mail_server):
+    """The whole product as production runs it (tests/servers.py, Production), for the
+    session, on the port of PUBLIC_URL (tests/settings.py), which OAuth's URLs are built
+    on; mail to `mail_server`."""
+    port = urlsplit(settings.PUBLIC_URL).port
+    with Production(port, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(mail_server.port)) as running:
         yield running
 
 
 @pytest.fixture
-def http(server, transactional_db):
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+def address():
+    """This test's own client address (tests/servers.py, client_address)."""
+    return client_address()
+
+
+@pytest.fixture
+def http(server, transactional_db, address):
+    """An HTTP client of the console and the API, from this test's own address."""
+    with httpx.Client(
+        base_url=server.url, timeout=10, transport=httpx.HTTPTransport(local_address=address)
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def mcp_http(server, transactional_db, address):
+    """An HTTP client of the MCP server, from this test's own address."""
+    with httpx.Client(
+        base_url=server.mcp_url, timeout=10, transport=httpx.HTTPTransport(local_address=address)
+    ) as client:
         yield client

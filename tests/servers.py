@@ -1,25 +1,33 @@
-"""Real servers for tests that speak HTTP.
+"""Real servers for tests that speak HTTP: the production layout (README, "Production
+deployment"), as its systemd units start it.
 
-`ThreadedServer`: genesis.asgi under uvicorn in a thread of the test process, so it shares
-the test database (a file, see tests/settings.py) and the test's settings.
-`ServerProcess`: a server command as the README gives it, in a process of its own, on the
-test database.
+`Production`: genesis-web (granian's WSGI server: the console and the API) and genesis-mcp
+(granian's ASGI server: the MCP server), each with its unit's command and flags (one
+worker), production settings, on the test database; with Debian's nginx and the shipped
+site in front when nginx is installed, so that one origin (PUBLIC_URL's) serves all, as
+in production; else each on a port of its own.
+`ServerProcess`: one server command in a process of its own, on the test database.
+`Nginx`: nginx with the shipped site in front of such servers.
 """
 
 import os
+import re
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "docs" / "deploy"
+VENV_BIN = Path(sys.executable).parent  # this virtual environment's
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def free_port() -> int:
@@ -28,38 +36,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ThreadedServer:
-    """genesis.asgi's application (console, API and MCP) under uvicorn, in a thread."""
+# Each test's own client address on loopback (Linux routes all of 127.0.0.0/8 there): the
+# servers count failed key checks per address, in a process the tests can't clear.
+_addresses = (f"127.{a}.{b}.{c}" for a in range(8, 255) for b in range(256) for c in range(1, 255))
 
-    def __init__(self, port: int | None = None):
-        from genesis.asgi import build_application
 
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            build_application(),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            # As the README starts uvicorn: the client's address is genesis.client_ip's
-            # decision, which uvicorn's own X-Forwarded-For handling would pre-empt.
-            proxy_headers=False,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+def client_address() -> str:
+    return next(_addresses)
 
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
 
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def unit_command(unit: str) -> list[str]:
+    """A systemd unit's ExecStart (docs/deploy/), with this virtual environment, a free port
+    (`{port}`) and one worker."""
+    text = (DEPLOY / unit).read_text().replace("\\\n", " ")
+    command = shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))
+    command[0] = str(VENV_BIN / Path(command[0]).name)
+    command[command.index("--port") + 1] = "{port}"
+    command[command.index("--workers") + 1] = "1"
+    return command
+
+
+WEB = unit_command("genesis-web.service")
+MCP = unit_command("genesis-mcp.service")
 
 
 def database_url() -> str:
@@ -107,11 +105,11 @@ def collect_static(env: dict) -> None:
 
 
 class ServerProcess:
-    """A server command (`{port}` in it stands for a free port) in its own process group,
-    up once /api/v1/health answers; stopped with SIGTERM on exit."""
+    """A server command (`{port}` in it stands for `port`, else a free one) in its own
+    process group, up once /api/v1/health answers; stopped with SIGTERM on exit."""
 
-    def __init__(self, command: list[str], **env):
-        self.port = free_port()
+    def __init__(self, command: list[str], port: int | None = None, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [part.replace("{port}", str(self.port)) for part in command]
         self.env = server_env(**env)
@@ -156,21 +154,110 @@ class ServerProcess:
         self.log.close()
 
 
-def python_module(name: str, *args: str) -> list[str]:
-    """`python -m name args...` with this interpreter (the venv's servers)."""
-    return [sys.executable, "-m", name, *args]
+def nginx_config(directory: Path, listen: int, web: int, mcp: int) -> Path:
+    """nginx on loopback with the shipped site's map and proxy settings, in front of the
+    console and API server on `web` and the MCP server on `mcp`."""
+    site = (DEPLOY / "genesis.conf").read_text()
+    surface_map = re.search(r"^map \$uri \$genesis_surface \{.*?^\}", site, re.M | re.S).group(0)
+    temp = directory / "nginx"
+    temp.mkdir(exist_ok=True)
+    config = directory / "nginx.conf"
+    config.write_text(
+        f"""
+daemon off;
+worker_processes 1;
+pid {temp}/nginx.pid;
+error_log {temp}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    upstream genesis {{ server 127.0.0.1:{web}; keepalive 4; }}
+    upstream genesis_mcp {{ server 127.0.0.1:{mcp}; keepalive 4; }}
+    {surface_map}
+    server {{
+        listen 127.0.0.1:{listen};
+        include {DEPLOY / "genesis-proxy.conf"};
+    }}
+}}
+"""
+    )
+    return config
 
 
-# The production server as the README starts it, with one worker (the systemd unit in
-# docs/deploy/ runs the same command; tests/test_deploy.py runs the unit's own).
-GRANIAN = [
-    str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
-    "--port", "{port}", "--workers", "1", "--blocking-threads", "1", "--no-ws",
-    "genesis.wsgi:application",
-]  # fmt: skip
+class Nginx:
+    def __init__(self, config: Path, port: int):
+        self.config, self.port = config, port
+        self.url = f"http://127.0.0.1:{port}"
 
-# genesis.asgi under uvicorn, as the README starts it (one worker).
-UVICORN = python_module(
-    "uvicorn", "genesis.asgi:application", "--host", "127.0.0.1", "--port", "{port}",
-    "--no-proxy-headers", "--no-access-log",
-)  # fmt: skip
+    def __enter__(self):
+        self.process = subprocess.Popen(  # noqa: S603
+            [NGINX, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url, timeout=1)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError(self.process.stderr.read().decode())
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def has_nginx() -> bool:
+    return Path(NGINX).exists()
+
+
+class Production:
+    """The production layout (see the module's docstring): `url` is where the console and
+    the API answer, `mcp_url` where the MCP server does (the same origin behind nginx).
+    With nginx, it listens on `port` and the app believes it (TRUSTED_PROXIES); without,
+    the console and API server does."""
+
+    def __init__(self, port: int, *, nginx: bool | None = None, **env):
+        self.port = port
+        self.nginx = has_nginx() if nginx is None else nginx
+        if self.nginx:
+            env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
+            self.web = ServerProcess(WEB, **env)
+        else:
+            self.web = ServerProcess(WEB, port=port, **env)
+        self.mcp = ServerProcess(MCP, **env)
+        self.url = f"http://127.0.0.1:{port}"
+        self.mcp_url = self.url if self.nginx else self.mcp.url
+        self.front = None
+
+    def __enter__(self):
+        self.web.__enter__()
+        try:
+            self.mcp.__enter__()
+            if self.nginx:
+                self.directory = tempfile.TemporaryDirectory()
+                config = nginx_config(
+                    Path(self.directory.name), self.port, self.web.port, self.mcp.port
+                )
+                self.front = Nginx(config, self.port).__enter__()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.front is not None:
+            self.front.__exit__()
+            self.directory.cleanup()
+        self.mcp.__exit__()
+        self.web.__exit__()
+
+    @property
+    def output(self) -> str:
+        return f"{self.web.output}\n{self.mcp.output}"

@@ -1,4 +1,4 @@
-"""The client's IP address behind proxies: one decision (genesis.client_ip), believed only
+"""The client's IP address behind proxies: one decision (infra.client_ip), believed only
 from the proxies in TRUSTED_PROXIES, read by the key throttle, the sign-in lockout, the
 audit log and "last used", under every server the README documents."""
 
@@ -8,8 +8,8 @@ import httpx
 import pytest
 from django.test import Client
 
-from apikeys import throttle
-from genesis.client_ip import decide
+from infra.client_ip import decide
+from infra.limits import rate
 from organizations.models import AuditAction, AuditEvent
 
 from . import sessions
@@ -78,7 +78,7 @@ def mcp(server_url, key, forwarded_for=None):
 
 
 def flood(call, server_url, forwarded_for):
-    for _ in range(throttle.FAILURE_LIMIT + 1):
+    for _ in range(rate("key_failures").count + 1):
         assert call(server_url, "gns_wrong", forwarded_for).status_code == 401
     assert call(server_url, "gns_wrong", forwarded_for).status_code == 429
 
@@ -105,7 +105,7 @@ def test_without_trusted_proxies_a_forged_header_is_ignored(
     key.refresh_from_db()
     assert key.last_used_ip == "127.0.0.1"
     # Rotating the header gains nothing: every request counts against the real peer.
-    for number in range(throttle.FAILURE_LIMIT + 1):
+    for number in range(rate("key_failures").count + 1):
         assert call(server.url, "gns_wrong", f"192.0.2.{number}").status_code == 401
     assert call(server.url, key.plaintext, VICTIM).status_code == 429
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apikeys import throttle
+from infra.limits import rate
 
 from .servers import ROOT, ServerProcess, free_port
 
@@ -122,7 +122,7 @@ def from_address(address: str) -> httpx.Client:
 
 def wait_for_a_fresh_window():
     # The throttle counts per clock minute, and this server is not ours to pin.
-    if time.time() % throttle.WINDOW_SECONDS > throttle.WINDOW_SECONDS - 10:
+    if time.time() % rate("key_failures").seconds > rate("key_failures").seconds - 10:
         time.sleep(11)
 
 
@@ -143,7 +143,7 @@ def test_behind_nginx_the_shipped_server_serves_everything_with_the_clients_addr
                  "params": {"name": "whoami", "arguments": {}}}  # fmt: skip
         wait_for_a_fresh_window()
         with from_address("127.0.0.66") as attacker, from_address("127.0.0.7") as victim:
-            for number in range(throttle.FAILURE_LIMIT + 1):
+            for number in range(rate("key_failures").count + 1):
                 forged = {"x-api-key": "gns_wrong", "X-Forwarded-For": f"192.0.2.{number}"}
                 assert attacker.get(me, headers=forged).status_code == 401
             assert attacker.get(me, headers={"x-api-key": key.plaintext}).status_code == 429

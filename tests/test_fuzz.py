@@ -7,12 +7,13 @@ import string
 import httpx
 import pytest
 import schemathesis
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import caches
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apikeys import keys, services, throttle
+from apikeys import keys, services
 
 from .factories import ApiKeyFactory
 
@@ -86,7 +87,7 @@ def test_any_x_api_key_text_is_refused_by_the_api(client, db, calls, examples):
     @FUZZ
     @given(value=st.text(max_size=500))
     def refused(value):
-        cache.clear()  # each example starts unthrottled, so it reaches the key check
+        caches["limits"].clear()  # each example starts unthrottled: it reaches the key check
         examples.append(value)
         assert client.get("/api/v1/me", HTTP_X_API_KEY=value).status_code == 401
 
@@ -101,7 +102,7 @@ def test_a_valid_key_with_one_character_changed_is_refused(client, valid_key, ca
         replacement=st.sampled_from(string.ascii_letters + string.digits + "_-é🔑"),
     )
     def refused(position, replacement):
-        cache.clear()
+        caches["limits"].clear()
         examples.append(position)
         changed = one_character_changed(valid_key, position, replacement)
         assert client.get("/api/v1/me", HTTP_X_API_KEY=changed).status_code == 401
@@ -117,7 +118,7 @@ def test_any_header_bytes_are_refused_by_api_and_mcp(server, transactional_db, c
     @FUZZ
     @given(value=st.one_of(header_bytes, long_keys))
     def refused(value):
-        cache.clear()
+        caches["limits"].clear()
         examples.append(value)
         with httpx.Client(base_url=server.url, timeout=10) as http:
             api = http.get("/api/v1/me", headers={"x-api-key": value})
@@ -139,13 +140,18 @@ def test_the_valid_key_itself_is_accepted(client, valid_key):
 @pytest.fixture
 def leak_endpoints_configured(tmp_path):
     """The GitHub endpoint configured (with a key pair of the test's), as in production,
-    and public reports unthrottled (throttling has tests of its own)."""
+    and public reports and failed keys unthrottled."""
     from tests.apikeys.test_leaks import Signer
 
     Signer(tmp_path / "github-keys.json")
     with override_settings(
         GITHUB_SECRET_SCANNING_KEYS_FILE=str(tmp_path / "github-keys.json"),
-        LEAK_REPORTS_PER_MINUTE=10**6,
+        # Its probes send many bad keys on purpose; throttling has tests of its own.
+        RATE_LIMITS={
+            **django_settings.RATE_LIMITS,
+            "leak_reports": "1000000/m",
+            "key_failures": "1000000/m",
+        },
     ):
         yield
 
@@ -154,7 +160,7 @@ def leak_endpoints_configured(tmp_path):
 def admin_key(admin, member):
     """An Admin's key with organization administration, so every endpoint answers its
     200 too; the organization has a member's key and a service account's to list."""
-    from apikeys import scopes
+    from organizations import scopes
 
     from .factories import make_service_account, make_service_key
 
@@ -166,8 +172,6 @@ def admin_key(admin, member):
 def test_the_api_keeps_to_its_schema(
     server, transactional_db, admin_key, monkeypatch, leak_endpoints_configured
 ):
-    # Its probes send many bad keys on purpose; throttling has tests of its own.
-    monkeypatch.setattr(throttle, "FAILURE_LIMIT", 10**6)
     schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
 
     @schema.auth()

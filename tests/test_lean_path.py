@@ -1,14 +1,12 @@
-"""Two middleware stacks, chosen by path (genesis.handlers): the API's lean one, and the
-console's with all of its protections. Through the real server, as production runs it."""
-
-import json
+"""One middleware stack whose console part machine-facing URLs skip (genesis.middleware):
+the API pays for none of it, the console keeps all of its protections. Through the real
+server, as production runs it, and through Django's test client, which runs the same
+stack."""
 
 import httpx
 import pytest
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.utils.module_loading import import_string
-
-from genesis.handlers import ConsoleOrMachine
 
 from . import sessions
 
@@ -48,11 +46,9 @@ def test_api_requests_skip_the_consoles_machinery(browser, member, make_key):
 def test_api_responses_carry_hsts_behind_https(settings, db):
     settings.SECURE_HSTS_SECONDS = 3600  # read when a stack is built: build one now
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
-    environ = RequestFactory().get("/api/v1/health", HTTP_X_FORWARDED_PROTO="https").environ
-    answers = []
-    body = b"".join(ConsoleOrMachine()(environ, lambda status, headers: answers.append(headers)))
-    assert json.loads(body) == {"status": "ok"}
-    assert ("Strict-Transport-Security", "max-age=3600; includeSubDomains; preload") in answers[0]
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/api/v1/health", HTTP_X_FORWARDED_PROTO="https")
+    assert response.json() == {"status": "ok"}
+    assert response["Strict-Transport-Security"] == "max-age=3600; includeSubDomains; preload"
 
 
 def test_the_api_still_checks_the_host(http, db):
@@ -79,7 +75,6 @@ def test_the_console_keeps_every_protection(browser, server):
 # What the API must not pay for, each by the method that does its work.
 CONSOLE_ONLY = [
     ("django.contrib.sessions.middleware.SessionMiddleware", "process_request"),
-    ("django.middleware.csrf.CsrfViewMiddleware", "process_response"),
     ("django.middleware.locale.LocaleMiddleware", "process_request"),
     ("django.contrib.messages.middleware.MessageMiddleware", "process_request"),
     ("django.contrib.auth.middleware.AuthenticationMiddleware", "process_request"),
@@ -104,6 +99,12 @@ def console_work(monkeypatch):
 
         monkeypatch.setattr(cls, method, spy)
     return done
+
+
+def test_the_test_client_runs_the_stack_production_runs(member, make_key, console_work):
+    key = make_key(member).plaintext
+    assert Client().get("/api/v1/me", HTTP_X_API_KEY=key).status_code == 200
+    assert console_work == set()
 
 
 def test_only_console_pages_pay_for_the_console(browser, member, make_key, console_work):

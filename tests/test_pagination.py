@@ -3,7 +3,7 @@ the database mean a page that exists, never a 500."""
 
 import pytest
 
-from genesis.pages import MAX_PAGE, page_number
+from ui.pages import MAX_PAGE, page_number
 
 LISTS = [
     "/o/acme/api-keys/",

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client, RequestFactory
 from django.views.debug import ExceptionReporter
 
+from api.endpoints import ApiKeyAuth
 from apikeys import keys, services
 from apikeys.models import ApiKey
-from genesis.api import ApiKeyAuth
 
 from . import sessions
 from .factories import PASSWORD, UserFactory

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_a_server_loads_every_view_and_freezes_startup_objects(module):
     script = (
         f"import gc, sys, {module}; "
-        "print(gc.get_freeze_count(), 'genesis.api' in sys.modules, 'apikeys.views' in sys.modules)"
+        "print(gc.get_freeze_count(), 'api.endpoints' in sys.modules, "
+        "'apikeys.views' in sys.modules)"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "genesis.settings", "DEBUG": "1"}
     result = subprocess.run(  # noqa: S603

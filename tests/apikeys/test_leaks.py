@@ -169,7 +169,7 @@ def test_the_public_report_wants_json_with_a_key(db, body):
 
 
 def test_the_public_report_is_throttled(db, settings):
-    settings.LEAK_REPORTS_PER_MINUTE = 2
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "leak_reports": "2/m"}
     body = json.dumps({"key": keys.generate()}).encode()
     assert [post(body, {}, path=PUBLIC).status_code for _ in range(3)] == [202, 202, 429]
 

@@ -3,8 +3,9 @@ administration for Admins and Owners; never more than the owner's current role a
 
 import pytest
 
-from apikeys import scopes, services
+from apikeys import services
 from apikeys.models import ApiKey
+from organizations import scopes
 from organizations import services as org_services
 from organizations.models import AuditAction, AuditEvent, Role
 

@@ -369,7 +369,7 @@ def test_notices_go_to_the_people_behind_it(
 
 
 def test_the_api_names_service_accounts_and_who_made_their_keys(admin, client):
-    from apikeys import scopes
+    from organizations import scopes
 
     account = make_service_account(admin.organization)
     make_service_key(account, admin, "Deploy")
@@ -404,7 +404,7 @@ def test_a_members_name_is_not_a_service_accounts(admin, member, client_for):
 def test_its_address_is_never_shown_nor_mailed(
     admin, member, client_for, client, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from apikeys import scopes
+    from organizations import scopes
 
     account = make_service_account(admin.organization, "Janitor", Role.ADMIN)
     key = make_service_key(account, admin, scopes=scopes.DEFAULT | {scopes.ORG_ADMIN})

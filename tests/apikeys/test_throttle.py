@@ -3,6 +3,7 @@ import os
 import pytest
 
 from apikeys import throttle
+from infra.limits import rate
 
 
 def fail(ip, times):
@@ -11,17 +12,17 @@ def fail(ip, times):
 
 
 def test_an_ip_is_blocked_only_past_the_limit(db):
-    fail("203.0.113.1", throttle.FAILURE_LIMIT)
+    fail("203.0.113.1", rate("key_failures").count)
     assert throttle.retry_after("203.0.113.1") == 0
     fail("203.0.113.1", 1)
     wait = throttle.retry_after("203.0.113.1")
-    assert 1 <= wait <= throttle.WINDOW_SECONDS
+    assert 1 <= wait <= rate("key_failures").seconds
     assert throttle.retry_after("203.0.113.2") == 0
 
 
 def test_the_block_ends_with_the_window(db, throttle_clock):
     throttle_clock.set(1_000_040.0)
-    fail("203.0.113.1", throttle.FAILURE_LIMIT + 1)
+    fail("203.0.113.1", rate("key_failures").count + 1)
     assert throttle.retry_after("203.0.113.1") == 40  # the window began at 1_000_020
     throttle_clock.set(1_000_080.0)
     assert throttle.retry_after("203.0.113.1") == 0
@@ -32,7 +33,7 @@ def test_counters_live_in_redis_when_configured(db):
     from django.core.cache import caches
 
     assert type(caches["default"]).__name__ == "RedisCache"
-    fail("198.51.100.7", throttle.FAILURE_LIMIT + 1)
+    fail("198.51.100.7", rate("key_failures").count + 1)
     assert throttle.retry_after("198.51.100.7") > 0
     assert throttle.retry_after("198.51.100.8") == 0
 

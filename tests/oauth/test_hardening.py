@@ -195,7 +195,7 @@ def test_a_deleted_registration_revokes_its_grants_audited(server, http, member)
 
 
 def test_first_uses_of_metadata_documents_count_as_registrations(http, settings):
-    settings.OAUTH_REGISTRATIONS_PER_HOUR = 2
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "oauth_registrations": "2/h"}
     statuses = [
         http.post(
             "/oauth/token/",

@@ -203,7 +203,9 @@ def test_changing_client_names_cannot_turn_every_grant_request_into_a_write(memb
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from apikeys.services import CLIENT_RENAMES_PER_MINUTE
+    from infra.limits import rate
+
+    CLIENT_RENAMES_PER_MINUTE = rate("client_renames").count
 
     grant = make_grant(member)
     token = "t" * 32

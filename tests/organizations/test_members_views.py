@@ -146,7 +146,7 @@ class TestInvite:
     def test_a_mail_server_that_fails_keeps_the_invitation_and_says_so(
         self, admin, client_for, monkeypatch
     ):
-        monkeypatch.setattr("genesis.mail.deliver", lambda message: False)
+        monkeypatch.setattr("infra.mail.deliver", lambda message: False)
         response = client_for(admin).post(
             "/o/acme/members/invite/", {"email": "nina@example.com", "role": "member"}, follow=True
         )

@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apikeys import keys, throttle
+from apikeys import keys
 from apikeys.models import ApiKey
-from genesis.shapes import UNAUTHORIZED
+from apikeys.shapes import UNAUTHORIZED
+from infra.limits import rate
 
 from ..factories import ApiKeyFactory
 
@@ -142,17 +143,17 @@ def test_last_use_is_recorded_at_most_once_a_minute(http, member, make_key):
 
 def test_too_many_failures_get_429_until_the_window_passes(http, member, make_key, throttle_clock):
     key = make_key(member)
-    for _ in range(throttle.FAILURE_LIMIT):
+    for _ in range(rate("key_failures").count):
         assert me(http, "gns_wrong").status_code == 401
     # At the limit a valid key still works; one more failure and everything waits.
     assert me(http, key.plaintext).status_code == 200
     assert me(http, "gns_wrong").status_code == 401
     blocked = me(http, key.plaintext)
     assert blocked.status_code == 429
-    assert 1 <= int(blocked.headers["Retry-After"]) <= throttle.WINDOW_SECONDS
+    assert 1 <= int(blocked.headers["Retry-After"]) <= rate("key_failures").seconds
     assert http.get("/api/v1/health").status_code == 200  # no key, no throttle
     # The next window starts clean.
-    throttle_clock.set(throttle_clock.now + throttle.WINDOW_SECONDS)
+    throttle_clock.set(throttle_clock.now + rate("key_failures").seconds)
     assert me(http, key.plaintext).status_code == 200
 
 

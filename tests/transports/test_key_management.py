@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from apikeys import scopes
 from apikeys.models import ApiKey
+from organizations import scopes
 from organizations import services as org_services
 from organizations.models import AuditAction, AuditEvent, Role
 

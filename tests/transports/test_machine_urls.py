@@ -4,7 +4,7 @@ discovery probes MCP clients send before connecting, and errors."""
 import httpx
 import pytest
 
-from genesis.machine import NO_OAUTH
+from infra.machine import NO_OAUTH
 
 # What the Inspector CLI, mcp-remote and fastmcp probe before they connect.
 DISCOVERY_PROBES = [

@@ -15,9 +15,10 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import Implementation
 
-from apikeys import keys, throttle
+from apikeys import keys
 from apikeys.models import ApiKey
-from genesis.shapes import UNAUTHORIZED
+from apikeys.shapes import UNAUTHORIZED
+from infra.limits import rate
 
 
 async def _session(url, key, action, client_info=None, statuses=None):
@@ -181,7 +182,7 @@ def test_host_and_origin_are_checked(server, transactional_db, member, make_key)
 
 def test_too_many_failures_get_429(server, transactional_db, member, make_key):
     key = make_key(member).plaintext
-    for _ in range(throttle.FAILURE_LIMIT + 1):
+    for _ in range(rate("key_failures").count + 1):
         assert raw_mcp(server, "gns_wrong").status_code == 401
     blocked = raw_mcp(server, key)
     assert blocked.status_code == 429

@@ -14,7 +14,18 @@ from granian.constants import Interfaces
 
 # What a change to should restart the server: the Python packages of the project. Templates
 # are read anew on each request with DEBUG on; translations are compiled by a command.
-WATCHED = ("genesis", "organizations", "apikeys", "accounts", "oauth")
+WATCHED = (
+    "genesis",
+    "organizations",
+    "apikeys",
+    "accounts",
+    "oauth",
+    "operators",
+    "api",
+    "mcp_server",
+    "infra",
+    "ui",
+)
 
 
 class Command(BaseCommand):

@@ -8,15 +8,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts import sudo
-from apikeys.views import KEYS_CHANGED, keys_url, render_key_dialog
-from genesis.htmx import finish
-from genesis.pages import page_of
+from oauth import services
+from oauth.models import AuthorizedApp, RevokeReason
 from organizations.access import require_admin
 from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
+from ui.htmx import finish
+from ui.pages import page_of
 
-from . import services
-from .models import AuthorizedApp, RevokeReason
+from .views import KEYS_CHANGED, keys_url, render_key_dialog
 
 ORG_APPS_PER_PAGE = 20
 

@@ -16,7 +16,7 @@ from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from genesis import times
+from ui import times
 
 register = template.Library()
 
@@ -95,7 +95,7 @@ def last_used(key):
 def permissions(key, role):
     """What a key can do now, in words: what it was given, within its owner's current
     `role` (a demoted Admin's key no longer says organization admin)."""
-    from apikeys import scopes
+    from organizations import scopes
 
     return format_html(
         '<span class="key-note">{}</span>', scopes.describe(scopes.effective(key.scopes, role))
@@ -105,7 +105,7 @@ def permissions(key, role):
 @register.simple_tag
 def grant_scopes(grant):
     """What an authorized app may do, in words (its grant is for the MCP server only)."""
-    from apikeys import scopes
+    from organizations import scopes
 
     return scopes.describe(scopes.parse(grant.scopes))
 
@@ -113,7 +113,7 @@ def grant_scopes(grant):
 @register.simple_tag
 def key_scopes(key):
     """What a key may do, in words, always (the reveal dialog)."""
-    from apikeys import scopes
+    from organizations import scopes
 
     return scopes.describe(scopes.parse(key.scopes))
 

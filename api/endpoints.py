@@ -1,9 +1,7 @@
 """The Genesis API (django-ninja): a thin adapter over apikeys.services.authenticate."""
 
 import json
-import time
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI, Query
@@ -12,11 +10,9 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
-from apikeys import key_management, leaks, scopes, services, throttle
+from apikeys import key_management, leaks, services, throttle
 from apikeys.models import Surface
-from genesis import client_ip, faults, readiness
-from genesis.machine import ERRORS
-from genesis.shapes import (
+from apikeys.shapes import (
     THROTTLED,
     UNAUTHORIZED,
     Error,
@@ -24,6 +20,9 @@ from genesis.shapes import (
     Me,
     OrganizationKeyPage,
 )
+from infra import client_ip, faults, limits, readiness
+from infra.machine import ERRORS
+from organizations import scopes
 
 
 class Throttled(Exception):
@@ -37,7 +36,7 @@ class InsufficientScope(Exception):
 
 
 class ApiKeyAuth(APIKeyHeader):
-    """A valid key that carries `scope` (apikeys.scopes); a valid key without it is a 403
+    """A valid key that carries `scope` (organizations.scopes); a valid key without it is a 403
     naming the scope it needs."""
 
     param_name = "X-API-Key"
@@ -46,16 +45,13 @@ class ApiKeyAuth(APIKeyHeader):
         super().__init__()
         self.needed = needed or (scopes.API_READ,)
 
-    def _get_key(self, request):
-        # Straight from the WSGI environ: request.headers would copy every header into a
-        # new mapping on each request, only to read this one.
-        return request.META.get("HTTP_X_API_KEY")
-
     # Crash reports list each frame's local variables: none of the frames that hold the
     # key may show it.
     @sensitive_variables("key")
     def __call__(self, request):
-        key = self._get_key(request)
+        # Straight from the WSGI environ: request.headers would copy every header into a
+        # new mapping on each request, only to read this one.
+        key = request.META.get("HTTP_X_API_KEY")
         return self.authenticate(request, key)
 
     @sensitive_variables("key")
@@ -288,17 +284,13 @@ def _bad_request(description: str):
 @sensitive_variables("report")
 def report_leaked_key(request):
     ip = client_ip.of_request(request)
-    window = int(time.time() // 60)
-    if (
-        throttle.count(f"leak-reports:{window}:{ip}", timeout=120)
-        > settings.LEAK_REPORTS_PER_MINUTE
-    ):
+    if not limits.hit("leak_reports", ip):
         response = api.create_response(
             request,
             {"error": "too_many_requests", "error_description": "Too many reports; try later"},
             status=429,
         )
-        response["Retry-After"] = "60"
+        response["Retry-After"] = str(limits.retry_after("leak_reports", ip))
         return response
     try:
         report = json.loads(request.body)

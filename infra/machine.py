@@ -5,7 +5,8 @@ import json
 from http import HTTPStatus
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 
 # Where MCP clients look for OAuth before they connect (RFC 8414, RFC 9728, OpenID
 # discovery, dynamic registration). Only the MCP server's OAuth path has any (genesis.urls):
@@ -24,6 +25,7 @@ ERRORS = {
     400: {"error": "bad_request", "error_description": "The request could not be understood"},
     403: {"error": "forbidden", "error_description": "Not allowed"},
     404: {"error": "not_found", "error_description": "No such endpoint"},
+    413: {"error": "request_too_large", "error_description": "Request body too large"},
     500: {"error": "server_error", "error_description": "Something went wrong on our side"},
     503: {
         "error": "temporarily_unavailable",
@@ -106,6 +108,36 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
+
+
+def too_large(request) -> HttpResponse:
+    """413: JSON for programs, a short page for people."""
+    if is_machine_path(request.path):
+        return machine_error(request.path, 413)
+    return HttpResponse(loader.get_template("413.html").render(), status=413)
+
+
+class BodyLimitMiddleware:
+    """A request that says its body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE gets 413
+    before anything reads it or acts on it (Django itself would refuse it only when a view
+    reads the body, with a 400). A body that turns out larger than it said is Django's
+    RequestDataTooBig, answered 413 too (genesis.views.bad_request). The proxy in front
+    refuses such bodies first (docs/deploy/genesis-proxy.conf)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            response = too_large(request)
+            response["Connection"] = "close"  # the rest of the body is never read
+            return response
+        return self.get_response(request)
 
 
 class MachineResponsesMiddleware:

@@ -5,15 +5,14 @@ database (and Redis, where configured) answered within 100 ms, and the server ha
 been told to stop. A stopping server keeps serving for `DRAIN_SECONDS` while it answers
 503 here, so a balancer that polls it stops sending before the server closes its doors.
 
-Told to stop, two ways: `manage.py drain` (what the systemd unit runs before it stops
-the production server, granian, whose workers never see a SIGTERM of their own) puts
-the DRAIN_FILE in place and waits; under uvicorn (genesis.asgi) SIGTERM itself drains.
+Told to stop by `manage.py drain` (what the systemd unit runs before it stops the
+production server, granian, whose workers never see a SIGTERM of their own), which puts
+the DRAIN_FILE in place and waits.
 """
 
 import contextlib
 import logging
 import os
-import signal
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -22,12 +21,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
-from genesis import faults
+from infra import faults
 
 CHECK_TIMEOUT_SECONDS = 0.1
 
 logger = logging.getLogger(__name__)
-draining = threading.Event()
 
 # The checks run on a thread of their own, with its own database connection, so that a
 # database that hangs holds that one thread and never a request's.
@@ -68,7 +66,7 @@ def _check_dependencies(checks: dict[str, str]) -> None:
 def check() -> tuple[bool, dict]:
     """(ready, what to answer). Never waits more than about 100 ms."""
     global _pending, _pending_checks
-    if draining.is_set() or (settings.DRAIN_FILE and os.path.exists(settings.DRAIN_FILE)):
+    if settings.DRAIN_FILE and os.path.exists(settings.DRAIN_FILE):
         return False, {"status": "draining"}
     with _pending_lock:
         if _pending is None or _pending.done():
@@ -81,25 +79,3 @@ def check() -> tuple[bool, dict]:
     checks = {name: checks.get(name, "no answer in time") for name in _expected()}
     ready = all(value == "ok" for value in checks.values())
     return ready, {"status": "ok" if ready else "unavailable", "checks": checks}
-
-
-def drain_on_sigterm(seconds: float) -> None:
-    """On SIGTERM, answer 503 at /ready for `seconds`, then let the server's own SIGTERM
-    handler stop it (a second SIGTERM stops it at once). Call where the server has put
-    its handler already (the ASGI lifespan's startup), in the main thread."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        return
-    server_handler = signal.getsignal(signal.SIGTERM)
-    if not callable(server_handler):
-        return
-
-    def handle(signum, frame):
-        if draining.is_set():
-            return server_handler(signum, frame)
-        draining.set()
-        logger.warning("SIGTERM: draining for %s s (ready answers 503), then stopping", seconds)
-        timer = threading.Timer(seconds, server_handler, args=(signum, frame))
-        timer.daemon = True
-        timer.start()
-
-    signal.signal(signal.SIGTERM, handle)

@@ -1,13 +1,13 @@
 """What the Genesis API and the MCP server answer with, in one place: the two transports
-describe a key, its owner and a refusal in the same words (genesis.api, genesis.mcp and
-its gate import them from here)."""
+describe a key, its owner and a refusal in the same words (api.endpoints and mcp_server
+import them from here)."""
 
 from datetime import datetime
 
 from pydantic import BaseModel, field_validator
 
-from apikeys import scopes
-from genesis import mail
+from infra import mail
+from organizations import scopes
 
 # Every refusal gets these same bytes, whatever was wrong with the key: nothing tells a
 # missing key from a revoked one. The MCP server answers with the same body.

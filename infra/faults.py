@@ -14,7 +14,7 @@ import time
 
 from django.db import InterfaceError, OperationalError
 
-from genesis.machine import is_machine_path
+from infra.machine import is_machine_path
 
 # The database could not be reached or answer (refused, dropped, timed out, read-only
 # or locked); IntegrityError and the like are bugs or bad input, not outages.
@@ -30,7 +30,7 @@ except ImportError:  # redis is installed with the project; be safe anyway
 RETRY_AFTER_SECONDS = 5
 REPORT_INTERVAL_SECONDS = 60
 
-logger = logging.getLogger("genesis.faults")
+logger = logging.getLogger("infra.faults")
 
 
 def is_dependency_error(error: BaseException | None) -> bool:

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class UiConfig(AppConfig):
+    """An app so that Django finds its template tags (`{% load console %}`)."""
+
+    name = "ui"
