@@ -500,6 +500,11 @@ def _bookkeeping_update(rows, **values) -> None:
             unlocked.update(**values)
     except DatabaseError as error:
         faults.report("Last use not recorded", "the database refused the write", error)
+        if not connection.in_atomic_block:
+            # A connection opened while the database took no writes (SQLite opens a
+            # read-only file read-only) keeps refusing them after it takes them again:
+            # the next query gets a new one.
+            connection.close()
 
 
 @functools.cache  # one statement per number of configured peppers

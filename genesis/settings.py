@@ -213,7 +213,11 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = not DEBUG
+# Cookies only over https, unless the console is served over plain http on purpose (a
+# closed network, the tests' servers on loopback): SECURE_COOKIES=0.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env_bool(
+    "SECURE_COOKIES", not DEBUG
+)
 SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
@@ -380,7 +384,7 @@ CACHES = {
 # address; new client names written per key or grant; refusals of a key outside its IP
 # allowlist recorded per key; new OAuth clients per address (an IPv6 one by its /64).
 RATE_LIMITS = {
-    "key_failures": "20/m",
+    "key_failures": f"{int(os.environ.get('KEY_FAILURES_PER_MINUTE', '20'))}/m",
     "leak_reports": f"{int(os.environ.get('LEAK_REPORTS_PER_MINUTE', '10'))}/m",
     "client_renames": "3/m",
     "refusal_records": "1/m",

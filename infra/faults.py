@@ -26,6 +26,11 @@ try:
 except ImportError:  # redis is installed with the project; be safe anyway
     pass
 
+
+class ReadOnly(Exception):
+    """The database answers but takes no writes (infra.readiness)."""
+
+
 # Seconds a client is asked to wait while a dependency is down.
 RETRY_AFTER_SECONDS = 5
 REPORT_INTERVAL_SECONDS = 60

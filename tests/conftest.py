@@ -1,3 +1,7 @@
+import email
+import email.policy
+import time
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import httpx
@@ -153,14 +157,59 @@ def mail_server():
         yield inbox
 
 
+class SentMail:
+    """What the production servers mailed since the test began, as messages with `to`,
+    `subject` and `body` (tests/factories.invitation_path reads the body)."""
+
+    def __init__(self, inbox):
+        self.inbox, self.start = inbox, len(inbox.received)
+
+    def messages(self) -> list:
+        return [_message(envelope) for envelope in self.inbox.received[self.start :]]
+
+    def last(self, timeout: float = 10):
+        """The latest message, waiting for the first one if none has come yet."""
+        deadline = time.monotonic() + timeout
+        while len(self.inbox.received) <= self.start:
+            if time.monotonic() > deadline:
+                raise AssertionError("no mail came")
+            time.sleep(0.05)
+        return self.messages()[-1]
+
+
+def _message(envelope):
+    parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    part = parsed.get_body(preferencelist=("plain",))
+    return SimpleNamespace(
+        to=list(envelope.rcpt_tos), subject=str(parsed["Subject"]), body=part.get_content()
+    )
+
+
+@pytest.fixture
+def sent_mail(mail_server):
+    return SentMail(mail_server)
+
+
 @pytest.fixture(scope="session")
 def server(django_db_setup, mail_server):
     """The whole product as production runs it (tests/servers.py, Production), for the
     session, on the port of PUBLIC_URL (tests/settings.py), which OAuth's URLs are built
     on; mail to `mail_server`."""
     port = urlsplit(settings.PUBLIC_URL).port
-    with Production(port, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(mail_server.port)) as running:
+    with Production(
+        port, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(mail_server.port), **UNLIMITED
+    ) as running:
         yield running
+
+
+# The session's servers count every test's refusals in memory the tests can't clear, so
+# their rate limits are out of reach; each limit is tested on servers of its own (and in
+# this process, where tests/conftest.py's clock and caches apply).
+UNLIMITED = {
+    "KEY_FAILURES_PER_MINUTE": "1000000",
+    "OAUTH_REGISTRATIONS_PER_HOUR": "1000000",
+    "LEAK_REPORTS_PER_MINUTE": "1000000",
+}
 
 
 @pytest.fixture
@@ -171,17 +220,14 @@ def address():
 
 @pytest.fixture
 def http(server, transactional_db, address):
-    """An HTTP client of the console and the API, from this test's own address."""
+    """An HTTP client of the whole product at PUBLIC_URL (the MCP server's paths to it, the
+    rest to the console and API), from this test's own address."""
     with httpx.Client(
-        base_url=server.url, timeout=10, transport=httpx.HTTPTransport(local_address=address)
+        base_url=server.url, timeout=10, transport=server.transport(address)
     ) as client:
         yield client
 
 
 @pytest.fixture
-def mcp_http(server, transactional_db, address):
-    """An HTTP client of the MCP server, from this test's own address."""
-    with httpx.Client(
-        base_url=server.mcp_url, timeout=10, transport=httpx.HTTPTransport(local_address=address)
-    ) as client:
-        yield client
+def mcp_http(http):
+    return http

@@ -45,14 +45,14 @@ def client_address() -> str:
     return next(_addresses)
 
 
-def unit_command(unit: str) -> list[str]:
+def unit_command(unit: str, workers: int = 1) -> list[str]:
     """A systemd unit's ExecStart (docs/deploy/), with this virtual environment, a free port
-    (`{port}`) and one worker."""
+    (`{port}`) and `workers` workers."""
     text = (DEPLOY / unit).read_text().replace("\\\n", " ")
     command = shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))
     command[0] = str(VENV_BIN / Path(command[0]).name)
     command[command.index("--port") + 1] = "{port}"
-    command[command.index("--workers") + 1] = "1"
+    command[command.index("--workers") + 1] = str(workers)
     return command
 
 
@@ -77,7 +77,8 @@ def server_env(**extra) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="genesis.settings",
         DEBUG="0",
-        SECURE_SSL_REDIRECT="0",
+        SECURE_SSL_REDIRECT="0",  # plain http on loopback
+        SECURE_COOKIES="0",
         SECRET_KEY=os.environ["SECRET_KEY"],
         APIKEY_PEPPERS=os.environ["APIKEY_PEPPERS"],
         ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -139,6 +140,11 @@ class ServerProcess:
                 raise RuntimeError(f"{' '.join(self.command)} did not start:\n{self.output}")
             time.sleep(0.1)
 
+    def output_so_far(self) -> str:
+        """What the server has logged until now (read without moving its file offset)."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
     def __exit__(self, *exc):
         if self.log.closed:
             return  # stopped already
@@ -176,6 +182,9 @@ http {{
     fastcgi_temp_path {temp}/fastcgi;
     uwsgi_temp_path {temp}/uwsgi;
     scgi_temp_path {temp}/scgi;
+    # nginx reaches the app from an address of its own: a test's client on 127.0.0.1 is
+    # then a client, not the trusted proxy.
+    proxy_bind {PROXY_ADDRESS};
     upstream genesis {{ server 127.0.0.1:{web}; keepalive 4; }}
     upstream genesis_mcp {{ server 127.0.0.1:{mcp}; keepalive 4; }}
     {surface_map}
@@ -213,6 +222,10 @@ class Nginx:
         self.process.wait(timeout=10)
 
 
+# Where the tests' nginx connects to the app from (its TRUSTED_PROXIES).
+PROXY_ADDRESS = "127.0.0.2"
+
+
 def has_nginx() -> bool:
     return Path(NGINX).exists()
 
@@ -223,16 +236,19 @@ class Production:
     With nginx, it listens on `port` and the app believes it (TRUSTED_PROXIES); without,
     the console and API server does."""
 
-    def __init__(self, port: int, *, nginx: bool | None = None, **env):
-        self.port = port
+    def __init__(
+        self, port: int | None = None, *, nginx: bool | None = None, workers: int = 1, **env
+    ):
+        self.port = port or free_port()
         self.nginx = has_nginx() if nginx is None else nginx
+        web = unit_command("genesis-web.service", workers)
         if self.nginx:
-            env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
-            self.web = ServerProcess(WEB, **env)
+            env.setdefault("TRUSTED_PROXIES", PROXY_ADDRESS)
+            self.web = ServerProcess(web, **env)
         else:
-            self.web = ServerProcess(WEB, port=port, **env)
-        self.mcp = ServerProcess(MCP, **env)
-        self.url = f"http://127.0.0.1:{port}"
+            self.web = ServerProcess(web, port=self.port, **env)
+        self.mcp = ServerProcess(unit_command("genesis-mcp.service", workers), **env)
+        self.url = f"http://127.0.0.1:{self.port}"
         self.mcp_url = self.url if self.nginx else self.mcp.url
         self.front = None
 
@@ -258,6 +274,27 @@ class Production:
         self.mcp.__exit__()
         self.web.__exit__()
 
+    def transport(self, address: str | None = None) -> httpx.BaseTransport:
+        """An httpx transport from `address` that sends MCP_PATH and below to the MCP server
+        and the rest to the console and API: one origin, as nginx makes it, whether or not
+        nginx is in front."""
+        return _BySurface(self, httpx.HTTPTransport(local_address=address))
+
     @property
     def output(self) -> str:
         return f"{self.web.output}\n{self.mcp.output}"
+
+
+class _BySurface(httpx.BaseTransport):
+    def __init__(self, production: Production, transport: httpx.HTTPTransport):
+        self.production, self.transport = production, transport
+        self.mcp = httpx.URL(production.mcp_url)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/mcp" or path.startswith("/mcp/"):
+            request.url = request.url.copy_with(host=self.mcp.host, port=self.mcp.port)
+        return self.transport.handle_request(request)
+
+    def close(self) -> None:
+        self.transport.close()

@@ -24,8 +24,9 @@ from infra import faults, limits
 from infra.limits import rate
 
 from . import sessions
+from .asgi import InProcess
 from .faults import MailInbox, RedisServer, SilentMailServer, TcpRelay, without_write_override
-from .servers import GRANIAN, ROOT, UVICORN, ServerProcess
+from .servers import MCP, ROOT, WEB, Production, ServerProcess
 
 needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -35,9 +36,12 @@ def me(url, key, timeout=10):
     return httpx.get(f"{url}/api/v1/me", headers={"x-api-key": key}, timeout=timeout)
 
 
+def mcp_headers(key) -> dict:
+    return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+
+
 def mcp(url, key, timeout=10):
-    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
-    return httpx.post(f"{url}/mcp", json=TOOLS, headers=headers, timeout=timeout)
+    return httpx.post(f"{url}/mcp", json=TOOLS, headers=mcp_headers(key), timeout=timeout)
 
 
 def ready(url):
@@ -53,9 +57,12 @@ def wait_until(condition, timeout=15, interval=0.2):
     return False
 
 
-# What the app logs, without uvicorn's start and stop lines or Python's warnings.
+# What the app logs, without the server's start and stop lines or Python's warnings.
 QUIET = {"PYTHONWARNINGS": "ignore", "LOG_LEVEL": "WARNING"}
-QUIET_UVICORN = [*UVICORN, "--log-level", "warning"]
+
+
+def quiet(command: list[str]) -> list[str]:
+    return [*command[:-1], "--log-level", "warning", command[-1]]
 
 
 def fault_lines(output: str) -> list[str]:
@@ -81,9 +88,9 @@ def redis():
 
 @pytest.fixture
 def on_redis(transactional_db, redis):
-    """The README's server on its own Redis, logging warnings (faults) and up."""
-    with ServerProcess(UVICORN, REDIS_URL=redis.url, LOG_LEVEL="WARNING") as server:
-        yield server
+    """The production servers on their own Redis, logging warnings (faults) and up."""
+    with Production(nginx=False, REDIS_URL=redis.url, LOG_LEVEL="WARNING") as production:
+        yield production
 
 
 @needs_redis
@@ -93,11 +100,11 @@ def test_with_redis_stopped_keys_work_and_refusals_stay_401(on_redis, redis, mem
     redis.stop()
     for _ in range(5):
         assert me(on_redis.url, key).status_code == 200
-        assert mcp(on_redis.url, key).status_code == 200
+        assert mcp(on_redis.mcp_url, key).status_code == 200
         refused = me(on_redis.url, "gns_wrong")
         assert refused.status_code == 401
         assert refused.json()["error"] == "invalid_token"
-        assert mcp(on_redis.url, "gns_wrong").status_code == 401
+        assert mcp(on_redis.mcp_url, "gns_wrong").status_code == 401
     # Liveness stays, readiness says which dependency is down.
     assert httpx.get(f"{on_redis.url}/api/v1/health").status_code == 200
     down = ready(on_redis.url)
@@ -125,17 +132,21 @@ def test_a_redis_outage_is_one_log_line_not_a_traceback_per_request(
     transactional_db, redis, member, make_key
 ):
     key = make_key(member).plaintext
-    with ServerProcess(QUIET_UVICORN, REDIS_URL=redis.url, **QUIET) as server:
+    with (
+        ServerProcess(quiet(WEB), REDIS_URL=redis.url, **QUIET) as web,
+        ServerProcess(quiet(MCP), REDIS_URL=redis.url, **QUIET) as mcp_server,
+    ):
         redis.stop()
         for _ in range(30):
-            me(server.url, key)
-            me(server.url, "gns_wrong")
-            mcp(server.url, key)
-    lines = fault_lines(server.output)
-    assert sum("Redis: not answering" in line for line in lines) == 1, server.output
-    assert "Traceback" not in server.output
-    assert len(lines) <= 3, server.output  # Redis, and the 401s and 429s it counted
-    assert key not in server.output
+            me(web.url, key)
+            me(web.url, "gns_wrong")
+            mcp(mcp_server.url, key)
+    for server in (web, mcp_server):
+        lines = fault_lines(server.output)
+        assert sum("Redis: not answering" in line for line in lines) == 1, server.output
+        assert "Traceback" not in server.output
+        assert len(lines) <= 3, server.output  # Redis, and the 401s and 429s it counted
+        assert key not in server.output
 
 
 @needs_redis
@@ -147,7 +158,7 @@ def test_a_frozen_redis_holds_no_request_past_its_timeout(on_redis, redis, membe
         started = time.monotonic()
         for _ in range(10):
             assert me(on_redis.url, key, timeout=3).status_code == 200
-            assert mcp(on_redis.url, key, timeout=3).status_code == 200
+            assert mcp(on_redis.mcp_url, key, timeout=3).status_code == 200
         # 250 ms for the first call that meets the freeze, then the local stand-in.
         assert time.monotonic() - started < 4
         began = time.monotonic()
@@ -197,21 +208,22 @@ def test_a_read_only_database_keeps_keys_working_without_last_used(
     copy = tmp_path / "read-only.sqlite3"
     shutil.copy(connection.settings_dict["NAME"], copy)
     copy.chmod(0o444)
-    server = ServerProcess(
-        [*without_write_override(), *QUIET_UVICORN], DATABASE_URL=f"sqlite:///{copy}", **QUIET
-    )
-    with server:
+    read_only = {"DATABASE_URL": f"sqlite:///{copy}", **QUIET}
+    web = ServerProcess([*without_write_override(), *quiet(WEB)], **read_only)
+    mcp_server = ServerProcess([*without_write_override(), *quiet(MCP)], **read_only)
+    with web, mcp_server:
         for _ in range(5):  # the first use is due for its last-used write
-            assert me(server.url, key.plaintext).status_code == 200
-            assert mcp(server.url, key.plaintext).status_code == 200
-        assert me(server.url, "gns_wrong").status_code == 401
+            assert me(web.url, key.plaintext).status_code == 200
+            assert mcp(mcp_server.url, key.plaintext).status_code == 200
+        assert me(web.url, "gns_wrong").status_code == 401
     with sqlite3.connect(copy) as database:
         row = database.execute(
             "SELECT last_used_at FROM apikeys_apikey WHERE id = ?", (key.pk,)
         ).fetchone()
     assert row == (None,)
-    assert sum("Last use not recorded" in line for line in fault_lines(server.output)) == 1
-    assert "Traceback" not in server.output.split("Last use not recorded", 1)[1]
+    for server in (web, mcp_server):
+        assert sum("Last use not recorded" in line for line in fault_lines(server.output)) == 1
+        assert "Traceback" not in server.output.split("Last use not recorded", 1)[1]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
@@ -223,7 +235,7 @@ def test_with_the_database_gone_every_answer_keeps_its_contract(transactional_db
     db = connection.settings_dict
     with TcpRelay(int(db["PORT"] or 5432), db["HOST"] or "127.0.0.1") as relay:
         url = f"postgres://{db['USER']}:{db['PASSWORD']}@127.0.0.1:{relay.port}/{db['NAME']}"
-        with ServerProcess(QUIET_UVICORN, DATABASE_URL=url, **QUIET) as server:
+        with Production(nginx=False, DATABASE_URL=url, **QUIET) as server:
             assert me(server.url, key).status_code == 200
             relay.cut()  # as if PostgreSQL stopped
 
@@ -238,21 +250,23 @@ def test_with_the_database_gone_every_answer_keeps_its_contract(transactional_db
             assert ready(server.url).json()["checks"]["database"] == "unavailable"
             # Every MCP request gets an answer, and it is JSON.
             with ThreadPoolExecutor(max_workers=8) as pool:
-                answers = list(pool.map(lambda _: mcp(server.url, key), range(24)))
+                answers = list(pool.map(lambda _: mcp(server.mcp_url, key), range(24)))
             assert {answer.status_code for answer in answers} == {503}
             assert all(answer.json()["error"] == "temporarily_unavailable" for answer in answers)
 
             relay.restore()  # back: no restart of ours
             assert wait_until(lambda: me(server.url, key).status_code == 200)
-            assert mcp(server.url, key).status_code == 200
+            assert mcp(server.mcp_url, key).status_code == 200
     lines = fault_lines(server.output)
     assert "Traceback" not in server.output
-    assert len(lines) <= 8, server.output
+    assert len(lines) <= 16, server.output  # both servers' few lines
 
 
 def test_a_database_error_is_a_503_in_json_for_machines_and_a_page_for_people(
-    member, monkeypatch, server, transactional_db
+    member, monkeypatch, transactional_db
 ):
+    """In this process, the database made to fail: the WSGI application through Django's
+    test client (the same middleware), the ASGI one (the MCP server) through tests.asgi."""
     from django.db import OperationalError
 
     from apikeys import services
@@ -263,11 +277,13 @@ def test_a_database_error_is_a_503_in_json_for_machines_and_a_page_for_people(
 
     monkeypatch.setattr(services, "authenticate", down)
     monkeypatch.setattr(decorators, "get_membership_or_404", down)
-    api = me(server.url, "gns_" + "A" * 38)
+    api = Client(raise_request_exception=False).get("/api/v1/me", HTTP_X_API_KEY="gns_" + "A" * 38)
     assert (api.status_code, api.json()["error"]) == (503, "temporarily_unavailable")
-    assert api.headers["Retry-After"]
-    answer = mcp(server.url, "gns_" + "A" * 38)
+    assert api["Retry-After"]
+    with InProcess() as asgi:
+        answer = asgi.request("POST", "/mcp", json=TOOLS, headers=mcp_headers("gns_" + "A" * 38))
     assert (answer.status_code, answer.json()["error"]) == (503, "temporarily_unavailable")
+    assert answer.headers["Retry-After"]
     browser = Client(raise_request_exception=False)
     sessions.sign_in(browser, member.user)
     page = browser.get("/o/acme/api-keys/")
@@ -276,7 +292,7 @@ def test_a_database_error_is_a_503_in_json_for_machines_and_a_page_for_people(
     assert "Back in a moment" in page.text
 
 
-def test_a_bug_is_a_json_500_at_machine_urls(monkeypatch, server, transactional_db):
+def test_a_bug_is_a_json_500_at_machine_urls(monkeypatch, transactional_db):
     from apikeys import services
 
     def bug(*args, **kwargs):
@@ -285,7 +301,8 @@ def test_a_bug_is_a_json_500_at_machine_urls(monkeypatch, server, transactional_
     monkeypatch.setattr(services, "authenticate", bug)
     api = Client(raise_request_exception=False).get("/api/v1/me", HTTP_X_API_KEY="gns_" + "A" * 38)
     assert (api.status_code, api.json()["error"]) == (500, "server_error")
-    answer = mcp(server.url, "gns_" + "A" * 38)
+    with InProcess() as asgi:
+        answer = asgi.request("POST", "/mcp", json=TOOLS, headers=mcp_headers("gns_" + "A" * 38))
     assert (answer.status_code, answer.json()["error"]) == (500, "server_error")
 
 
@@ -438,7 +455,7 @@ def test_the_production_server_drains_before_it_stops(transactional_db, member, 
     """granian's workers never see a SIGTERM of their own: the systemd unit runs
     `manage.py drain` first (ExecStop), which turns /ready to 503 for DRAIN_SECONDS."""
     # 5 s: long enough that a loaded machine still asks /ready inside the window.
-    server = ServerProcess(GRANIAN, DRAIN_FILE=str(tmp_path / "draining"), DRAIN_SECONDS="5")
+    server = ServerProcess(WEB, DRAIN_FILE=str(tmp_path / "draining"), DRAIN_SECONDS="5")
     with server, ThreadPoolExecutor(max_workers=3) as pool:
         assert ready(server.url).status_code == 200
         balancer = Balancer(server.url, make_key(member).plaintext)

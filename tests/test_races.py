@@ -16,7 +16,7 @@ from organizations import services as org_services
 from organizations.models import Role
 
 from . import sessions
-from .servers import ServerProcess, python_module
+from .servers import Production
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL=postgres://...)"
@@ -110,13 +110,9 @@ def test_double_submitted_forms_neither_fail_nor_duplicate(
 
 @pytest.fixture
 def workers(transactional_db):
-    """genesis.asgi under uvicorn with two worker processes, on the test database."""
-    command = python_module(
-        "uvicorn", "genesis.asgi:application", "--workers", "2", "--host", "127.0.0.1",
-        "--port", "{port}", "--no-proxy-headers", "--log-level", "warning", "--no-access-log",
-    )  # fmt: skip
-    with ServerProcess(command) as server:
-        yield server.url
+    """The production servers with two worker processes each, on the test database."""
+    with Production(nginx=False, workers=2) as production:
+        yield production
 
 
 def test_revocation_holds_under_load_across_workers(workers, admin, member, make_key):
@@ -134,9 +130,9 @@ def test_revocation_holds_under_load_across_workers(workers, admin, member, make
 
     def call(http, index):
         if index % 2:
-            return http.get("/api/v1/me", headers={"x-api-key": key}).status_code
+            return http.get(f"{workers.url}/api/v1/me", headers={"x-api-key": key}).status_code
         return http.post(
-            "/mcp",
+            f"{workers.mcp_url}/mcp",
             json=tools,
             headers={
                 "Authorization": f"Bearer {key}",
@@ -146,7 +142,7 @@ def test_revocation_holds_under_load_across_workers(workers, admin, member, make
 
     def load(index):
         nonlocal accepted
-        with httpx.Client(base_url=workers, timeout=10) as http:
+        with httpx.Client(timeout=10) as http:
             for _ in range(10_000):
                 if revoked.is_set():
                     break

@@ -171,6 +171,6 @@ def test_pages_for_people_signed_out(live, page, path):
 
 def test_sign_up_through_an_invitation(live, page, owner):
     invitations.invite(owner.organization, "nina@example.com", "member", owner.user)
-    page.goto(live.url + invitation_path(mail.outbox[-1]))
+    page.goto(live.url + invitation_path(mail.outbox[-1]))  # sent in this process
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
     assert_accessible(page)

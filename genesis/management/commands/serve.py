@@ -45,8 +45,9 @@ class Command(BaseCommand):
                 "runs granian as the README's Production section says."
             )
         Granian(
-            "genesis.wsgi:application",
-            interface=Interfaces.WSGI,
+            # All three surfaces in one process: the MCP SDK's app and Django's ASGI handler.
+            "genesis.asgi:application",
+            interface=Interfaces.ASGI,
             address=host,
             port=port,
             reload=reload,
