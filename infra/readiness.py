@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connection
+from django_redis import get_redis_connection
 
 from infra import faults
 
@@ -55,8 +55,9 @@ def _check_dependencies(checks: dict[str, str]) -> None:
         connection.close_if_unusable_or_obsolete()
     if settings.REDIS_URL:
         try:
-            # The client itself, not the cache's local stand-in.
-            caches["default"]._cache.get_client(write=True).ping()
+            # The client itself (django-redis's raw client access): the cache ignores
+            # Redis's errors, and readiness must see them.
+            get_redis_connection("default").ping()
             checks["redis"] = "ok"
         except faults.DEPENDENCY_ERRORS as error:
             faults.report("Readiness", "Redis is not answering", error)
