@@ -126,8 +126,11 @@ def mcp_whoami(client: httpx.Client, key: str) -> dict:
 
 def test_the_readme_command_serves_a_minute_of_writes_without_restarting(checkout):
     steps = readme_first_command()
-    assert steps[0].startswith("python3 -m venv .venv") and "pip install" in steps[1]
-    *setup, serve = steps[2:]
+    # The venv and what it installs (this interpreter's venv, from the same lock).
+    assert steps[0].startswith("python3 -m venv .venv")
+    assert steps[1].endswith("--require-hashes -r requirements-dev.lock")
+    assert steps[2].endswith("--no-deps -e .")
+    *setup, serve = steps[3:]
     for step in setup:
         env, argv = as_here(step)
         subprocess.run(argv, cwd=checkout, env=clean_env(**env), check=True, timeout=300)  # noqa: S603
