@@ -126,8 +126,11 @@ def mcp_whoami(client: httpx.Client, key: str) -> dict:
 
 def test_the_readme_command_serves_a_minute_of_writes_without_restarting(checkout):
     steps = readme_first_command()
-    assert steps[0].startswith("python3 -m venv .venv") and "pip install" in steps[1]
-    *setup, serve = steps[2:]
+    # The venv and what it installs (this interpreter's venv, from the same lock).
+    assert steps[0].startswith("python3 -m venv .venv")
+    assert steps[1].endswith("--require-hashes -r requirements-dev.lock")
+    assert steps[2].endswith("--no-deps -e .")
+    *setup, serve = steps[3:]
     for step in setup:
         env, argv = as_here(step)
         subprocess.run(argv, cwd=checkout, env=clean_env(**env), check=True, timeout=300)  # noqa: S603
@@ -216,3 +219,40 @@ def test_serve_refuses_to_run_without_debug(tmp_path):
     )
     assert refused.returncode != 0
     assert "DEBUG" in refused.stderr
+
+
+def test_without_granians_reload_extra_it_serves_and_says_it_wont_restart(tmp_path):
+    """As from the production lock, which leaves out granian's reload extra (watchfiles)."""
+    port = free_port()
+    without_watchfiles = (
+        "import sys; sys.modules['watchfiles'] = None; "  # what `import watchfiles` then fails on
+        f"sys.path.insert(0, {str(ROOT)!r}); "
+        "from django.core.management import execute_from_command_line; "
+        f"execute_from_command_line(['manage.py', 'serve', '--port', '{port}'])"
+    )
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", without_watchfiles],
+        cwd=tmp_path,
+        env=clean_env(
+            DJANGO_SETTINGS_MODULE="genesis.settings",
+            DEBUG="1",
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            wait_for(lambda: _answers(client), 30, "the server answers")
+        said = (tmp_path / "server.log").read_text()
+        assert "Not restarting when the code changes" in said
+        assert "requirements-dev.lock" in said
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()

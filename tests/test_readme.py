@@ -27,3 +27,14 @@ def test_uvicorn_is_told_to_leave_the_client_address_to_the_app():
 def test_the_mcp_examples_say_what_they_need():
     assert 'pip install "mcp>=2.3,<3"' in README
     assert "Node.js 22" in README
+
+
+def test_every_install_the_readme_gives_is_from_a_lock_file():
+    installs = [
+        shlex.split(words) for words in re.findall(r"\.venv/bin/pip (install[^&\n]*)", README)
+    ]
+    locks = [words[words.index("-r") + 1] for words in installs if "--require-hashes" in words]
+    assert locks == ["requirements-dev.lock", "requirements-dev.lock", "requirements.lock"]
+    # The rest installs the project alone, over what the lock installed.
+    assert all("--no-deps" in words for words in installs if "--require-hashes" not in words)
+    assert all((ROOT / lock).is_file() for lock in locks)

@@ -7,6 +7,8 @@ server on its own first writes (refusing connections meanwhile, and looping so t
 SIGTERM was lost). Production runs granian from the command line with its own flags
 (README, "Production")."""
 
+from importlib.util import find_spec
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from granian import Granian
@@ -44,6 +46,15 @@ class Command(BaseCommand):
                 "serve is the development server and runs with DEBUG on only; production "
                 "runs granian as the README's Production section says."
             )
+        if reload and find_spec("watchfiles") is None:
+            # What granian watches with: its `reload` extra, which the development lock
+            # installs and the production lock doesn't.
+            self.stderr.write(
+                "Not restarting when the code changes: granian's reload extra (watchfiles) "
+                "is not installed. `pip install --require-hashes -r requirements-dev.lock` "
+                "brings it; --no-reload serves without it and without this message."
+            )
+            reload = False
         Granian(
             # All three surfaces in one process: the MCP SDK's app and Django's ASGI handler.
             "genesis.asgi:application",
