@@ -29,6 +29,7 @@ from .credentials import Request, Throttled, current
 
 CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
 KEPT_HEADERS = (b"allow", b"retry-after", b"www-authenticate")
+SLOW_BODY = {"error": "request_timeout", "error_description": "The request body came too slowly"}
 UNAVAILABLE_HEADERS = [(b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode())]
 
 
@@ -40,13 +41,32 @@ def headers_of(scope) -> dict[bytes, bytes]:
     return headers
 
 
+class BodyRefused(Exception):
+    """A body refused before anything read it further: its status and JSON answer."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body)
+        self.status, self.body = status, body
+
+
+# JSON-RPC's own answer to a body it can't parse.
+NESTED_TOO_DEEP = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32700, "message": "Parse error: JSON nested too deeply"},
+}
+
+
 def message_of(body: bytes):
-    """The request's JSON-RPC message, or None if the body isn't JSON (or is nested deeper
-    than Python goes): the SDK answers those."""
+    """The request's JSON-RPC message, or None if the body isn't JSON (the SDK answers
+    that). JSON nested deeper than Python goes is refused here, 400: the SDK's own parser
+    would fail on it with a 500."""
     try:
         return json.loads(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
+    except RecursionError:
+        raise BodyRefused(400, NESTED_TOO_DEEP) from None
 
 
 def calls_of(message) -> list[dict]:
@@ -84,12 +104,6 @@ def client_of(message) -> str | None:
     return f"{info['name']} {version}" if isinstance(version, str) else info["name"]
 
 
-class BodyRefused(Exception):
-    def __init__(self, status: int, error: str, description: str):
-        super().__init__(description)
-        self.status, self.body = status, {"error": error, "error_description": description}
-
-
 async def read_body(receive) -> bytes:
     """The whole body, or BodyRefused: too large (413, read no further) or too slow (408)."""
     chunks, size = [], 0
@@ -102,12 +116,12 @@ async def read_body(receive) -> bytes:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                    raise BodyRefused(413, "request_too_large", "Request body too large")
+                    raise BodyRefused(413, ERRORS[413])
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
     except TimeoutError:
-        raise BodyRefused(408, "request_timeout", "The request body came too slowly") from None
+        raise BodyRefused(408, SLOW_BODY) from None
     return b"".join(chunks)
 
 

@@ -254,7 +254,9 @@ def _metadata_problem(body: bytes) -> tuple[str, str] | None:
         return "invalid_client_metadata", "The metadata is damaged (NUL)"
     try:
         metadata = json.loads(body)
-    except (ValueError, RecursionError):
+    except RecursionError:  # the toolkit's own parser would fail on it too, with a 500
+        return "invalid_client_metadata", "The metadata is nested too deeply"
+    except ValueError:
         return None  # the toolkit answers a body that isn't JSON
     if not isinstance(metadata, dict):
         return None

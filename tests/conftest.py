@@ -1,5 +1,6 @@
 import email
 import email.policy
+import json as jsonlib
 import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -210,6 +211,60 @@ UNLIMITED = {
     "OAUTH_REGISTRATIONS_PER_HOUR": "1000000",
     "LEAK_REPORTS_PER_MINUTE": "1000000",
 }
+
+
+@pytest.fixture(scope="module")
+def proxied(django_db_setup):
+    """The production servers behind a proxy at 127.0.0.1 (TRUSTED_PROXIES), for the
+    module; each test forwards addresses of its own (`forwarded`)."""
+    with Production(nginx=False, TRUSTED_PROXIES="127.0.0.1") as production:
+        yield production
+
+
+@pytest.fixture(scope="module")
+def direct(django_db_setup):
+    """The production servers with no trusted proxy, for the module."""
+    with Production(nginx=False) as production:
+        yield production
+
+
+class InProcessHttp:
+    """Django's test client with httpx's way of saying a request (json=, headers=), for
+    tests that change settings or pin the clock: in this process, through the same
+    middleware and views as the production servers."""
+
+    def __init__(self):
+        self.client = Client()
+
+    def get(self, path, params=None, headers=None):
+        response = self.client.get(path, params or {}, headers=headers)
+        response.url = response.wsgi_request.get_full_path()  # as httpx's response has it
+        return response
+
+    def post(self, path, json=None, data=None, content=None, headers=None):
+        if json is not None:
+            content = jsonlib.dumps(json)
+        if content is not None:
+            kind = (headers or {}).get("Content-Type", "application/json")
+            return self.client.post(path, content, content_type=kind, headers=headers)
+        return self.client.post(path, data or {}, headers=headers)
+
+
+@pytest.fixture
+def in_process(db):
+    return InProcessHttp()
+
+
+@pytest.fixture
+def in_process_as(db):
+    """An InProcessHttp signed in as a user (a browser with their session)."""
+
+    def signed_in(user):
+        http = InProcessHttp()
+        sign_in(http.client, user)
+        return http
+
+    return signed_in
 
 
 @pytest.fixture

@@ -79,8 +79,8 @@ def server_env(**extra) -> dict[str, str]:
         DEBUG="0",
         SECURE_SSL_REDIRECT="0",  # plain http on loopback
         SECURE_COOKIES="0",
-        SECRET_KEY=os.environ["SECRET_KEY"],
-        APIKEY_PEPPERS=os.environ["APIKEY_PEPPERS"],
+        SECRET_KEY=os.environ.get("SECRET_KEY", ""),
+        APIKEY_PEPPERS=os.environ.get("APIKEY_PEPPERS", ""),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url(),
         LOG_LEVEL="ERROR",
@@ -167,6 +167,10 @@ def nginx_config(directory: Path, listen: int, web: int, mcp: int) -> Path:
     surface_map = re.search(r"^map \$uri \$genesis_surface \{.*?^\}", site, re.M | re.S).group(0)
     temp = directory / "nginx"
     temp.mkdir(exist_ok=True)
+    # nginx's workers run as another user than its master (root here): they write large
+    # request bodies to these folders.
+    directory.chmod(0o755)
+    temp.chmod(0o777)
     config = directory / "nginx.conf"
     config.write_text(
         f"""

@@ -63,21 +63,6 @@ def test_a_forwarded_scheme_counts_only_from_a_trusted_proxy(settings, client, d
     assert client.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https").status_code == 200
 
 
-@pytest.fixture(scope="module")
-def proxied(django_db_setup):
-    """The production servers behind a proxy at 127.0.0.1 (TRUSTED_PROXIES), for the
-    module; each test forwards addresses of its own (`forwarded`)."""
-    with Production(nginx=False, TRUSTED_PROXIES="127.0.0.1") as production:
-        yield production
-
-
-@pytest.fixture(scope="module")
-def direct(django_db_setup):
-    """The production servers with no trusted proxy, for the module."""
-    with Production(nginx=False) as production:
-        yield production
-
-
 _forwarded = (f"198.51.{b}.{c}" for b in range(100, 200) for c in range(1, 255))
 
 

@@ -1,14 +1,13 @@
-"""The production layout as the repository ships it (docs/deploy/): the systemd unit
-passes `systemd-analyze verify`, and its server command, with Debian's nginx in front
-using the shipped proxy settings, serves the console, the API and the MCP server with the
-right client address."""
+"""The production layout as the repository ships it (docs/deploy/): the systemd units and
+their target pass `systemd-analyze verify`, and their server commands, with Debian's nginx
+in front using the shipped site, serve the console, the API and the MCP server with the
+right client address, answer programs in JSON whatever nginx refuses, and hold slow
+clients away from the app."""
 
 import re
-import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,102 +16,46 @@ import pytest
 
 from infra.limits import rate
 
-from .servers import ROOT, ServerProcess, free_port
+from .factories import PASSWORD
+from .servers import DEPLOY, ROOT, VENV_BIN, Production, has_nginx
 
-DEPLOY = ROOT / "docs" / "deploy"
-VENV_BIN = Path(sys.executable).parent  # this virtual environment's
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-needs_nginx = pytest.mark.skipif(
-    not Path(NGINX).exists(), reason="needs nginx (apt-get install nginx)"
-)
+needs_nginx = pytest.mark.skipif(not has_nginx(), reason="needs nginx (apt-get install nginx)")
+UNITS = ("genesis-web.service", "genesis-mcp.service", "genesis.target")
+TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+         "params": {"name": "whoami", "arguments": {}}}  # fmt: skip
 
 
-def unit_for_this_machine(tmp_path: Path) -> Path:
-    """The unit with this checkout's paths in place of /srv/genesis."""
-    text = (DEPLOY / "genesis.service").read_text()
-    text = text.replace("/srv/genesis/.venv/bin", str(VENV_BIN)).replace("/srv/genesis", str(ROOT))
+def units_for_this_machine(tmp_path: Path) -> list[Path]:
+    """The units with this checkout's paths in place of /srv/genesis."""
     env_file = tmp_path / "genesis.env"
     env_file.write_text("DEBUG=0\n")
-    text = text.replace("/etc/genesis.env", str(env_file))
-    unit = tmp_path / "genesis.service"
-    unit.write_text(text)
-    return unit
-
-
-def exec_start(unit: Path) -> list[str]:
-    text = unit.read_text().replace("\\\n", " ")
-    return shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))
+    units = []
+    for name in UNITS:
+        text = (DEPLOY / name).read_text()
+        text = text.replace("/srv/genesis/.venv/bin", str(VENV_BIN)).replace(
+            "/srv/genesis", str(ROOT)
+        )
+        text = text.replace("/etc/genesis.env", str(env_file))
+        unit = tmp_path / name
+        unit.write_text(text)
+        units.append(unit)
+    return units
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
-def test_the_systemd_unit_verifies(tmp_path):
-    unit = unit_for_this_machine(tmp_path)
+def test_the_systemd_units_verify(tmp_path):
+    units = units_for_this_machine(tmp_path)
     result = subprocess.run(  # noqa: S603
-        [shutil.which("systemd-analyze"), "verify", str(unit)],
+        [shutil.which("systemd-analyze"), "verify", *map(str, units)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert str(unit) not in result.stderr, result.stderr  # no warning about our unit
-
-
-def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
-    """An nginx on loopback with the site's map and the shipped proxy settings, in front
-    of the server on `upstream`."""
-    site = (DEPLOY / "genesis.conf").read_text()
-    surface_map = re.search(r"^map \$uri \$genesis_surface \{.*?^\}", site, re.M | re.S).group(0)
-    temp = tmp_path / "nginx"
-    temp.mkdir()
-    config = tmp_path / "nginx.conf"
-    config.write_text(
-        f"""
-daemon off;
-worker_processes 1;
-pid {temp}/nginx.pid;
-error_log {temp}/error.log;
-events {{ worker_connections 128; }}
-http {{
-    access_log off;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    upstream genesis {{ server 127.0.0.1:{upstream}; keepalive 4; }}
-    {surface_map}
-    server {{
-        listen 127.0.0.1:{listen};
-        include {DEPLOY / "genesis-proxy.conf"};
-    }}
-}}
-"""
-    )
-    return config
-
-
-class Nginx:
-    def __init__(self, config: Path, port: int):
-        self.config, self.port = config, port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self):
-        self.process = subprocess.Popen(  # noqa: S603
-            [NGINX, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url, timeout=1)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        self.process.kill()
-        raise RuntimeError(self.process.stderr.read().decode())
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=10)
+    for unit in units:
+        assert str(unit) not in result.stderr, result.stderr  # no warning about ours
+    target = (DEPLOY / "genesis.target").read_text()
+    assert "genesis-web.service" in target and "genesis-mcp.service" in target
 
 
 def from_address(address: str) -> httpx.Client:
@@ -120,74 +63,120 @@ def from_address(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
 
 
+@pytest.fixture
+def deployed(transactional_db):
+    """Both servers as their units start them, behind nginx with the shipped site, on a
+    port that is neither 80 nor 443."""
+    with Production(nginx=True) as production:
+        yield production
+
+
 def wait_for_a_fresh_window():
-    # The throttle counts per clock minute, and this server is not ours to pin.
-    if time.time() % rate("key_failures").seconds > rate("key_failures").seconds - 10:
+    # The throttle counts per clock minute, and these servers are not ours to pin.
+    window = rate("key_failures").seconds
+    if time.time() % window > window - 10:
         time.sleep(11)
 
 
 @needs_nginx
-def test_behind_nginx_the_shipped_server_serves_everything_with_the_clients_address(
-    transactional_db, tmp_path, member, make_key
-):
+def test_behind_nginx_everything_is_served_with_the_clients_address(deployed, member, make_key):
     key = make_key(member)
-    command = exec_start(unit_for_this_machine(tmp_path))
-    command[command.index("--port") + 1] = "{port}"
-    command[command.index("--workers") + 1] = "1"
-    server = ServerProcess(command, TRUSTED_PROXIES="127.0.0.1")
-    nginx_port = free_port()
-    with server, Nginx(nginx_config(tmp_path, nginx_port, server.port), nginx_port) as nginx:
-        me = f"{nginx.url}/api/v1/me"
-        mcp = f"{nginx.url}/mcp"
-        tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                 "params": {"name": "whoami", "arguments": {}}}  # fmt: skip
-        wait_for_a_fresh_window()
-        with from_address("127.0.0.66") as attacker, from_address("127.0.0.7") as victim:
-            for number in range(rate("key_failures").count + 1):
-                forged = {"x-api-key": "gns_wrong", "X-Forwarded-For": f"192.0.2.{number}"}
-                assert attacker.get(me, headers=forged).status_code == 401
-            assert attacker.get(me, headers={"x-api-key": key.plaintext}).status_code == 429
-            assert victim.get(me, headers={"x-api-key": key.plaintext}).status_code == 200
-            answer = victim.post(
-                mcp,
-                json=tools,
-                headers={"Authorization": f"Bearer {key.plaintext}", "Accept": "application/json"},
+    me = f"{deployed.url}/api/v1/me"
+    mcp = f"{deployed.url}/mcp"
+    wait_for_a_fresh_window()
+    with from_address("127.0.0.66") as attacker, from_address("127.0.0.7") as victim:
+        for number in range(rate("key_failures").count + 1):
+            forged = {"x-api-key": "gns_wrong", "X-Forwarded-For": f"192.0.2.{number}"}
+            assert attacker.get(me, headers=forged).status_code == 401
+        assert attacker.get(me, headers={"x-api-key": key.plaintext}).status_code == 429
+        assert victim.get(me, headers={"x-api-key": key.plaintext}).status_code == 200
+        headers = {"Authorization": f"Bearer {key.plaintext}", "Accept": "application/json"}
+        answer = victim.post(mcp, json=TOOLS, headers=headers)
+        assert answer.status_code == 200
+        assert answer.json()["result"]["structuredContent"]["key_name"] == key.name
+        assert "Sign in to Genesis Console" in victim.get(f"{deployed.url}/accounts/login/").text
+        # A header spelled with underscores never reaches the app (nginx drops it): in
+        # WSGI it would read as X-Forwarded-For.
+        underscored = [("x-api-key", key.plaintext), ("X_Forwarded_For", "6.6.6.6")]
+        assert victim.get(me, headers=underscored).status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_ip == "127.0.0.7"
+
+
+@needs_nginx
+def test_signing_in_through_nginx_works_on_any_port(deployed, member):
+    """The console's CSRF check compares the page's origin with the Host the app sees:
+    nginx passes it with its port."""
+    with httpx.Client(base_url=deployed.url, timeout=10) as browser:
+        form = browser.get("/accounts/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        signed_in = browser.post(
+            "/accounts/login/",
+            data={"login": member.user.email, "password": PASSWORD,
+                  "csrfmiddlewaretoken": token},
+            headers={"Origin": deployed.url, "Referer": f"{deployed.url}/accounts/login/"},
+        )  # fmt: skip
+    assert signed_in.status_code == 302, signed_in.text[:300]
+    assert signed_in.headers["Location"] == "/"
+
+
+@needs_nginx
+def test_slow_clients_are_held_by_nginx_and_everyone_else_is_served(deployed, member, make_key):
+    """40 clients sending their bodies slowly, and 20 their headers: nginx holds them,
+    the one-request-at-a-time worker never sees them, everyone else is served."""
+    key = make_key(member)
+    slow = []
+    for number in range(60):
+        sock = socket.create_connection(("127.0.0.1", deployed.port), timeout=10)
+        if number < 40:
+            sock.sendall(
+                b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Length: 1000\r\n\r\nusername="
             )
-            assert answer.status_code == 200
-            assert answer.json()["result"]["structuredContent"]["key_name"] == key.name
-            page = victim.get(f"{nginx.url}/accounts/login/")
-            assert "Sign in to Genesis Console" in page.text
-        key.refresh_from_db()
-        assert key.last_used_ip == "127.0.0.7"
+        else:
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        slow.append(sock)
+    try:
+        with from_address("127.0.0.7") as victim:
+            for _ in range(5):
+                me = victim.get(f"{deployed.url}/api/v1/me", headers={"x-api-key": key.plaintext})
+                assert me.status_code == 200
+                assert victim.get(f"{deployed.url}/api/v1/health").status_code == 200
+    finally:
+        for sock in slow:
+            sock.close()
 
-        # 40 clients sending their bodies slowly, and 20 their headers: nginx holds them,
-        # the one-request-at-a-time worker never sees them, everyone else is served.
-        slow = []
-        for number in range(60):
-            sock = socket.create_connection(("127.0.0.1", nginx_port), timeout=10)
-            if number < 40:
-                sock.sendall(
-                    b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                    b"Content-Length: 1000\r\n\r\nusername="
-                )
-            else:
-                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            slow.append(sock)
-        try:
-            started = time.monotonic()
-            with from_address("127.0.0.7") as victim:
-                for _ in range(5):
-                    assert victim.get(me, headers={"x-api-key": key.plaintext}).status_code == 200
-                    assert victim.get(f"{nginx.url}/api/v1/health").status_code == 200
-            assert time.monotonic() - started < 5
-        finally:
-            for sock in slow:
-                sock.close()
 
-        server.__exit__()  # the app restarts: nginx answers for it
-        down = httpx.get(me, headers={"x-api-key": key.plaintext}, timeout=10)
-        assert down.status_code == 503
-        assert down.json()["error"] == "temporarily_unavailable"
+@needs_nginx
+@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/leaked-keys", "/mcp", "/oauth/token/"])
+def test_a_body_over_the_limit_is_a_json_413_at_every_machine_url(deployed, path):
+    """Straight from nginx (client_max_body_size is the app's limit), never acted on."""
+    response = httpx.post(f"{deployed.url}{path}", content=b"x" * 3_000_000, timeout=30)
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
+@needs_nginx
+def test_a_header_longer_than_nginx_takes_is_a_json_400(deployed):
+    response = httpx.get(
+        f"{deployed.url}/api/v1/me", headers={"x-api-key": "gns_" + "A" * 20_000}, timeout=10
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+
+
+@needs_nginx
+def test_while_the_app_restarts_programs_get_json_and_people_a_page(deployed, member, make_key):
+    key = make_key(member)
+    deployed.web.__exit__()  # the console and API restart: nginx answers for them
+    deployed.mcp.__exit__()
+    for method, path in [("GET", "/api/v1/me"), ("POST", "/oauth/token/"),
+                         ("POST", "/oauth/register/"), ("POST", "/mcp")]:  # fmt: skip
+        down = httpx.request(
+            method, f"{deployed.url}{path}", headers={"x-api-key": key.plaintext}, timeout=10
+        )
+        assert down.status_code == 503, path
+        assert down.json()["error"] == "temporarily_unavailable", path
         assert down.headers["Retry-After"] == "5"
-        page = httpx.get(f"{nginx.url}/accounts/login/", timeout=10)
-        assert (page.status_code, "Back in a moment" in page.text) == (503, True)
+    page = httpx.get(f"{deployed.url}/accounts/login/", timeout=10)
+    assert (page.status_code, "Back in a moment" in page.text) == (503, True)

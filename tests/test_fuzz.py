@@ -4,7 +4,6 @@
 
 import string
 
-import httpx
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
@@ -14,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apikeys import keys, services
+from apikeys.shapes import UNAUTHORIZED
 
 from .factories import ApiKeyFactory
 
@@ -35,7 +35,9 @@ header_bytes = (
     )
     .filter(bool)
 )
-long_keys = st.integers(min_value=1_000, max_value=60_000).map(lambda n: b"gns_" + b"A" * n)
+# As long as a header line gets past the proxy in front (nginx: 8 KB); longer ones are its
+# 400 (tests/test_deploy.py).
+long_keys = st.integers(min_value=1_000, max_value=8_000).map(lambda n: b"gns_" + b"A" * n)
 
 
 class AuthenticateCalls:
@@ -112,25 +114,25 @@ def test_a_valid_key_with_one_character_changed_is_refused(client, valid_key, ca
     assert_most_reached_authenticate(calls, examples)
 
 
-def test_any_header_bytes_are_refused_by_api_and_mcp(server, transactional_db, calls, examples):
+def test_any_header_bytes_are_refused_by_api_and_mcp(http, examples):
+    """Through the production servers (what their HTTP parsers let through matters), whose
+    limits are out of reach (tests/conftest.py): every example reaches the key check."""
     tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
     @FUZZ
     @given(value=st.one_of(header_bytes, long_keys))
     def refused(value):
-        caches["limits"].clear()
         examples.append(value)
-        with httpx.Client(base_url=server.url, timeout=10) as http:
-            api = http.get("/api/v1/me", headers={"x-api-key": value})
-            mcp = http.post(
-                "/mcp",
-                json=tools,
-                headers={"Authorization": b"Bearer " + value, "Accept": "application/json"},
-            )
-        assert (api.status_code, mcp.status_code) == (401, 401)
+        api = http.get("/api/v1/me", headers={"x-api-key": value})
+        mcp = http.post(
+            "/mcp",
+            json=tools,
+            headers={"Authorization": b"Bearer " + value, "Accept": "application/json"},
+        )
+        assert (api.status_code, mcp.status_code) == (401, 401), value
+        assert api.json() == mcp.json() == UNAUTHORIZED
 
     refused()
-    assert_most_reached_authenticate(calls, examples, per_example=2)
 
 
 def test_the_valid_key_itself_is_accepted(client, valid_key):
@@ -169,10 +171,11 @@ def admin_key(admin, member):
     return ApiKeyFactory(membership=admin, scopes=scopes.DEFAULT | {scopes.ORG_ADMIN}).plaintext
 
 
-def test_the_api_keeps_to_its_schema(
-    server, transactional_db, admin_key, monkeypatch, leak_endpoints_configured
-):
-    schema = schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
+def test_the_api_keeps_to_its_schema(transactional_db, admin_key, leak_endpoints_configured):
+    # The production entry point in this process (with the test's settings applied).
+    from genesis.wsgi import application
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
     @schema.auth()
     class ApiKeyHeader:

@@ -4,6 +4,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -13,11 +15,18 @@ def commands(program: str) -> list[list[str]]:
     return [shlex.split(command.replace("\\\n", " "))[1:] for command in found]
 
 
-def test_the_readme_serves_with_the_units_command():
-    unit = (ROOT / "docs" / "deploy" / "genesis.service").read_text().replace("\\\n", " ")
-    in_unit = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.M).group(1))[1:]
-    assert in_unit in commands("granian"), "README step 5 and the systemd unit disagree"
-    assert "--blocking-threads" in in_unit and "genesis.wsgi:application" in in_unit
+@pytest.mark.parametrize(
+    ("unit", "entry"),
+    [
+        ("genesis-web.service", "genesis.wsgi:application"),
+        ("genesis-mcp.service", "genesis.asgi:application"),
+    ],
+)
+def test_the_readme_serves_with_the_units_commands(unit, entry):
+    text = (ROOT / "docs" / "deploy" / unit).read_text().replace("\\\n", " ")
+    in_unit = shlex.split(re.search(r"^ExecStart=(.+)$", text, re.M).group(1))[1:]
+    assert in_unit in commands("granian"), f"README step 5 and {unit} disagree"
+    assert entry in in_unit
 
 
 def test_uvicorn_is_told_to_leave_the_client_address_to_the_app():

@@ -65,17 +65,17 @@ def test_who_is_inside(ip, allowed):
 
 @pytest.mark.parametrize("call", [me, mcp], ids=["api", "mcp"])
 def test_a_key_works_only_from_its_ranges_behind_the_proxy(
-    server, transactional_db, settings, member, make_key, call
+    proxied, transactional_db, member, make_key, call
 ):
-    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    url = proxied.url if call is me else proxied.mcp_url
     key = make_key(member, allowed_ips=LIST)
-    assert call(server.url, key.plaintext, INSIDE_V4).status_code == 200
-    assert call(server.url, key.plaintext, INSIDE_V6).status_code == 200
-    refused = call(server.url, key.plaintext, OUTSIDE_V4)
-    wrong = call(server.url, "gns_" + "A" * 38, OUTSIDE_V6)
+    assert call(url, key.plaintext, INSIDE_V4).status_code == 200
+    assert call(url, key.plaintext, INSIDE_V6).status_code == 200
+    refused = call(url, key.plaintext, OUTSIDE_V4)
+    wrong = call(url, "gns_" + "A" * 38, OUTSIDE_V6)
     assert refused.status_code == wrong.status_code == 401
     assert refused.content == wrong.content  # nothing tells the two apart
-    assert call(server.url, key.plaintext, OUTSIDE_V6).status_code == 401
+    assert call(url, key.plaintext, OUTSIDE_V6).status_code == 401
     key.refresh_from_db()
     assert key.last_refused_ip == OUTSIDE_V4 and key.last_refused_at is not None
     assert key.last_used_ip in (INSIDE_V4, INSIDE_V6)
@@ -96,12 +96,12 @@ def test_the_owner_sees_a_refusal_in_the_list_and_the_log(admin, member, client_
 
 
 def test_without_trusted_proxies_a_forged_header_gets_no_one_inside(
-    server, transactional_db, member, make_key
+    direct, transactional_db, member, make_key
 ):
     key = make_key(member, allowed_ips="203.0.113.0/24")
-    assert me(server.url, key.plaintext, INSIDE_V4).status_code == 401  # peer is 127.0.0.1
+    assert me(direct.url, key.plaintext, INSIDE_V4).status_code == 401  # peer is 127.0.0.1
     loopback = make_key(member, allowed_ips="127.0.0.1")
-    assert me(server.url, loopback.plaintext, OUTSIDE_V4).status_code == 200
+    assert me(direct.url, loopback.plaintext, OUTSIDE_V4).status_code == 200
 
 
 def test_the_key_check_stays_one_query(member, make_key, django_assert_num_queries):

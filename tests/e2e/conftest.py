@@ -64,6 +64,15 @@ def live(server, transactional_db):
 
 
 @pytest.fixture
+def one_origin(live):
+    """OAuth's clients need the MCP server and the authorization server at one origin,
+    PUBLIC_URL's, as nginx makes it in production (tests/servers.py)."""
+    if not live.nginx:
+        pytest.skip("needs nginx in front (apt-get install nginx): one origin for OAuth")
+    return live
+
+
+@pytest.fixture
 def sign_in(live, context):
     """Put a signed-in session for the membership's user into the browser context."""
 

@@ -30,7 +30,7 @@ def main():
     from apikeys.services import create_key
     from organizations.models import Membership
 
-    from ..servers import ThreadedServer
+    from ..servers import ServerProcess
     from .conftest import CHROMIUM
 
     call_command("migrate", verbosity=0)
@@ -48,7 +48,13 @@ def main():
             create_key(membership.user, membership.organization, name)
 
     OUT.mkdir(parents=True, exist_ok=True)
-    with ThreadedServer() as server, sync_playwright() as playwright:
+    # The development server on the scratch database (DEBUG: static files as they are).
+    serve = [sys.executable, "manage.py", "serve", "--no-reload", "--port", "{port}"]
+    with (
+        ServerProcess(serve, DJANGO_SETTINGS_MODULE="genesis.settings", DEBUG="1",
+                      DATABASE_URL=os.environ["DATABASE_URL"]) as server,
+        sync_playwright() as playwright,
+    ):  # fmt: skip
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )

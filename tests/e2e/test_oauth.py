@@ -118,7 +118,9 @@ def consent_in_the_browser(page, client, organization_name):
     expect(page.get_by_text("Done")).to_be_visible()
 
 
-def test_a_client_signs_in_with_oauth_and_the_grant_dies_when_revoked(live, page, member, sign_in):
+def test_a_client_signs_in_with_oauth_and_the_grant_dies_when_revoked(
+    one_origin, live, page, member, sign_in
+):
     sign_in(member)
     client = OAuthClient(f"{live.url}{settings.MCP_OAUTH_PATH}")
     client.start(whoami)

@@ -54,7 +54,7 @@ def test_the_inspector_cli_with_a_key_header(live, member, make_key, tmp_path):
             str(NODE),
             str(BIN / "mcp-inspector"),
             "--cli",
-            f"{live.url}{settings.MCP_PATH}",
+            f"{live.mcp_url}{settings.MCP_PATH}",
             "--transport",
             "http",
             "--method",
@@ -75,7 +75,9 @@ def test_the_inspector_cli_with_a_key_header(live, member, make_key, tmp_path):
     assert not Application.objects.exists()  # it registered nowhere
 
 
-def test_claude_codes_connection_check_with_a_key_header(live, member, make_key, tmp_path):
+def test_claude_codes_connection_check_with_a_key_header(
+    one_origin, live, member, make_key, tmp_path
+):
     """`claude mcp list` checks each server: the key URL connects with its header; the
     sign-in URL is recognised as one that needs signing in, never as broken."""
     key = make_key(member, "Claude Code")
@@ -95,7 +97,7 @@ def test_claude_codes_connection_check_with_a_key_header(live, member, make_key,
     add = ["mcp", "add", "--transport", "http"]
     header = f"Authorization: Bearer {key.plaintext}"
     assert (
-        claude(*add, "genesis", f"{live.url}{settings.MCP_PATH}", "--header", header).returncode
+        claude(*add, "genesis", f"{live.mcp_url}{settings.MCP_PATH}", "--header", header).returncode
         == 0
     )
     assert claude(*add, "genesis-oauth", f"{live.url}{settings.MCP_OAUTH_PATH}").returncode == 0
@@ -208,7 +210,7 @@ def test_mcp_remote_with_a_key_header_is_never_sent_into_oauth(
         [
             str(NODE),
             str(BIN / "mcp-remote"),
-            f"{live.url}{settings.MCP_PATH}",
+            f"{live.mcp_url}{settings.MCP_PATH}",
             str(free_port()),
             "--allow-http",
             "--header",
@@ -224,7 +226,7 @@ def test_mcp_remote_with_a_key_header_is_never_sent_into_oauth(
     assert key.last_used_at is not None
 
 
-def test_mcp_remote_signs_in_with_oauth(live, page, member, sign_in, tmp_path, stdio):
+def test_mcp_remote_signs_in_with_oauth(one_origin, live, page, member, sign_in, tmp_path, stdio):
     sign_in(member)
     client = stdio(
         [

@@ -194,7 +194,9 @@ def test_a_deleted_registration_revokes_its_grants_audited(server, http, member)
     assert flow.mcp_post(http, token).status_code == 401
 
 
-def test_first_uses_of_metadata_documents_count_as_registrations(http, settings):
+def test_first_uses_of_metadata_documents_count_as_registrations(in_process, settings):
+    # In this process, with the limit lowered (the test client runs the same stack).
+    http = in_process
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "oauth_registrations": "2/h"}
     statuses = [
         http.post(

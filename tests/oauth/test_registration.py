@@ -57,7 +57,9 @@ def test_plain_http_elsewhere_is_refused(http, uri):
     assert not Application.objects.exists()
 
 
-def test_registration_is_throttled_per_address(http, settings, throttle_clock):
+def test_registration_is_throttled_per_address(in_process, settings, throttle_clock):
+    # In this process, with the limit lowered (the test client runs the same stack).
+    http = in_process
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "oauth_registrations": "3/h"}
     for _ in range(3):
         assert register(http, [flow.REDIRECT_URI]).status_code == 201
@@ -151,37 +153,39 @@ def client_document(url, **extra):
     }
 
 
+# In this process: the fetch of a document on this machine needs DEBUG, and trusting the
+# test CA an environment variable of the process that fetches.
+
+
 def test_a_client_id_metadata_document_names_the_client_and_gets_a_grant(
-    server, http, member, settings, metadata_document
+    in_process, in_process_as, member, settings, metadata_document
 ):
     settings.DEBUG = True  # the document is on this machine
     document = metadata_document(client_document)
     verifier, challenge = flow.pkce()
-    with flow.browser_for(server, member.user) as browser:
-        page = browser.get(
-            "/oauth/authorize/", params=flow.authorize_params(document.url, challenge)
-        )
-        assert page.status_code == 200, page.text
-        assert "Authorize Docs Client" in page.text
-        response = flow.consent(
-            browser,
-            flow.authorize_params(document.url, challenge),
-            organization=member.organization,
-            scopes=["mcp:read"],
-        )
-    tokens = flow.exchange(http, document.url, flow.code_from(response), verifier)
+    browser = in_process_as(member.user)
+    page = browser.get("/oauth/authorize/", params=flow.authorize_params(document.url, challenge))
+    assert page.status_code == 200, page.text
+    assert "Authorize Docs Client" in page.text
+    response = flow.consent(
+        browser,
+        flow.authorize_params(document.url, challenge),
+        organization=member.organization,
+        scopes=["mcp:read"],
+    )
+    tokens = flow.exchange(in_process, document.url, flow.code_from(response), verifier)
     assert tokens.status_code == 200, tokens.text
     assert document.fetches == ["/client.json"]  # once, then cached
     assert AuthorizedApp.objects.get().client_name == "Docs Client"
 
 
 def test_without_debug_a_document_on_a_private_address_is_never_fetched(
-    server, http, member, settings, metadata_document
+    in_process_as, member, settings, metadata_document
 ):
     settings.DEBUG = False
     document = metadata_document(client_document)
-    with flow.browser_for(server, member.user) as browser:
-        page = browser.get("/oauth/authorize/", params=cimd_params(document.url))
+    browser = in_process_as(member.user)
+    page = browser.get("/oauth/authorize/", params=cimd_params(document.url))
     assert page.status_code in (400, 401)
     assert "This app can't be authorized" in page.text
     assert document.fetches == []
@@ -189,12 +193,12 @@ def test_without_debug_a_document_on_a_private_address_is_never_fetched(
 
 
 def test_a_document_for_another_client_id_is_refused(
-    server, http, member, settings, metadata_document
+    in_process_as, member, settings, metadata_document
 ):
     settings.DEBUG = True
     document = metadata_document(lambda url: client_document("https://elsewhere.example/c.json"))
-    with flow.browser_for(server, member.user) as browser:
-        page = browser.get("/oauth/authorize/", params=cimd_params(document.url))
+    browser = in_process_as(member.user)
+    page = browser.get("/oauth/authorize/", params=cimd_params(document.url))
     assert page.status_code in (400, 401)
     assert not Application.objects.filter(client_id=document.url).exists()
 

@@ -19,7 +19,7 @@ def whoami(http, token):
     return flow.mcp_post(http, token, "tools/call", {"name": "whoami", "arguments": {}})
 
 
-def test_a_granted_token_calls_the_mcp_server_as_its_person(server, http, member):
+def test_a_granted_token_calls_the_mcp_server_as_its_person(server, http, member, address):
     granted = flow.grant(server, http, member)
     response = whoami(http, granted.access_token)
     assert response.status_code == 200, response.text
@@ -29,7 +29,7 @@ def test_a_granted_token_calls_the_mcp_server_as_its_person(server, http, member
     assert me["key_name"] == "Test client"
     grant = AuthorizedApp.objects.get()
     assert grant.is_active and grant.last_used_at is not None
-    assert grant.last_used_ip == "127.0.0.1"
+    assert grant.last_used_ip == address
 
 
 def test_no_token_is_stored_in_plaintext(server, http, member):

@@ -16,8 +16,10 @@ from mcp.types import Implementation
 
 from apikeys import keys
 from apikeys.models import ApiKey
-from apikeys.shapes import UNAUTHORIZED
+from apikeys.shapes import THROTTLED, UNAUTHORIZED
 from infra.limits import rate
+
+from ..asgi import InProcess
 
 
 async def _session(url, key, action, client_info=None, statuses=None, address=None):
@@ -117,6 +119,9 @@ def test_use_is_recorded_with_the_client_name_and_version(
     assert key.last_used_ip == address
 
 
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
 def raw_mcp(http, key=None, **headers):
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
@@ -187,13 +192,26 @@ def test_host_and_origin_are_checked(server, transactional_db, member, make_key,
     assert raw_mcp(mcp_http, key, Origin="http://localhost:3000").status_code == 200
 
 
-def test_too_many_failures_get_429(server, transactional_db, member, make_key, mcp_http):
+def test_too_many_failures_get_429_until_the_window_passes(
+    transactional_db, member, make_key, throttle_clock
+):
+    """In this process, where the clock is pinned (the production servers' limits are
+    tested in tests/test_client_ip.py)."""
     key = make_key(member).plaintext
-    for _ in range(rate("key_failures").count + 1):
-        assert raw_mcp(mcp_http, "gns_wrong").status_code == 401
-    blocked = raw_mcp(mcp_http, key)
-    assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) >= 1
+    with InProcess() as asgi:
+
+        def call(secret):
+            headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
+            return asgi.request("POST", "/mcp", json=TOOLS_LIST, headers=headers)
+
+        for _ in range(rate("key_failures").count + 1):
+            assert call("gns_wrong").status_code == 401
+        blocked = call(key)
+        assert blocked.status_code == 429
+        assert blocked.json() == THROTTLED
+        assert 1 <= int(blocked.headers["Retry-After"]) <= rate("key_failures").seconds
+        throttle_clock.set(throttle_clock.now + rate("key_failures").seconds)
+        assert call(key).status_code == 200
 
 
 def rpc(http, key, method, params=None, user_agent="node", request_id=1):
