@@ -2,8 +2,8 @@
 
 The failed-key throttle, the sign-in lockout (allauth's, keyed in accounts.adapter), the
 audit log and "last used" all read the address decided here, under every server (the
-console and API through `ClientIpMiddleware`, the MCP server through its gate in
-genesis.mcp).
+console and API through `ClientIpMiddleware`, the MCP server through its edge,
+mcp_server.edge).
 
 `TRUSTED_PROXIES` lists the proxies in front of the app (addresses or CIDR ranges). Only
 a request whose TCP peer is one of them is believed about `X-Forwarded-For`, and then the

@@ -50,8 +50,15 @@ def _database() -> None:
     answers reads and refuses every write)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")  # takes the write lock, or fails
-            cursor.execute("ROLLBACK")
+            # A write that changes nothing, rolled back: SQLite refuses it on a file it
+            # opened read-only (taking the write lock alone succeeds there).
+            cursor.execute("PRAGMA user_version")
+            version = int(cursor.fetchone()[0])
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.execute(f"PRAGMA user_version = {version}")
+            finally:
+                cursor.execute("ROLLBACK")
         else:
             cursor.execute("SELECT NOT pg_is_in_recovery()")
             if not cursor.fetchone()[0]:

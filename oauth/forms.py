@@ -1,4 +1,5 @@
 from django import forms
+from django.core import signing
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.forms import AllowForm
 
@@ -7,10 +8,16 @@ from organizations import scopes as scopes_
 
 from . import scopes
 
+OFFERED_SALT = "oauth.consent.offered"
+
 
 class ConsentForm(AllowForm):
     """The toolkit's form (the request's parameters, hidden), with the person's choices:
-    the organization, and the scopes among those the client asked for."""
+    the organization, and the scopes among those the page offered: what the client asked
+    for, and organization administration, unticked, to an Admin or Owner (clients ask for
+    the MCP server's default; an admin may want more). What was offered travels signed
+    with the page (`offered`), so a POST grants nothing the page didn't show, whatever its
+    hidden fields say."""
 
     organization = forms.TypedChoiceField(
         label=_("Organization"),
@@ -22,6 +29,7 @@ class ConsentForm(AllowForm):
     scopes = forms.MultipleChoiceField(
         label=_("Access"), widget=forms.CheckboxSelectMultiple, required=False
     )
+    offered = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, memberships=(), requested=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,9 +37,28 @@ class ConsentForm(AllowForm):
         self.fields["organization"].choices = [
             (m.organization_id, m.organization.name) for m in memberships
         ]
+        if self.is_bound:
+            offered = self._signed_offer(self.data.get("offered", ""))
+        else:
+            administers = any(m.role in scopes_.ADMIN_ROLES for m in memberships)
+            offered = [
+                name
+                for name in scopes.GRANTABLE
+                if name in requested or (name == scopes_.ORG_ADMIN and administers)
+            ]
+            self.initial["offered"] = signing.dumps(offered, salt=OFFERED_SALT)
         self.fields["scopes"].choices = [
-            (name, text) for name, text in scopes.GRANTABLE.items() if name in requested
+            (name, text) for name, text in scopes.GRANTABLE.items() if name in offered
         ]
+
+    @staticmethod
+    def _signed_offer(value: str) -> list:
+        """What the page offered; nothing for a page that was not ours (a refusal)."""
+        try:
+            offered = signing.loads(value, salt=OFFERED_SALT, max_age=3600)
+        except signing.BadSignature:
+            return []
+        return offered if isinstance(offered, list) else []
 
     def clean(self):
         data = super().clean()

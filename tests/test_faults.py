@@ -69,6 +69,42 @@ def fault_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.strip()]
 
 
+def test_ready_never_answers_500_when_a_check_itself_breaks(client, transactional_db, settings):
+    # A Redis client that can't even be had (here: REDIS_URL set, and the rate limits'
+    # cache in local memory): the check fails, readiness answers.
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/api/v1/ready")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "redis": "unavailable"},
+    }
+
+
+def test_one_slow_check_is_not_an_outage_but_a_hung_one_is(client, transactional_db, monkeypatch):
+    """On a busy machine a check may take longer than readiness waits: the last answer
+    stands while it is fresh (STALE_SECONDS); a check that hangs past that is an outage."""
+    from infra import readiness
+
+    monkeypatch.setattr(readiness, "_pending", None)
+    monkeypatch.setattr(readiness, "_last", None)
+    assert client.get("/api/v1/ready").status_code == 200  # answered: the last answer
+    now = [time.monotonic()]
+    monkeypatch.setattr(readiness.time, "monotonic", lambda: now[0])
+    released = threading.Event()
+    monkeypatch.setattr(readiness, "_database", lambda: released.wait(timeout=30))
+    try:
+        slow = client.get("/api/v1/ready")
+        assert slow.status_code == 200, slow.json()
+        now[0] += readiness.STALE_SECONDS + 1
+        hung = client.get("/api/v1/ready")
+        assert hung.status_code == 503
+        assert hung.json()["checks"]["database"] == "no answer in time"
+    finally:
+        released.set()
+        readiness._pending.result(timeout=30)
+
+
 def test_ready_says_what_answered(http, settings):
     response = http.get("/api/v1/ready")
     assert response.status_code == 200
@@ -211,16 +247,27 @@ def test_a_read_only_database_keeps_keys_working_without_last_used(
     read_only = {"DATABASE_URL": f"sqlite:///{copy}", **QUIET}
     web = ServerProcess([*without_write_override(), *quiet(WEB)], **read_only)
     mcp_server = ServerProcess([*without_write_override(), *quiet(MCP)], **read_only)
+
+    def last_used():
+        with sqlite3.connect(copy) as database:
+            return database.execute(
+                "SELECT last_used_at FROM apikeys_apikey WHERE id = ?", (key.pk,)
+            ).fetchone()[0]
+
     with web, mcp_server:
         for _ in range(5):  # the first use is due for its last-used write
             assert me(web.url, key.plaintext).status_code == 200
             assert mcp(mcp_server.url, key.plaintext).status_code == 200
         assert me(web.url, "gns_wrong").status_code == 401
-    with sqlite3.connect(copy) as database:
-        row = database.execute(
-            "SELECT last_used_at FROM apikeys_apikey WHERE id = ?", (key.pk,)
-        ).fetchone()
-    assert row == (None,)
+        assert last_used() is None
+        # Readiness says so: the database answers, and takes no writes.
+        down = ready(web.url)
+        assert (down.status_code, down.json()["checks"]["database"]) == (503, "unavailable")
+        # Writable again: the very next writes go through (no connection kept read-only).
+        copy.chmod(0o644)
+        assert wait_until(lambda: ready(web.url).status_code == 200)
+        assert me(web.url, key.plaintext).status_code == 200
+        assert last_used() is not None
     for server in (web, mcp_server):
         assert sum("Last use not recorded" in line for line in fault_lines(server.output)) == 1
         assert "Traceback" not in server.output.split("Last use not recorded", 1)[1]

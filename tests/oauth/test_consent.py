@@ -2,6 +2,7 @@
 person chooses (never beyond their role), two-factor where the organization requires it,
 Deny, CSRF, and refusals that never send the browser to a client that isn't proven."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -207,3 +208,58 @@ def test_pkce_is_required_and_only_s256(server, member, client_id, pkce):
     assert "This app can't be authorized" in response.text
     assert "location" not in response.headers
     assert not AuthorizedApp.objects.exists()
+
+
+def test_an_admin_is_offered_organization_administration_unticked(server, admin, client_id):
+    """Clients ask for what the 401 and the metadata suggest (the MCP server's default);
+    an Admin or Owner may give organization administration too, if they choose to."""
+    with flow.browser_for(server, admin.user) as browser:
+        page = browser.get("/oauth/authorize/", params=params(client_id))
+    assert page.status_code == 200
+    assert 'value="org:admin"' in page.text
+    checked = re.findall(r'<input[^>]*value="([a-z:]+)"[^>]*checked', page.text)
+    assert "mcp:read" in checked and "org:admin" not in checked
+
+
+def test_a_member_is_not_offered_organization_administration(server, member, client_id):
+    with flow.browser_for(server, member.user) as browser:
+        page = browser.get("/oauth/authorize/", params=params(client_id))
+    assert 'value="mcp:read"' in page.text and 'value="org:admin"' not in page.text
+
+
+def test_a_post_grants_nothing_the_page_did_not_offer(server, admin, client_id):
+    """Editing the form's hidden request (its `scope`) changes nothing: what the page
+    offered travels signed with it."""
+    with flow.browser_for(server, admin.user) as browser:
+        asked = params(client_id, scope="mcp:read")
+        page = browser.get("/oauth/authorize/", params=asked)
+        data = flow.form_fields(page.text)
+        data.update(
+            scope="mcp:read mcp:write",  # what the client never asked for
+            organization=str(admin.organization.pk),
+            scopes=["mcp:read", "mcp:write"],
+            allow="on",
+        )
+        refused = browser.post("/oauth/authorize/", data=data, headers={"Referer": str(page.url)})
+        assert refused.status_code == 200  # the form again, with why
+        assert not AuthorizedApp.objects.exists()
+        data["offered"] = "forged"
+        data["scopes"] = ["mcp:read"]
+        forged = browser.post("/oauth/authorize/", data=data, headers={"Referer": str(page.url)})
+        assert forged.status_code == 200
+        assert not AuthorizedApp.objects.exists()
+
+
+def test_a_grant_without_organization_administration_is_asked_to_step_up(server, http, member):
+    """The organization tools answer 403 insufficient_scope naming org:admin, at the
+    OAuth path with where its metadata is, so clients that implement the step-up ask
+    again."""
+    granted = flow.grant(server, http, member)
+    response = flow.mcp_post(
+        http, granted.access_token, "tools/call", {"name": "list_organization_api_keys"}
+    )
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="org:admin"' in challenge
+    assert "resource_metadata=" in challenge
