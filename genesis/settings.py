@@ -12,6 +12,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from genesis.drain import drain_seconds
 from infra.client_ip import parse_trusted_proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -399,7 +400,7 @@ REQUEST_BODY_TIMEOUT = 15
 
 # On SIGTERM, /api/v1/ready answers 503 for this long before the server stops, so that a
 # load balancer polling it stops sending first (infra.readiness; ASGI servers only).
-DRAIN_SECONDS = float(os.environ.get("DRAIN_SECONDS", "0" if DEBUG else "10"))
+DRAIN_SECONDS = drain_seconds()
 # While this file exists, /api/v1/ready answers 503 (`manage.py drain` makes it).
 DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
 # GitHub's secret-scanning public keys, in GitHub's format (apikeys.leaks), refreshed by
@@ -504,7 +505,10 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_log": {"()": "infra.faults.RequestLog"}},
+    "filters": {
+        "request_log": {"()": "infra.faults.RequestLog"},
+        "condensed": {"()": "infra.faults.Condensed"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The MCP SDK logs the end of every stateless request's session at INFO.
@@ -512,5 +516,8 @@ LOGGING = {
         "mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"},
         # Requests failed for a dependency, and machine URLs' refusals: a line a minute.
         "django.request": {"filters": ["request_log"]},
+        # The mail sender logs each failed try with its traceback: a line a minute.
+        # (A handler of its own here: post_office then adds none of its own.)
+        "post_office": {"handlers": ["console"], "propagate": False, "filters": ["condensed"]},
     },
 }

@@ -125,7 +125,26 @@ class RequestLog(logging.Filter):
             return False
         status = getattr(record, "status_code", None)
         request = getattr(record, "request", None)
+        if status == 503:
+            # Answered on purpose while a dependency is down (its fault was reported).
+            report("Unavailable (503)", record.getMessage())
+            return False
         if status and 400 <= status < 500 and request and is_machine_path(request.path):
             report(f"Refused at machine URLs ({status})", record.getMessage())
             return False
         return True
+
+
+class Condensed(logging.Filter):
+    """For a library that logs every failure with its traceback (post_office's sender,
+    once per try of each message): one line per kind of failure per minute, with the
+    count, the first of a kind that is a bug with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        kind = f"{record.name}: {type(error).__name__}" if error else record.name
+        redact_secret_paths(record)
+        report(kind, record.getMessage(), error, traceback=not is_dependency_error(error))
+        return False

@@ -174,6 +174,9 @@ def test_the_readme_command_serves_a_minute_of_writes_without_restarting(checkou
                     )
                     assert registered.status_code == 201, registered.text
                 time.sleep(0.5)  # paces the minute of use; nothing waits on it
+            # OAuth's issuer is this server's address, on whatever port it was given.
+            issuer = client.get("/.well-known/oauth-authorization-server/oauth").json()["issuer"]
+            assert issuer == f"{base}/oauth"
             assert "Changes detected" not in _log(checkout)
             assert _log(checkout).count("Spawning worker") == 1
             # It does watch the code.

@@ -4,6 +4,7 @@ where the guarantees allow, every answer keeps its contract (JSON with the right
 at machine URLs, never an HTML 500, never no answer), nothing hangs past its timeout, the
 log says it once, and recovery needs no restart."""
 
+import os
 import shutil
 import socket
 import sqlite3
@@ -26,7 +27,7 @@ from infra.limits import rate
 from . import sessions
 from .asgi import InProcess
 from .faults import MailInbox, RedisServer, SilentMailServer, TcpRelay, without_write_override
-from .servers import MCP, ROOT, WEB, Production, ServerProcess
+from .servers import MCP, ROOT, WEB, Production, ServerProcess, server_env
 
 needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
@@ -486,7 +487,8 @@ class Balancer:
         many answers came before the 503."""
         assert wait_until(lambda: ready(self.url).status_code == 503, timeout=5)
         seen = len(self.results)
-        time.sleep(0.5)
+        # Still answered while draining: a few more come before the balancer stops.
+        assert wait_until(lambda: len(self.results) > seen + 5, timeout=10)
         self.sending.clear()
         for loader in self.loaders:
             loader.result(timeout=20)
@@ -496,6 +498,23 @@ class Balancer:
         assert len(self.results) > answered_before_the_drain, "it kept serving while draining"
         assert not self.failures
         assert set(self.results) == {200}
+
+
+def test_draining_never_waits_for_django_to_start(tmp_path):
+    script = (
+        "import sys; from genesis import drain; "
+        "code = drain.main(sys.argv[1:]); print('django' in sys.modules); sys.exit(code)"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "DRAIN_FILE": str(tmp_path / "d"), "DEBUG": "1"}
+    ran = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=30, check=True,
+    )  # fmt: skip
+    assert ran.stdout.splitlines()[-1] == "False"
+    assert (tmp_path / "d").exists()
+    subprocess.run([sys.executable, "-m", "genesis.drain", "--undo"], cwd=ROOT, env=env,
+                   check=True, timeout=30)  # fmt: skip
+    assert not (tmp_path / "d").exists()
 
 
 def test_the_production_server_drains_before_it_stops(transactional_db, member, make_key, tmp_path):
@@ -509,7 +528,7 @@ def test_the_production_server_drains_before_it_stops(transactional_db, member, 
         balancer.start(pool, 2)
         drain = pool.submit(
             subprocess.run,
-            [sys.executable, "manage.py", "drain"],
+            [sys.executable, "-m", "genesis.drain"],  # as the unit runs it
             cwd=ROOT, env=server.env, capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         before = balancer.stop_once_ready_says_503()
@@ -545,3 +564,39 @@ def test_a_bug_is_reported_with_its_traceback_the_first_time(caplog):
     records = [r for r in caplog.records if r.name == "infra.faults"]
     assert len(records) == 1
     assert records[0].exc_info
+
+
+def test_an_outage_is_a_line_a_minute_in_the_servers_log_not_one_per_request(transactional_db):
+    """The console and API server with a database that can't be opened: every answer is
+    a 503, and the log says so once (not a line, or a traceback, per request)."""
+    missing = "sqlite:////nonexistent-directory/genesis.sqlite3"
+    with ServerProcess(quiet(WEB), DATABASE_URL=missing, **QUIET) as web:
+        for _ in range(20):
+            assert me(web.url, "gns_" + "A" * 38).status_code == 503
+    lines = fault_lines(web.output)
+    assert "Traceback" not in web.output
+    assert len(lines) <= 3, web.output
+    assert sum("Unavailable (503)" in line for line in lines) <= 1, web.output
+
+
+def test_the_mail_sender_logs_a_line_per_kind_of_failure_not_a_traceback_per_try(
+    transactional_db, member, make_key
+):
+    from post_office import mail as post_office_mail
+
+    for number in range(3):
+        post_office_mail.send([member.user.email], "Genesis <a@example.com>", subject=f"n{number}",
+                              message="body", priority="medium")  # fmt: skip
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    env = server_env(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port), EMAIL_TIMEOUT="1", **QUIET)
+    sent = subprocess.run(
+        [sys.executable, "manage.py", "send_queued_mail"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    output = sent.stdout + sent.stderr
+    assert "Traceback" not in output, output
+    failures = [line for line in fault_lines(output) if "post_office" in line]
+    assert 1 <= len(failures) <= 2, output

@@ -14,12 +14,24 @@ LISTS = [
 BAD_PAGES = ["abc", "-3", "0", "2.5", "", "99999999999999999999", "9" * 5000, "1e9", "٣"]
 
 
+# Numbers past this one page: the clamped huge one, and ٣ (Arabic-Indic 3, a digit like
+# any other); 5,000 digits are no number at all (Python reads at most 4,300): page 1.
+PAST_THE_END = {"99999999999999999999", "٣"}
+
+
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("page", BAD_PAGES)
 def test_any_page_number_gets_a_page(owner, member, client_for, make_key, path, page):
+    """Anything that isn't a page number is the first page; a number past the end is
+    the page past the end (the Members list: its last page)."""
     make_key(member, "Listed key")
     response = client_for(owner).get(path, {"page": page})
     assert response.status_code == 200
+    # What the list's one page holds: the member's key (its creation, in the audit log),
+    # or on the Members list the member.
+    listed = member.user.email if "/members/" in path else "Listed key"
+    shown = page not in PAST_THE_END or "/members/" in path
+    assert (listed in response.text) is shown
 
 
 @pytest.mark.parametrize("path", ["/o/acme/api-keys/", "/o/acme/audit/"])

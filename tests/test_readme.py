@@ -1,7 +1,10 @@
 """What the README tells people to run keeps the guarantees the code makes."""
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,13 +32,30 @@ def test_the_readme_serves_with_the_units_commands(unit, entry):
     assert entry in in_unit
 
 
-def test_uvicorn_is_told_to_leave_the_client_address_to_the_app():
-    assert "`--no-proxy-headers`" in README
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.+?)\n```", README, re.S)
 
 
-def test_the_mcp_examples_say_what_they_need():
-    assert 'pip install "mcp>=2.3,<3"' in README
-    assert "Node.js 22" in README
+def test_the_readmes_mcp_example_runs_against_the_server(server, transactional_db, member):
+    """The README's first Python example, as a reader copies it, against the production
+    servers: the MCP SDK's own client, with a key."""
+    from tests.factories import ApiKeyFactory
+
+    key = ApiKeyFactory(membership=member, name="README example")
+    [example] = [block for block in python_blocks() if '"whoami"' in block]
+    assert 'pip install "mcp>=2.3,<3"' in README  # what it needs, said beside it
+    script = example.replace("http://127.0.0.1:8000", server.mcp_url)
+    ran = subprocess.run(  # noqa: S603 (the README's own example, by this interpreter)
+        [sys.executable, "-c", script],
+        env={**os.environ, "GENESIS_API_KEY": key.plaintext},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "'key_name': 'README example'" in ran.stdout
+    assert key.plaintext not in ran.stdout
 
 
 def test_every_install_the_readme_gives_is_from_a_lock_file():

@@ -306,3 +306,16 @@ def test_a_rows_button_urls_are_the_named_urls(slug):
         for action in ("rename", "roll", "delete", "revoke"):
             expected = reverse(f"apikeys:{action}", kwargs={"org": slug, "key_id": key_id})
             assert urls.url(key, action) == expected
+
+
+def test_the_lists_say_where_a_key_was_last_used_from(member, admin, client_for, make_key):
+    from apikeys import services
+    from apikeys.models import Surface
+
+    key = make_key(member, "From CI")
+    context = services.authenticate(key.plaintext, "203.0.113.7")
+    services.record_use(context, ip="203.0.113.7", surface=Surface.API, user_agent="curl/8.5")
+    mine = client_for(member).get("/o/acme/api-keys/").text
+    assert "via API · curl/8.5 · 203.0.113.7" in mine
+    organization = client_for(admin).get("/o/acme/api-keys/").text
+    assert "203.0.113.7" in organization

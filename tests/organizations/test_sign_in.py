@@ -1,5 +1,4 @@
 import pytest
-from django.conf import settings
 
 from organizations.models import User
 
@@ -8,8 +7,12 @@ from ..factories import PASSWORD, MembershipFactory, UserFactory
 WRONG = "The email address or the password is not right. Passwords are case-sensitive."
 
 
-def test_argon2_hashes_passwords(db):
-    assert settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+def test_a_new_password_is_stored_as_argon2_and_verifies(db):
+    user = User.objects.create_user("argon@example.com", "a long enough passphrase")
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    assert user.check_password("a long enough passphrase")
+    assert not user.check_password("a long enough passphrasE")
 
 
 def test_sign_in_with_email_in_any_case_goes_to_the_keys_page(member, client):

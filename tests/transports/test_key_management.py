@@ -212,7 +212,7 @@ def call(server, key, tool, arguments):
     headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
     message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                "params": {"name": tool, "arguments": arguments}}  # fmt: skip
-    return httpx.post(f"{server.url}/mcp", json=message, headers=headers, timeout=10)
+    return httpx.post(f"{server.mcp_url}/mcp", json=message, headers=headers, timeout=10)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_calling_a_tool_the_key_may_not_is_403_insufficient_scope(
     escaped = call(server, key.plaintext, tool, {}).request.content.replace(
         b"tools/call", b"tools\\/call"
     )
-    again = httpx.post(f"{server.url}/mcp", content=escaped, timeout=10, headers={
+    again = httpx.post(f"{server.mcp_url}/mcp", content=escaped, timeout=10, headers={
         "Authorization": f"Bearer {key.plaintext}", "Accept": "application/json",
         "Content-Type": "application/json"})  # fmt: skip
     assert again.status_code == 403
@@ -346,9 +346,9 @@ def test_the_documented_mcp_script_revokes_a_members_keys(
 
     admin_key = make_key(admin, "Janitor", scopes=ADMIN_SCOPES)
     mias = make_key(member, "Mia's deploy")
-    script = clients.mcp_management_script(f"{server.url}/mcp")
+    script = clients.mcp_management_script(f"{server.mcp_url}/mcp")
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert script.replace(server.url, "http://127.0.0.1:8000") in readme  # the same script
+    assert script.replace(server.mcp_url, "http://127.0.0.1:8000") in readme  # the same script
     ran = subprocess.run(  # noqa: S603 (our own script, run by this interpreter)
         [sys.executable, "-c", script],
         env={**os.environ, "GENESIS_API_KEY": admin_key.plaintext},

@@ -74,17 +74,18 @@ def expiry(key):
 
 @register.simple_tag
 def last_used(key):
-    """When, over which surface and from which client a key was last used, or Never: one
-    element, which a narrow card's cell wraps as a whole (its parts never overlap)."""
+    """When, over which surface, from which client and address a key was last used, or
+    Never: one element, which a narrow card's cell wraps as a whole (its parts never overlap)."""
     if not key.last_used_at:
         return format_html('<span class="muted">{}</span>', _("Never"))
     where = ""
     if key.last_used_surface:
         client = Truncator(key.last_used_client).chars(40)
         where = format_html(
-            ' <span class="muted">{}{}</span>',
+            ' <span class="muted">{}{}{}</span>',
             _("via %(surface)s") % {"surface": key.get_last_used_surface_display()},
             format_html(" · {}", client) if client else "",
+            format_html(" · {}", key.last_used_ip) if key.last_used_ip else "",
         )
     return format_html(
         '<span class="when">{}{}</span>', timestamp(key.last_used_at, relative=True), where

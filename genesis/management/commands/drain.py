@@ -1,12 +1,9 @@
-"""Drain this server before it stops: /api/v1/ready answers 503 from now on, and the
-command waits DRAIN_SECONDS so that load balancers polling it stop sending first. The
-systemd unit runs it as ExecStop; `--undo` (ExecStartPre) serves again."""
+"""`manage.py drain`: genesis.drain for people (the systemd unit runs that module
+directly, without starting Django)."""
 
-import time
-from pathlib import Path
-
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from genesis import drain
 
 
 class Command(BaseCommand):
@@ -16,15 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--undo", action="store_true", help="Serve again.")
 
     def handle(self, *args, undo=False, **options):
-        if not settings.DRAIN_FILE:
-            raise CommandError("Set DRAIN_FILE (e.g. /run/genesis/draining) to drain.")
-        marker = Path(settings.DRAIN_FILE)
-        if undo:
-            marker.unlink(missing_ok=True)
-            return
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-        self.stdout.write(
-            f"Draining: /api/v1/ready answers 503; stopping in {settings.DRAIN_SECONDS:g} s."
-        )
-        time.sleep(settings.DRAIN_SECONDS)
+        if drain.main(["--undo"] if undo else []) != 0:
+            raise CommandError("Set DRAIN_FILE (e.g. /run/genesis-web/draining) to drain.")

@@ -7,6 +7,8 @@ server on its own first writes (refusing connections meanwhile, and looping so t
 SIGTERM was lost). Production runs granian from the command line with its own flags
 (README, "Production")."""
 
+import os
+import sys
 from importlib.util import find_spec
 
 from django.conf import settings
@@ -45,6 +47,16 @@ class Command(BaseCommand):
             raise CommandError(
                 "serve is the development server and runs with DEBUG on only; production "
                 "runs granian as the README's Production section says."
+            )
+        # OAuth's issuer and the MCP server's audience are built on PUBLIC_URL: on another
+        # port than its default, unless it was set, the server it names is this one. The
+        # settings are read once, so the command starts again with it set.
+        public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+        if "PUBLIC_URL" not in os.environ and public_url != settings.PUBLIC_URL:
+            os.execve(  # noqa: S606 (this very command, again)
+                sys.executable,
+                [sys.executable, *sys.argv],
+                {**os.environ, "PUBLIC_URL": public_url},
             )
         if reload and find_spec("watchfiles") is None:
             # What granian watches with: its `reload` extra, which the development lock
