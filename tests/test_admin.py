@@ -706,7 +706,7 @@ def test_the_email_listing_keys_is_in_the_persons_language(
             {"action": "revoke_selected", "_selected_action": [key.pk for key in keys]},
         )
     [mail] = mailoutbox
-    assert mail.subject == "APIキーが失効しました"
+    assert mail.subject == "API キーが失効しました"
     assert "Mia Member 様" in mail.body and "一 (" in mail.body
 
 
