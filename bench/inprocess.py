@@ -1,12 +1,16 @@
 """One whole request in one process, no server and no network: microseconds per request
-of /api/v1/health and /api/v1/me (valid key), calling each project's WSGI application
-directly, best of 5 x 1,000. Ours and the peer each in a process of its own.
+of /api/v1/health and /api/v1/me (valid key), calling a project's WSGI application
+directly, best of 5 x 1,000. Each project in a process of its own: ours, the peer, the
+bare view (health only), and ours at another checkout (`--tree`, with its own .venv).
 
-    python bench/inprocess.py            # both, as a table
-    python bench/inprocess.py ours|peer  # one, as JSON (what the table runs)
+    python bench/inprocess.py                       # ours, the peer, the bare view
+    python bench/inprocess.py --before /tmp/before  # and the pre-rewrite commit, alternating
+    python bench/inprocess.py --one ours [--tree PATH]  # one, as JSON (what the table runs)
 """
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,8 +33,8 @@ def environ(path: str, headers: dict[str, str]) -> dict:
         "wsgi.url_scheme": "http",
         "wsgi.input": BytesIO(b""),
         "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
     base.update(
@@ -64,47 +68,75 @@ def microseconds(application, path: str, headers: dict, runs: int = 5, count: in
     return best
 
 
-def measure(which: str) -> dict:
+def measure(which: str, tree_path: str | None) -> dict:
     sys.path.insert(0, str(HERE))
+    import common
+
     if which == "ours":
-        from common import prepare_database
-
-        env, key = prepare_database()
-        import os
-
+        tree = common.tree_at(tree_path, "other") if tree_path else common.CURRENT
+        env, key = common.prepare_database(tree)
         os.environ.update(env)
+        sys.path.insert(0, str(tree.root))
         from genesis.wsgi import application
-    else:
-        import os
-
-        from common import prepare_peer
-
-        env, key = prepare_peer()
+    elif which == "peer":
+        env, key = common.prepare_peer()
         os.environ.update(env)
-        sys.path.insert(0, str(HERE / "peer"))
+        sys.path.insert(0, str(common.PEER))
         from peer_wsgi import application
+    else:
+        os.environ.update(common.bare_env("none" if which == "bare" else "startproject"))
+        sys.path.insert(0, str(common.BARE))
+        from bare_wsgi import application
+
+        return {"health": microseconds(application, "/api/v1/health", {})}
     return {
         "health": microseconds(application, "/api/v1/health", {}),
         "me": microseconds(application, "/api/v1/me", {"X-Api-Key": key}),
     }
 
 
-def run(which: str) -> dict:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, __file__, which], check=True, capture_output=True, text=True, cwd=HERE
-    )
+def run(which: str, tree=None) -> dict:
+    """One measurement in a process of its own (the tree's Python for another checkout)."""
+    python = str(tree.python) if tree else sys.executable
+    argv = [python, __file__, "--one", which]
+    if tree:
+        argv += ["--tree", str(tree.root)]
+    result = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=HERE)  # noqa: S603
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def main() -> dict:
-    return {"ours": run("ours"), "peer": run("peer")}
+def main(before: str | None = None, rounds: int = 3) -> dict:
+    """Each project `rounds` times, alternating; the best of each (the least disturbed)."""
+    import common
+
+    runs = {"ours": None, "peer": None, "bare": None, "bare+mw": None}
+    if before:
+        runs["before"] = common.tree_at(before)
+    results = {name: [] for name in runs}
+    for round_number in range(rounds):
+        order = list(runs) if round_number % 2 == 0 else list(runs)[::-1]
+        for name in order:
+            results[name].append(run("ours" if name == "before" else name, runs[name]))
+    return {
+        name: {path: min(run[path] for run in values) for path in values[0]}
+        for name, values in results.items()
+    }
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
-        print(json.dumps(measure(sys.argv[1])))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--one", choices=["ours", "peer", "bare", "bare+mw"])
+    parser.add_argument("--tree")
+    parser.add_argument("--before")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.tree)))
     else:
-        results = main()
-        print("| in one process, µs per request | /api/v1/health | /api/v1/me |\n|---|---|---|")
+        sys.path.insert(0, str(HERE))
+        results = main(args.before, args.rounds)
+        print("| in one process, µs per request (best) | /api/v1/health | /api/v1/me |")
+        print("|---|---|---|")
         for name, numbers in results.items():
-            print(f"| {name} | {numbers['health']:.0f} | {numbers['me']:.0f} |")
+            me = f"{numbers['me']:.0f}" if "me" in numbers else "-"
+            print(f"| {name} | {numbers['health']:.0f} | {me} |")

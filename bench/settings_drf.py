@@ -1,4 +1,5 @@
-"""Genesis settings plus djangorestframework-api-key, so both verify keys on one database."""
+"""Genesis settings plus djangorestframework-api-key, so both verify keys on one database
+(bench/verify.py)."""
 
 from genesis.settings import *  # noqa: F403
 

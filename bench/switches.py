@@ -1,11 +1,12 @@
-"""Why one Python thread per worker: CPU time and voluntary context switches per request,
-/health against /me, read from /proc for the server's processes (Linux), under uvicorn
-(an event loop and a WSGI thread) and granian with one blocking thread.
+"""Why the console and API run under granian's WSGI interface: CPU time and voluntary
+context switches per request, /health and /me, read from /proc for the server's
+processes (Linux), under the production WSGI command (genesis-web.service: one blocking
+thread) and under the MCP server's ASGI command serving the same requests through
+Django's ASGI handler (genesis.asgi), one worker each.
 
-A voluntary switch is a thread going to sleep: a WSGI thread waiting for the event loop
-(the bridge hands each response over to it), or waiting to take the GIL back after a C
-call released it (SQLite releases it around every step of a query), which the other
-thread then holds.
+A voluntary switch is a thread going to sleep: under ASGI, Django runs the sync
+middleware and view in a thread beside the event loop and hands each request and
+response between them; under WSGI with one blocking thread, a request stays on it.
 
 Usage: python bench/switches.py [--rounds 3] [--seconds 4]
 """
@@ -16,12 +17,11 @@ import re
 import sys
 from pathlib import Path
 
-from common import median, prepare_database, wrk_run
-from servers import GRANIAN_PRODUCTION, Server, free_port, uvicorn
+from common import CURRENT, MCP_UNIT, WEB_UNIT, Server, median, prepare_database, wrk_run
 
 SERVERS = {
-    "uvicorn genesis.asgi, 2 WSGI threads": uvicorn("genesis.asgi:application"),
-    "granian genesis.wsgi, 1 blocking thread": GRANIAN_PRODUCTION("genesis.wsgi:application"),
+    "granian WSGI genesis.wsgi (genesis-web.service)": WEB_UNIT,
+    "granian ASGI genesis.asgi (genesis-mcp.service)": MCP_UNIT,
 }
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -54,7 +54,10 @@ def voluntary_switches(pids: list[int]) -> int:
     total = 0
     for pid in pids:
         for task in os.listdir(f"/proc/{pid}/task"):
-            status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+            try:  # a thread may end meanwhile (its count goes with it)
+                status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+            except OSError:
+                continue
             total += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
     return total
 
@@ -74,11 +77,10 @@ def main():
     parser.add_argument("--seconds", type=int, default=4)
     args = parser.parse_args()
     env, key = prepare_database()
-    env = {**env, "DRAIN_SECONDS": "0"}
     rows = {(name, path): [] for name in SERVERS for path in ("/api/v1/health", "/api/v1/me")}
     for round_number in range(1, args.rounds + 1):
-        for name, command in SERVERS.items():
-            with Server(command(free_port()), env) as server:
+        for name, unit in SERVERS.items():
+            with Server.of(CURRENT, unit, env) as server:
                 group = server.process.pid
                 measure(f"{server.url}/api/v1/health", group, 1, None)  # warm up
                 for server_name, path in rows:
