@@ -9,6 +9,8 @@ bodies; a traceback only for the first of a kind that is a bug, not an outage).
 
 import logging
 import re
+import smtplib
+import socket
 import threading
 import time
 
@@ -18,7 +20,16 @@ from infra.machine import is_machine_path
 
 # The database could not be reached or answer (refused, dropped, timed out, read-only
 # or locked); IntegrityError and the like are bugs or bad input, not outages.
-DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+# A network service that refuses, times out or can't be resolved (the mail server) is an
+# outage too.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    smtplib.SMTPException,
+)
 try:
     import redis.exceptions
 

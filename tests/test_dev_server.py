@@ -241,6 +241,8 @@ def test_without_granians_reload_extra_it_serves_and_says_it_wont_restart(tmp_pa
             DJANGO_SETTINGS_MODULE="genesis.settings",
             DEBUG="1",
             DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            # Set, so that serve has no reason to start again (without this test's setup).
+            PUBLIC_URL=f"http://127.0.0.1:{port}",
         ),
         stdout=log,
         stderr=subprocess.STDOUT,

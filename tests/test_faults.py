@@ -21,28 +21,18 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from apikeys import keys
 from infra import faults, limits
 from infra.limits import rate
 
 from . import sessions
 from .asgi import InProcess
+from .calls import TOOLS_LIST as TOOLS
+from .calls import mcp, mcp_headers, me
 from .faults import MailInbox, RedisServer, SilentMailServer, TcpRelay, without_write_override
 from .servers import MCP, ROOT, WEB, Production, ServerProcess, server_env
 
 needs_redis = pytest.mark.skipif(not RedisServer.binary, reason="needs redis-server")
-TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-
-
-def me(url, key, timeout=10):
-    return httpx.get(f"{url}/api/v1/me", headers={"x-api-key": key}, timeout=timeout)
-
-
-def mcp_headers(key) -> dict:
-    return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
-
-
-def mcp(url, key, timeout=10):
-    return httpx.post(f"{url}/mcp", json=TOOLS, headers=mcp_headers(key), timeout=timeout)
 
 
 def ready(url):
@@ -570,9 +560,10 @@ def test_an_outage_is_a_line_a_minute_in_the_servers_log_not_one_per_request(tra
     """The console and API server with a database that can't be opened: every answer is
     a 503, and the log says so once (not a line, or a traceback, per request)."""
     missing = "sqlite:////nonexistent-directory/genesis.sqlite3"
+    unknown = keys.generate()  # well formed, so the check reaches the database
     with ServerProcess(quiet(WEB), DATABASE_URL=missing, **QUIET) as web:
         for _ in range(20):
-            assert me(web.url, "gns_" + "A" * 38).status_code == 503
+            assert me(web.url, unknown).status_code == 503
     lines = fault_lines(web.output)
     assert "Traceback" not in web.output
     assert len(lines) <= 3, web.output

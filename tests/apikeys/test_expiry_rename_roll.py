@@ -8,11 +8,9 @@ from apikeys import services
 from apikeys.models import ApiKey, RevokeReason
 from organizations.services import set_key_lifetime_policy
 
+from .forms import create
+
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
-
-
-def create(client, **data):
-    return client.post("/o/acme/api-keys/create/", {"name": "Expiring", **data})
 
 
 class TestExpiry:

@@ -3,6 +3,7 @@ second token with the same note): a second "Deploy" is refused, naming it. A key
 what it is for in an optional description, shown in the lists and edited with its name."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.utils import timezone
@@ -12,12 +13,13 @@ from apikeys.models import ApiKey
 from organizations.models import AuditAction, AuditEvent
 
 from ..factories import MembershipFactory, make_service_account, make_service_key
+from . import forms
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-def create(client, name, **data):
-    return client.post("/o/acme/api-keys/create/", {"name": name, **data}, **HTMX)
+# Every request of this file is the dialog's (htmx).
+create = partial(forms.create, htmx=True)
 
 
 class TestDuplicateNames:

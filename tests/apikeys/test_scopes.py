@@ -9,7 +9,8 @@ from organizations import scopes
 from organizations import services as org_services
 from organizations.models import AuditAction, AuditEvent, Role
 
-from ..test_client_ip import mcp, me
+from ..calls import mcp, me
+from .forms import create
 
 READ_ONLY_API = frozenset({scopes.API_READ})
 
@@ -26,10 +27,6 @@ def test_the_vocabulary():
         scopes.describe(scopes.DEFAULT | {scopes.ORG_ADMIN})
         == "Genesis API, MCP server · read and write · organization admin"
     )
-
-
-def create(client, **data):
-    return client.post("/o/acme/api-keys/create/", {"name": "Scoped", **data})
 
 
 def test_a_key_made_without_choosing_gets_the_default(member, client_for):

@@ -10,12 +10,9 @@ from apikeys.models import ApiKey
 from apikeys.views import ORG_KEYS_PER_PAGE
 
 from ..factories import ApiKeyFactory, MembershipFactory
+from .forms import create
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
-
-
-def create(client, name, **headers):
-    return client.post("/o/acme/api-keys/create/", {"name": name}, **headers)
 
 
 class TestCreate:
@@ -44,8 +41,7 @@ class TestCreate:
     )
     @pytest.mark.parametrize("htmx", [False, True])
     def test_it_rejects_bad_names(self, member, client_for, name, message, htmx):
-        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-        response = create(client_for(member), name, **headers)
+        response = create(client_for(member), name, htmx=htmx)
         assert response.status_code == 400
         assert message in response.text
         assert 'aria-invalid="true"' in response.text

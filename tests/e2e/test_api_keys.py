@@ -2,20 +2,16 @@
 
 import re
 
-import httpx
 import pytest
 from django.utils import formats, timezone, translation
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey
 
+from ..calls import me
 from ..factories import PASSWORD
 
 KEY = re.compile(r"gns_[0-9A-Za-z]{38}")
-
-
-def status_of(live, key):
-    return httpx.get(f"{live.url}/api/v1/me", headers={"x-api-key": key}, timeout=10).status_code
 
 
 def open_keys_page(page, live):
@@ -96,7 +92,7 @@ def test_the_key_works_until_it_is_deleted(live, page, member, sign_in):
     open_keys_page(page, live)
     reveal, plaintext = create_key(page, "Short-lived")
     reveal.get_by_role("link", name="Done").click()
-    assert status_of(live, plaintext) == 200
+    assert me(live.url, plaintext).status_code == 200
 
     page.get_by_role("button", name="Delete API key Short-lived").click()
     confirm = page.get_by_role("dialog", name="Delete API key")
@@ -105,7 +101,7 @@ def test_the_key_works_until_it_is_deleted(live, page, member, sign_in):
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Short-lived"))).to_have_count(0)
     expect(page.get_by_role("status")).to_contain_text("deleted")
-    assert status_of(live, plaintext) == 401
+    assert me(live.url, plaintext).status_code == 401
 
 
 def test_members_do_not_get_the_organization_section(live, page, member, admin, sign_in, make_key):
@@ -129,14 +125,14 @@ def test_an_admin_sees_every_key_and_revokes_one(live, page, admin, member, sign
         created = formats.date_format(timezone.localtime(key.created_at), "DATE_FORMAT")
     expect(row).to_contain_text(created)
     expect(section.get_by_role("columnheader", name="Created by")).to_be_visible()
-    assert status_of(live, key.plaintext) == 200
+    assert me(live.url, key.plaintext).status_code == 200
 
     row.get_by_role("button", name="Revoke API key Mia's laptop").click()
     dialog = page.get_by_role("dialog", name="Revoke API key")
     expect(dialog).to_contain_text("Mia Member")
     dialog.get_by_role("button", name="Revoke").click()
     expect(section.get_by_role("row", name=re.compile("Mia's laptop"))).to_have_count(0)
-    assert status_of(live, key.plaintext) == 401
+    assert me(live.url, key.plaintext).status_code == 401
 
 
 def test_removing_a_member_revokes_their_keys(live, page, owner, member, sign_in, make_key):
@@ -156,7 +152,7 @@ def test_removing_a_member_revokes_their_keys(live, page, owner, member, sign_in
     page.get_by_role("link", name="API keys").click()
     expect(section.get_by_role("row", name=re.compile("Mia"))).to_have_count(0)
     for key in keys:
-        assert status_of(live, key.plaintext) == 401
+        assert me(live.url, key.plaintext).status_code == 401
 
 
 def focused(page) -> str:

@@ -2,19 +2,13 @@
 the Members page, a key for it, the key working, refused while the account is disabled
 and revoked when it is deleted; its page and dialogs accessible."""
 
-import httpx
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey, RevokeReason
 
+from ..calls import me
 from .test_accessibility import assert_accessible
 from .test_api_keys import create_key
-
-
-def status_of(live, plaintext) -> int:
-    return httpx.get(
-        f"{live.url}/api/v1/me", headers={"x-api-key": plaintext}, timeout=10
-    ).status_code
 
 
 def test_an_admin_runs_a_service_account_from_the_members_page(live, page, admin, member, sign_in):
@@ -36,13 +30,13 @@ def test_an_admin_runs_a_service_account_from_the_members_page(live, page, admin
     row = page.locator("#account-keys tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Adam Admin")
-    assert status_of(live, plaintext) == 200
+    assert me(live.url, plaintext).status_code == 200
 
     page.get_by_role("button", name="Disable").click()
     expect(page.get_by_text("Its API keys are refused until you enable it again")).to_be_visible()
-    assert status_of(live, plaintext) == 401
+    assert me(live.url, plaintext).status_code == 401
     page.get_by_role("button", name="Enable").click()
-    assert status_of(live, plaintext) == 200
+    assert me(live.url, plaintext).status_code == 200
 
     page.get_by_role("button", name="Delete service account").click()
     confirm = page.get_by_role("dialog", name="Delete service account")
@@ -51,5 +45,5 @@ def test_an_admin_runs_a_service_account_from_the_members_page(live, page, admin
     confirm.get_by_role("button", name="Delete").click()
     expect(page.get_by_role("heading", name="Members", level=1)).to_be_visible()
     expect(page.get_by_text("Its API keys were revoked")).to_be_visible()
-    assert status_of(live, plaintext) == 401
+    assert me(live.url, plaintext).status_code == 401
     assert ApiKey.objects.get().revoke_reason == RevokeReason.ACCOUNT_DELETED

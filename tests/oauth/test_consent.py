@@ -14,11 +14,6 @@ from tests.factories import MembershipFactory
 from tests.oauth import flow
 
 
-@pytest.fixture
-def client_id(http):
-    return flow.register(http)["client_id"]
-
-
 def params(client_id, **extra):
     return flow.authorize_params(client_id, flow.pkce()[1], **extra)
 

@@ -15,11 +15,6 @@ from organizations.models import AuditAction, AuditEvent
 from tests.oauth import flow
 
 
-@pytest.fixture
-def client_id(http):
-    return flow.register(http)["client_id"]
-
-
 def test_a_consent_posted_on_a_stale_sign_in_grants_nothing(server, member, client_id):
     params = flow.authorize_params(client_id, flow.pkce()[1])
     with flow.browser_for(server, member.user) as fresh:

@@ -53,11 +53,19 @@ def test_me_shows_when_the_key_expires(http, member, make_key):
     assert datetime.fromisoformat(body["key_expires_at"]) == expires_at
 
 
-def test_the_schema_and_docs_are_served_locally(http):
+def test_the_schema_says_how_to_send_a_key_and_that_way_works(http, member, make_key):
+    """A generated client follows the schema: the header it names carries a key."""
     schema = http.get("/api/v1/openapi.json").json()
-    assert "/api/v1/me" in schema["paths"]
-    security = schema["components"]["securitySchemes"]
-    assert security["ApiKeyAuth"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    [scheme] = schema["components"]["securitySchemes"].values()
+    assert scheme["in"] == "header"
+    [operation] = schema["paths"]["/api/v1/me"].values()
+    assert operation["security"]
+    key = make_key(member)
+    assert http.get("/api/v1/me", headers={scheme["name"]: key.plaintext}).status_code == 200
+    assert http.get("/api/v1/me", headers={scheme["name"]: "gns_x"}).status_code == 401
+
+
+def test_the_docs_are_served_locally(http):
     docs = http.get("/api/v1/docs")
     assert docs.status_code == 200
     assert "cdn" not in docs.text.lower()

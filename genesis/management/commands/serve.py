@@ -53,6 +53,8 @@ class Command(BaseCommand):
         # settings are read once, so the command starts again with it set.
         public_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
         if "PUBLIC_URL" not in os.environ and public_url != settings.PUBLIC_URL:
+            if not os.path.isfile(sys.argv[0]):  # run as `python -c ...`: nothing to run again
+                raise CommandError(f"Set PUBLIC_URL={public_url} to serve on port {port}.")
             os.execve(  # noqa: S606 (this very command, again)
                 sys.executable,
                 [sys.executable, *sys.argv],
