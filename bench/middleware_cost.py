@@ -16,6 +16,8 @@ ratio per round (the 0.75x target's).
                                but allauth now refuses to start without its middleware)
     allauth's only             allauth's middleware alone (it refuses to start without):
                                about the cost of ninja and the URLconf alone
+    drop <name>                the shipped stack without that one layer, for each layer
+                               that runs at a machine URL: what each one costs
 
     python bench/middleware_cost.py [--http] [--rounds 3]
 """
@@ -35,6 +37,14 @@ VARIANTS = (
     "grouped",
     "no console layers",
     "allauth's only",
+    "drop ClientIpMiddleware",
+    "drop MachineResponsesMiddleware",
+    "drop BodyLimitMiddleware",
+    "drop SecurityMiddleware",
+    "drop CommonMiddleware",
+    "drop CsrfViewMiddleware",
+    "drop AuditContextMiddleware",
+    "drop XFrameOptionsMiddleware",
 )
 
 

@@ -27,5 +27,7 @@ elif VARIANT == "no console layers":
     MIDDLEWARE = [name for name in SHIPPED if name not in WRAPPED]
 elif VARIANT == "allauth's only":  # allauth refuses to start without it
     MIDDLEWARE = ["allauth.account.middleware.AccountMiddleware"]
+elif VARIANT.startswith("drop "):
+    MIDDLEWARE = [name for name in SHIPPED if not name.endswith(VARIANT[5:])]
 elif VARIANT != "production":
     raise ValueError(f"BENCH_VARIANT: unknown {VARIANT!r}")
