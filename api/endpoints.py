@@ -10,13 +10,14 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
 
-from apikeys import key_management, leaks, services, throttle
-from apikeys.models import Surface
+from apikeys import key_management, leaks, services, throttle, usage
+from apikeys.models import Outcome, Surface
 from apikeys.shapes import (
     THROTTLED,
     UNAUTHORIZED,
     Error,
     KeyInfo,
+    KeyUsage,
     Me,
     OrganizationKeyPage,
 )
@@ -59,13 +60,16 @@ class ApiKeyAuth(APIKeyHeader):
         ip = client_ip.of_request(request)
         wait = throttle.retry_after(ip)
         if wait:
+            usage.throttled(key, Surface.API)
             raise Throttled(wait)
         context = services.authenticate(key, ip)
         if context is None:
             throttle.record_failure(ip)
+            usage.refused(key, Surface.API)
             return None
         for scope in self.needed:
             if scope not in context.scopes:
+                usage.record(context.key_id, Surface.API, Outcome.FORBIDDEN)
                 raise InsufficientScope(scope)
         services.record_use(
             context,
@@ -73,6 +77,7 @@ class ApiKeyAuth(APIKeyHeader):
             surface=Surface.API,
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
+        usage.record(context.key_id, Surface.API, Outcome.OK)
         return context
 
 
@@ -244,6 +249,47 @@ def revoke_organization_key(request, key_id: int):
     except key_management.NotFound:
         return Status(404, NO_SUCH_KEY)
     return Status(204, None)
+
+
+USAGE_DAYS_QUERY = Query(
+    str(key_management.USAGE_DAYS),
+    description=f"Days back, today (UTC) included: 1 to {key_management.USAGE_MAX_DAYS}.",
+)
+BAD_DAYS = f"days is a whole number from 1 to {key_management.USAGE_MAX_DAYS}"
+NO_KEY = {"error": "not_found", "error_description": "No such API key"}
+
+
+def _usage(work, request, key_id: int, days: str):
+    try:
+        return Status(200, work(request.auth, key_id, days))
+    except key_management.BadDays:
+        return _bad_request(BAD_DAYS)
+    except key_management.NotFound:
+        return Status(404, NO_KEY)
+
+
+@api.get(
+    "/keys/{key_id}/usage",
+    auth=ApiKeyAuth(scopes.API_READ),
+    response={200: KeyUsage, 400: Error, 404: Error, **REFUSALS},
+    tags=["keys"],
+    summary="Requests per day with one of your keys, by surface and outcome",
+    description="Revoked and expired keys too. Counts are about a minute behind.",
+)
+def my_key_usage(request, key_id: int, days: str = USAGE_DAYS_QUERY):
+    return _usage(key_management.my_key_usage, request, key_id, days)
+
+
+@api.get(
+    "/organization/keys/{key_id}/usage",
+    auth=ApiKeyAuth(scopes.API_READ, scopes.ORG_ADMIN),
+    response={200: KeyUsage, 400: Error, 404: Error, **REFUSALS},
+    tags=["organization"],
+    summary="Requests per day with a key of the organization (needs org:admin)",
+    description="Revoked and expired keys too. Counts are about a minute behind.",
+)
+def organization_key_usage(request, key_id: int, days: str = USAGE_DAYS_QUERY):
+    return _usage(key_management.organization_key_usage, request, key_id, days)
 
 
 # Leaked keys (apikeys.leaks): no key needed to report one, since whoever finds a key

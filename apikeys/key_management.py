@@ -9,15 +9,25 @@ from django.db.models import Q
 from organizations import scopes
 from organizations.models import User
 
-from . import services
+from . import services, usage
 from .models import ApiKey
 
 MAX_PAGE = 100
 MAX_OFFSET = 1_000_000  # past any real list; a bigger number overflowed the database
+MAX_ID = 2**63 - 1  # past any row, and past what the databases' integers hold
 
 
 class NotFound(Exception):
     """No such key for this caller (someone else's, another organization's, or gone)."""
+
+
+class BadDays(Exception):
+    """A usage period that isn't a whole number of days from 1 to USAGE_MAX_DAYS."""
+
+
+# Usage periods: the default, and the longest asked for at once.
+USAGE_DAYS = 30
+USAGE_MAX_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -81,3 +91,38 @@ def revoke(context: services.KeyContext, key_id: int) -> None:
     )
     if key is None or not services.revoke_key(key, _actor(context)):
         raise NotFound
+
+
+def usage_days(days) -> int:
+    """A usage period from a query string or a tool's argument, or BadDays."""
+    if isinstance(days, str):
+        days = days.strip()
+        if not days.isascii() or not days.isdigit() or len(days) > 3:
+            raise BadDays
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise BadDays from None
+    if isinstance(days, bool) or not 1 <= days <= USAGE_MAX_DAYS:
+        raise BadDays
+    return days
+
+
+def _usage(keys, key_id: int, days) -> dict:
+    days = usage_days(days)
+    if not 0 < key_id <= MAX_ID or not keys.filter(pk=key_id).exists():
+        raise NotFound
+    return {"key_id": key_id, "buckets": usage.buckets(key_id, days)}
+
+
+def my_key_usage(context: services.KeyContext, key_id: int, days=USAGE_DAYS) -> dict:
+    """The usage of one of the caller's keys in this organization (revoked ones too: who
+    still presents an old secret is the point), as the API and the MCP tool answer it."""
+    mine = ApiKey.objects.filter(user_id=context.user_id, organization_id=context.organization_id)
+    return _usage(mine, key_id, days)
+
+
+def organization_key_usage(context: services.KeyContext, key_id: int, days=USAGE_DAYS) -> dict:
+    """The usage of any key of the organization, revoked ones too, for org:admin."""
+    assert scopes.ORG_ADMIN in context.scopes  # noqa: S101
+    return _usage(ApiKey.objects.filter(organization_id=context.organization_id), key_id, days)

@@ -150,3 +150,37 @@ class ApiKey(models.Model):
         return self.revoked_at is None and (
             self.expires_at is None or self.expires_at > timezone.now()
         )
+
+
+class Outcome(models.TextChoices):
+    """What became of a request that presented a key we could tell (apikeys.usage)."""
+
+    OK = "ok", _("Answered")
+    FORBIDDEN = "forbidden", _("Missing a scope")
+    REFUSED = "refused", _("Refused")
+    THROTTLED = "throttled", _("Throttled")
+
+
+class KeyUsage(models.Model):
+    """How many requests presented a key on one day (UTC), by surface and outcome. Written
+    by apikeys.usage, at most once a minute per worker; pruned after USAGE_RETENTION_DAYS."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
+    date = models.DateField()
+    surface = models.CharField(max_length=3, choices=Surface.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "API key usage"
+        verbose_name_plural = "API key usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "date", "surface", "outcome"], name="one_usage_row_per_bucket"
+            )
+        ]
+        # Pruning deletes by date alone.
+        indexes = [models.Index(fields=["date"], name="usage_by_date")]
+
+    def __str__(self):
+        return f"{self.key_id} {self.date} {self.surface} {self.outcome}: {self.count}"

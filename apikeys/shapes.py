@@ -2,7 +2,7 @@
 describe a key, its owner and a refusal in the same words (api.endpoints and mcp_server
 import them from here)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, field_validator
 
@@ -111,3 +111,18 @@ class OrganizationKeyPage(BaseModel):
                 for key in page.items
             ],
         )
+
+
+class UsageBucket(BaseModel):
+    date: date  # the day, UTC
+    surface: str  # api, mcp
+    outcome: str  # ok, forbidden (a scope missing), refused (401), throttled (429)
+    count: int
+
+
+class KeyUsage(BaseModel):
+    """A key's requests per day, surface and outcome, oldest first; days and kinds without
+    requests are left out. About a minute behind (apikeys.usage)."""
+
+    key_id: int
+    buckets: list[UsageBucket]

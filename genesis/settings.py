@@ -392,6 +392,9 @@ RATE_LIMITS = {
     "oauth_registrations": f"{int(os.environ.get('OAUTH_REGISTRATIONS_PER_HOUR', '20'))}/h",
 }
 
+# How many days of per-key usage (apikeys.usage) `manage.py prune_usage` keeps.
+USAGE_RETENTION_DAYS = int(os.environ.get("USAGE_RETENTION_DAYS", "90"))
+
 # The largest request body taken (Django's default, written out: the shipped nginx site's
 # client_max_body_size is the same, so nginx refuses larger ones itself), and how long an
 # MCP request's body may take to arrive (mcp_server.edge); then 413 and 408.

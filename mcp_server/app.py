@@ -14,6 +14,8 @@ from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAut
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.authentication import AuthenticationMiddleware
 
+from apikeys import usage
+from apikeys.models import Outcome, Surface
 from infra.machine import send_json
 
 from . import tools
@@ -48,8 +50,11 @@ class ScopeCheck:
         self.app, self.oauth = app, oauth
 
     async def __call__(self, scope, receive, send):
-        granted = frozenset(scope["user"].access_token.scopes)
-        missing = tools.needed(current.get().tools) - granted
+        access_token = scope["user"].access_token
+        missing = tools.needed(current.get().tools) - frozenset(access_token.scopes)
+        if not self.oauth:
+            key_id = access_token.claims["context"].key_id
+            usage.count(key_id, Surface.MCP, Outcome.FORBIDDEN if missing else Outcome.OK)
         if not missing:
             return await self.app(scope, receive, send)
         needed = " ".join(sorted(missing))

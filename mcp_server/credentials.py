@@ -16,7 +16,7 @@ from django.db import close_old_connections
 from django.views.decorators.debug import sensitive_variables
 from mcp.server.auth.provider import AccessToken
 
-from apikeys import services, throttle
+from apikeys import services, throttle, usage
 from apikeys.models import Surface
 from oauth import tokens as oauth_tokens
 from organizations import scopes
@@ -67,6 +67,7 @@ class Verifier:
         try:
             wait = throttle.retry_after(request.ip)
             if wait:
+                self.throttled(token)
                 raise Throttled(wait)
             context = self.authenticate(token, request)
             if context is None:
@@ -78,11 +79,19 @@ class Verifier:
     def authenticate(self, token: str, request: Request):
         raise NotImplementedError
 
+    def throttled(self, token: str) -> None:
+        """A request refused with 429 before its credential was checked."""
+
 
 class KeyVerifier(Verifier):
     @sensitive_variables("token")
     def authenticate(self, token, request):
         context = services.authenticate(token, request.ip)
+        if context is None:
+            usage.refused(token, Surface.MCP)
+        else:
+            # Counted ok or forbidden once the scopes are checked (mcp_server.app).
+            usage.write_due()
         # A key without the MCP server's scope is refused (403): not a use.
         if context is not None and scopes.MCP_READ in context.scopes:
             services.record_use(
@@ -93,6 +102,10 @@ class KeyVerifier(Verifier):
                 client_info=request.client_name,
             )
         return context
+
+    @sensitive_variables("token")
+    def throttled(self, token):
+        usage.throttled(token, Surface.MCP)
 
 
 class GrantVerifier(Verifier):

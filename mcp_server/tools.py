@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from apikeys import key_management
-from apikeys.shapes import KeyInfo, Me, OrganizationKeyPage
+from apikeys.shapes import KeyInfo, KeyUsage, Me, OrganizationKeyPage
 from infra import faults
 from organizations import scopes
 
@@ -32,6 +32,7 @@ TOOL_SCOPES = {
     "list_my_api_keys": frozenset(),
     "delete_my_api_key": frozenset({scopes.MCP_WRITE}),
     "list_organization_api_keys": frozenset({scopes.ORG_ADMIN}),
+    "get_api_key_usage": frozenset(),
     "revoke_api_key": frozenset({scopes.MCP_WRITE, scopes.ORG_ADMIN}),
 }
 SERVER_SCOPES = frozenset({scopes.MCP_READ})
@@ -143,6 +144,30 @@ def build_server() -> MCPServer:
             ),
         )
         return OrganizationKeyPage.of(page)
+
+    @server.tool(
+        description="Requests per day (UTC) with an API key, by surface (api, mcp) and "
+        "outcome (ok, forbidden, refused, throttled), oldest first, about a minute behind: "
+        "one of yours (revoked ones too), or with the org:admin scope any of the "
+        "organization's. `days`: 1 to 90.",
+        annotations=READ_ONLY,
+    )
+    async def get_api_key_usage(key_id: int, days: int = key_management.USAGE_DAYS) -> KeyUsage:
+        key = caller()
+        whose = (
+            key_management.organization_key_usage
+            if scopes.ORG_ADMIN in key.scopes
+            else key_management.my_key_usage
+        )
+        try:
+            answer = await in_database("get_api_key_usage", whose, key, key_id, days)
+        except key_management.BadDays:
+            raise ToolError(
+                f"days is a whole number from 1 to {key_management.USAGE_MAX_DAYS}."
+            ) from None
+        except key_management.NotFound:
+            raise ToolError(f"No API key {key_id} you may see.") from None
+        return KeyUsage.model_validate(answer)
 
     @server.tool(
         description="Revoke a key of the organization by its id (needs the org:admin "

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils.translation import trans_real
 
+from apikeys import usage
 from infra import limits
 from organizations.models import Role
 
@@ -55,24 +56,40 @@ def _fresh_cache():
 PINNED_TIME = 1_000_020.0 + 30
 
 
+class PinnedClock:
+    """time.time for a test: it stands still until `set`."""
+
+    def __init__(self, now=PINNED_TIME):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def set(self, now):
+        self.now = now
+
+
 @pytest.fixture(autouse=True)
 def throttle_clock(monkeypatch):
     """The throttle counts per clock minute: a test that ran across a minute's end would
     see its counts start again. Pinned for every test (servers in this process too);
     `throttle_clock.set(t)` moves it."""
 
-    class Clock:
-        now = PINNED_TIME
-
-        def __call__(self):
-            return self.now
-
-        def set(self, now):
-            self.now = now
-
-    clock = Clock()
+    clock = PinnedClock()
     monkeypatch.setattr(limits, "clock", clock)
     return clock
+
+
+@pytest.fixture(autouse=True)
+def usage_counts(monkeypatch):
+    """This process's usage counts (apikeys.usage), new for each test, on a clock of their
+    own that stands still at the time the test began (counts are dated by it): nothing is
+    written until a test moves it a minute on (`usage_counts.clock.set`) or calls
+    `usage.flush()`."""
+
+    counts = usage.Counts(clock=PinnedClock(time.time()))
+    monkeypatch.setattr(usage, "counts", counts)
+    return counts
 
 
 @pytest.fixture

@@ -182,7 +182,9 @@ def test_list_queries_do_not_grow_with_the_list(team, keys):
 # MCP ------------------------------------------------------------------------------------
 
 TOOLS = ("whoami", "list_my_api_keys", "delete_my_api_key", "list_organization_api_keys",
-         "revoke_api_key")  # fmt: skip
+         "revoke_api_key", "get_api_key_usage")  # fmt: skip
+READ_ONLY_TOOLS = ("whoami", "list_my_api_keys", "list_organization_api_keys",
+                   "get_api_key_usage")  # fmt: skip
 
 
 async def list_tools(client):
@@ -192,9 +194,9 @@ async def list_tools(client):
 @pytest.mark.parametrize(
     ("kind", "listed"),
     [
-        ("default", {"whoami", "list_my_api_keys", "delete_my_api_key"}),
+        ("default", {"whoami", "list_my_api_keys", "delete_my_api_key", "get_api_key_usage"}),
         ("admin", set(TOOLS)),
-        ("read_only_mcp", {"whoami", "list_my_api_keys"}),
+        ("read_only_mcp", {"whoami", "list_my_api_keys", "get_api_key_usage"}),
     ],
 )
 def test_only_the_tools_a_key_may_call_are_listed(server, transactional_db, team, kind, listed):
@@ -203,7 +205,7 @@ def test_only_the_tools_a_key_may_call_are_listed(server, transactional_db, team
     tools = with_mcp(server, key.plaintext, list_tools)
     assert set(tools) == listed
     for name, tool in tools.items():
-        read_only = name in ("whoami", "list_my_api_keys", "list_organization_api_keys")
+        read_only = name in READ_ONLY_TOOLS
         assert tool.annotations.read_only_hint is read_only
         assert tool.annotations.destructive_hint is (not read_only)
 
@@ -285,13 +287,16 @@ def test_every_tool_for_every_kind_of_key(server, transactional_db, team, kind, 
     granted = TOOL_KINDS[kind]
     key = ApiKeyFactory(membership=team["admin"], scopes=granted)
     target = ApiKeyFactory(
-        membership=team["admin"] if tool == "delete_my_api_key" else team["member"]
+        membership=team["admin"]
+        if tool in ("delete_my_api_key", "get_api_key_usage")
+        else team["member"]
     )
     response = call(
         server, key.plaintext, tool, {"key_id": target.pk} if "key_id" in _args(tool) else {}
     )
     needs = {
         "whoami": {scopes.MCP_READ},
+        "get_api_key_usage": {scopes.MCP_READ},
         "list_my_api_keys": {scopes.MCP_READ},
         "delete_my_api_key": {scopes.MCP_READ, scopes.MCP_WRITE},
         "list_organization_api_keys": {scopes.MCP_READ, scopes.ORG_ADMIN},
@@ -309,7 +314,8 @@ def test_every_tool_for_every_kind_of_key(server, transactional_db, team, kind, 
 
 
 def _args(tool):
-    return {"key_id"} if tool in ("delete_my_api_key", "revoke_api_key") else set()
+    with_key_id = ("delete_my_api_key", "revoke_api_key", "get_api_key_usage")
+    return {"key_id"} if tool in with_key_id else set()
 
 
 def test_lists_show_what_a_demoted_admins_key_can_do_now(server, transactional_db, team, keys):

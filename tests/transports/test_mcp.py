@@ -69,6 +69,7 @@ def test_the_sdk_client_lists_and_calls_both_tools(
         "whoami",
         "list_my_api_keys",
         "delete_my_api_key",
+        "get_api_key_usage",
     }
     assert not whoami.is_error
     assert whoami.structured_content | {"key_created_at": None} == {
