@@ -5,10 +5,12 @@ Admins (apikeys.key_management) and kept USAGE_RETENTION_DAYS (`manage.py prune_
 Counting costs a valid request no round trip: each worker process counts in its own
 memory, and writes what it counted in one upsert (every key's counts in the same
 statement, adding to what is stored) at the first key check a minute or more after its
-last write, and when it exits. So what is stored is about a minute behind, a worker that
-crashes loses at most its last minute, and a worker that gets no request after a burst
-writes it when it next checks a key or stops. Bookkeeping is best-effort: a write the
-database refuses is logged (infra.faults) and dropped, never the request's failure.
+last write, and when it stops where the server says so (the MCP server's ASGI lifespan;
+a process that exits normally). So what is stored is about a minute behind, a worker
+that crashes (or a WSGI worker that stops: no hook) loses at most its last minute, and a
+worker that gets no request after a burst writes it when it next checks a key.
+Bookkeeping is best-effort: a write the database refuses is logged (infra.faults) and
+dropped, never the request's failure.
 
 A refused key is counted against the key whose digest it is, revoked, deleted, expired,
 its owner gone or deactivated alike (one query, on the refusal path only). A throttled
@@ -138,7 +140,8 @@ def write_due() -> None:
 
 @atexit.register
 def flush() -> None:
-    """Write every count now (a worker that stops, tests)."""
+    """Write every count now: a worker that stops (mcp_server.app's lifespan; at exit
+    where Python exits normally, which multiprocessing's workers don't)."""
     taken = counts.take(due_only=False)
     if taken:
         _write(taken)

@@ -8,6 +8,7 @@ scope check after it, and the edge in front (mcp_server.edge). Whoever serves it
 
 import contextlib
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
@@ -114,6 +115,8 @@ class McpApp:
             for server in self.servers.values():
                 await stack.enter_async_context(server.session_manager.run())
             yield
+        # A worker that stops writes the usage it counted since its last write.
+        await sync_to_async(usage.flush)()
 
     async def __call__(self, scope, receive, send):
         await self.edge(scope, receive, send)

@@ -96,10 +96,11 @@ def test_a_worker_writes_once_a_minute_in_one_upsert_adding_to_the_stored_counts
     assert stored(key) == {("api", "ok"): 6}
 
 
-def test_counts_not_yet_written_are_written_when_the_worker_stops(db, member, make_key):
+def test_the_mcp_server_writes_what_it_counted_when_it_stops(transactional_db, member, make_key):
     key = make_key(member)
-    usage.count(key.pk, "mcp", "ok")
-    usage.flush()
+    with InProcess() as asgi:
+        asgi.request("POST", "/mcp", json=TOOLS_LIST, headers=mcp_headers(key.plaintext))
+        assert KeyUsage.objects.count() == 0
     assert stored(key) == {("mcp", "ok"): 1}
 
 
