@@ -5,7 +5,7 @@ import json
 from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 from ninja import NinjaAPI, Query
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import BaseModel
@@ -106,6 +106,19 @@ def unavailable(request, exc):
 
 for _error in faults.DEPENDENCY_ERRORS:
     api.add_exception_handler(_error, unavailable)
+
+
+@api.exception_handler(ValidationError)
+def bad_request(request, exc):
+    # In the shape of every other error here (ninja's default is a 422 of its own shape).
+    # Where and what, never the value sent.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'][1:])}: {error['msg']}"
+        for error in exc.errors
+    )
+    return api.create_response(
+        request, {"error": "bad_request", "error_description": problems}, status=400
+    )
 
 
 @api.exception_handler(InsufficientScope)
@@ -252,18 +265,17 @@ def revoke_organization_key(request, key_id: int):
 
 
 USAGE_DAYS_QUERY = Query(
-    str(key_management.USAGE_DAYS),
-    description=f"Days back, today (UTC) included: 1 to {key_management.USAGE_MAX_DAYS}.",
+    key_management.USAGE_DAYS,
+    ge=1,
+    le=key_management.USAGE_MAX_DAYS,
+    description="Days back, today (UTC) included.",
 )
-BAD_DAYS = f"days is a whole number from 1 to {key_management.USAGE_MAX_DAYS}"
 NO_KEY = {"error": "not_found", "error_description": "No such API key"}
 
 
-def _usage(work, request, key_id: int, days: str):
+def _usage(work, request, key_id: int, days: int):
     try:
         return Status(200, work(request.auth, key_id, days))
-    except key_management.BadDays:
-        return _bad_request(BAD_DAYS)
     except key_management.NotFound:
         return Status(404, NO_KEY)
 
@@ -276,7 +288,7 @@ def _usage(work, request, key_id: int, days: str):
     summary="Requests per day with one of your keys, by surface and outcome",
     description="Revoked and expired keys too. Counts are about a minute behind.",
 )
-def my_key_usage(request, key_id: int, days: str = USAGE_DAYS_QUERY):
+def my_key_usage(request, key_id: int, days: int = USAGE_DAYS_QUERY):
     return _usage(key_management.my_key_usage, request, key_id, days)
 
 
@@ -288,7 +300,7 @@ def my_key_usage(request, key_id: int, days: str = USAGE_DAYS_QUERY):
     summary="Requests per day with a key of the organization (needs org:admin)",
     description="Revoked and expired keys too. Counts are about a minute behind.",
 )
-def organization_key_usage(request, key_id: int, days: str = USAGE_DAYS_QUERY):
+def organization_key_usage(request, key_id: int, days: int = USAGE_DAYS_QUERY):
     return _usage(key_management.organization_key_usage, request, key_id, days)
 
 

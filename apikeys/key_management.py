@@ -93,17 +93,9 @@ def revoke(context: services.KeyContext, key_id: int) -> None:
         raise NotFound
 
 
-def usage_days(days) -> int:
-    """A usage period from a query string or a tool's argument, or BadDays."""
-    if isinstance(days, str):
-        days = days.strip()
-        if not days.isascii() or not days.isdigit() or len(days) > 3:
-            raise BadDays
-    try:
-        days = int(days)
-    except (TypeError, ValueError):
-        raise BadDays from None
-    if isinstance(days, bool) or not 1 <= days <= USAGE_MAX_DAYS:
+def usage_days(days: int) -> int:
+    """A usage period (a tool's argument; the API's schema bounds its own), or BadDays."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= USAGE_MAX_DAYS:
         raise BadDays
     return days
 

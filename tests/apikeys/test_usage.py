@@ -262,6 +262,7 @@ def test_bad_days_are_a_400_in_json(client, counted, member, make_key, days):
     assert answer.status_code == 400
     assert answer["Content-Type"].startswith("application/json")
     assert answer.json()["error"] == "bad_request"
+    assert answer.json()["error_description"].startswith("days: ")
 
 
 def test_days_bound_what_is_shown(client, counted, member, make_key):
