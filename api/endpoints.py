@@ -20,7 +20,7 @@ from apikeys.shapes import (
     Me,
     OrganizationKeyPage,
 )
-from infra import client_ip, faults, limits, readiness
+from infra import client_ip, faults, limits, metrics, readiness
 from infra.machine import ERRORS
 from organizations import scopes
 
@@ -59,14 +59,18 @@ class ApiKeyAuth(APIKeyHeader):
         ip = client_ip.of_request(request)
         wait = throttle.retry_after(ip)
         if wait:
+            metrics.key_check("api", "throttled")
             raise Throttled(wait)
         context = services.authenticate(key, ip)
         if context is None:
+            metrics.key_check("api", "refused")
             throttle.record_failure(ip)
             return None
         for scope in self.needed:
             if scope not in context.scopes:
+                metrics.key_check("api", "forbidden", context.credential)
                 raise InsufficientScope(scope)
+        metrics.key_check("api", "ok", context.credential)
         services.record_use(
             context,
             ip=ip,

@@ -14,7 +14,9 @@ from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAut
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.middleware.authentication import AuthenticationMiddleware
 
+from infra import metrics
 from infra.machine import send_json
+from infra.request_log import AsgiRequestLog
 
 from . import tools
 from .credentials import GrantVerifier, KeyVerifier, current
@@ -46,12 +48,15 @@ class ScopeCheck:
 
     def __init__(self, app, *, oauth: bool):
         self.app, self.oauth = app, oauth
+        self.surface = "oauth" if oauth else "mcp"  # for the metrics
 
     async def __call__(self, scope, receive, send):
         granted = frozenset(scope["user"].access_token.scopes)
         missing = tools.needed(current.get().tools) - granted
         if not missing:
+            metrics.key_check(self.surface, "ok", scope["user"].access_token.token)
             return await self.app(scope, receive, send)
+        metrics.key_check(self.surface, "forbidden", scope["user"].access_token.token)
         needed = " ".join(sorted(missing))
         credential = "grant" if self.oauth else "API key"
         body = {
@@ -101,7 +106,8 @@ class McpApp:
                 transport_security=transport_security(),
             )
             apps[path] = protected(sdk_app, verifier, oauth=oauth)
-        self.edge = Edge(apps)
+        # The request's id, its log line and its time around everything (infra.request_log).
+        self.edge = AsgiRequestLog(Edge(apps))
 
     @contextlib.asynccontextmanager
     async def lifespan(self):

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from apikeys import throttle
 from apikeys.shapes import THROTTLED
-from infra import client_ip, faults
+from infra import client_ip, faults, metrics
 from infra.machine import ERRORS, NO_OAUTH, error_body, send_json
 
 from .credentials import Request, Throttled, current
@@ -220,4 +220,5 @@ class Edge:
         bearer = headers.get(b"authorization", b"")[:7].lower() == b"bearer "
         if reply.status == 401 and not bearer:
             # Refused without a token, so the verifier counted nothing: count it here.
+            metrics.key_check("oauth" if path == settings.MCP_OAUTH_PATH else "mcp", "refused")
             await sync_to_async(throttle.record_failure)(current.get().ip)

@@ -19,7 +19,7 @@ from .factories import PASSWORD
 from .servers import DEPLOY, ROOT, VENV_BIN, Production, has_nginx
 
 needs_nginx = pytest.mark.skipif(not has_nginx(), reason="needs nginx (apt-get install nginx)")
-UNITS = ("genesis-web.service", "genesis-mcp.service", "genesis.target")
+UNITS = ("genesis-web.service", "genesis-mcp.service", "genesis-metrics.service", "genesis.target")
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
          "params": {"name": "whoami", "arguments": {}}}  # fmt: skip
 
