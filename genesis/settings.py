@@ -510,13 +510,13 @@ SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 # "json": one JSON object per line (python-json-logger): time, level, logger, message, the
-# request's id, and a request's line's fields (infra.request_log). Otherwise plain text,
-# the message alone.
+# process, the request's id, and a request's line's fields (infra.request_log). Otherwise
+# plain text, the message alone.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower()
 LOG_FORMATTERS = {
     "json": {
         "()": "pythonjsonlogger.json.JsonFormatter",
-        "fmt": ["levelname", "name", "message"],
+        "fmt": ["levelname", "name", "message", "process"],  # process: which worker
         "rename_fields": {"levelname": "level", "name": "logger"},
         "timestamp": "time",
         # Whatever else a record carries is written too, except Django's request object

@@ -159,5 +159,5 @@ class AsgiRequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            metrics.seen.reset(token)
             finished(seen, scope["method"], scope["path"], status, started)
+            metrics.seen.reset(token)
