@@ -31,8 +31,8 @@ from prometheus_client.core import GaugeMetricFamily
 from infra import faults
 from infra.machine import machine_error
 
-# A scrape waits this long for the database at most (PostgreSQL's statement_timeout;
-# SQLite in WAL mode never blocks a read).
+# A scrape waits this long for the database's answer at most (PostgreSQL's
+# statement_timeout; SQLite in WAL mode never blocks a read).
 QUEUE_QUERY_TIMEOUT_MS = 500
 
 
@@ -46,12 +46,15 @@ def version() -> str:
 def queued_mail() -> int | None:
     """Notices waiting for the sender (django-post-office's queue), or None when the
     database doesn't say in time."""
+    queued = Email.objects.filter(status=STATUS.queued)
     try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL statement_timeout = {QUEUE_QUERY_TIMEOUT_MS}")
-            return Email.objects.filter(status=STATUS.queued).count()
+        if connection.vendor != "postgresql":
+            # SQLite: a read in WAL mode waits for nobody (a transaction here would take
+            # the write lock: transaction_mode IMMEDIATE).
+            return queued.count()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {QUEUE_QUERY_TIMEOUT_MS}")
+            return queued.count()
     except DatabaseError as error:
         faults.report("Metrics", "the mail queue's depth is unknown", error)
         return None

@@ -16,7 +16,7 @@ from infra import faults
 from organizations import scopes
 
 from .calls import TOOLS_LIST, mcp_headers
-from .servers import PROXY_ADDRESS, Production, client_address
+from .servers import DEPLOY, PROXY_ADDRESS, Production, client_address
 
 TOKEN = "tests-only-metrics-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -299,3 +299,19 @@ def test_a_dependency_error_is_counted_each_time_even_when_not_logged():
     faults.report("Metrics test", "a bug, not an outage", ValueError("no"))
     after = REGISTRY.get_sample_value("genesis_dependency_errors_total", labels)
     assert after - before == 3
+
+
+def test_the_shipped_dashboard_and_scrape_job_ask_for_what_metrics_answers(metered):
+    exported = {name for name, _ in scrape(metered.url)}
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"genesis_[a-z_]+", target["expr"])
+    }
+    assert asked, "the dashboard's queries"
+    assert asked <= exported
+    job = (DEPLOY / "prometheus.yml").read_text()
+    assert "metrics_path: /metrics" in job
+    assert "type: Bearer" in job
