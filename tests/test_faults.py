@@ -155,6 +155,35 @@ def test_with_redis_stopped_keys_work_and_refusals_stay_401(on_redis, redis, mem
 
 
 @needs_redis
+def test_a_redis_that_refuses_writes_is_an_outage_of_the_limits_never_a_500(
+    on_redis, redis, member, make_key
+):
+    """Read-only after a failover (here: a replica of nothing), or out of memory: Redis
+    answers every write with an error. The limits count in each process meanwhile."""
+    key = make_key(member).plaintext
+    client = __import__("redis").Redis.from_url(redis.url)
+    client.execute_command("REPLICAOF", "127.0.0.1", "1")  # nothing listens on port 1
+    try:
+        for _ in range(3):
+            assert me(on_redis.url, key).status_code == 200
+            assert me(on_redis.url, "gns_wrong").status_code == 401
+            named = httpx.post(
+                f"{on_redis.mcp_url}/mcp",
+                json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "probe", "version": "1"}}},
+                headers={**mcp_headers(key), "Accept": "application/json, text/event-stream"},
+                timeout=10,
+            )  # fmt: skip
+            assert named.status_code == 200, named.text
+        for _ in range(rate("key_failures").count):
+            me(on_redis.url, "gns_wrong")
+        assert me(on_redis.url, key).status_code == 429  # counted here meanwhile
+    finally:
+        client.execute_command("REPLICAOF", "NO", "ONE")
+
+
+@needs_redis
 def test_a_redis_outage_is_one_log_line_not_a_traceback_per_request(
     transactional_db, redis, member, make_key
 ):

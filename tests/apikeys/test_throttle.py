@@ -20,6 +20,14 @@ def test_an_ip_is_blocked_only_past_the_limit(db):
     assert throttle.retry_after("203.0.113.2") == 0
 
 
+def test_an_ipv6_client_is_counted_by_its_64(db):
+    """One host holds a whole /64: rotating through it gains nothing."""
+    for n in range(rate("key_failures").count + 1):
+        throttle.record_failure(f"2001:db8:5:6::{n + 1:x}")
+    assert throttle.retry_after("2001:db8:5:6:ffff::1") > 0
+    assert throttle.retry_after("2001:db8:5:7::1") == 0  # the next /64 is someone else
+
+
 def test_the_block_ends_with_the_window(db, throttle_clock):
     throttle_clock.set(1_000_040.0)
     fail("203.0.113.1", rate("key_failures").count + 1)
