@@ -57,13 +57,17 @@ def quiet(command: list[str]) -> list[str]:
 
 
 def fault_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.strip()]
+    """The app's lines in a server's output: not granian's own start and stop lines."""
+    return [line for line in output.splitlines() if line.strip() and not line.startswith("[INFO]")]
 
 
 def test_ready_never_answers_500_when_a_check_itself_breaks(client, transactional_db, settings):
     # A Redis client that can't even be had (here: REDIS_URL set, and the rate limits'
-    # cache in local memory): the check fails, readiness answers.
+    # cache in local memory, which has no Redis connection): the check fails, readiness
+    # answers.
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    settings.CACHES = {**settings.CACHES, "limits": local}
     response = client.get("/api/v1/ready")
     assert response.status_code == 503
     assert response.json() == {
@@ -137,10 +141,14 @@ def test_with_redis_stopped_keys_work_and_refusals_stay_401(on_redis, redis, mem
     down = ready(on_redis.url)
     assert down.status_code == 503
     assert down.json()["checks"]["redis"] == "unavailable"
+
     # The throttle goes on, per process, meanwhile.
-    for _ in range(rate("key_failures").count + 1):
-        me(on_redis.url, "gns_wrong")
-    assert me(on_redis.url, key).status_code == 429
+    def throttled():
+        for _ in range(rate("key_failures").count + 1):
+            me(on_redis.url, "gns_wrong")
+        return me(on_redis.url, key).status_code == 429
+
+    assert throttled() or throttled()  # again if the first burst straddled a window's end
 
     redis.start()  # the same port: no restart of ours
     assert wait_until(lambda: ready(on_redis.url).status_code == 200)
@@ -176,9 +184,14 @@ def test_a_redis_that_refuses_writes_is_an_outage_of_the_limits_never_a_500(
                 timeout=10,
             )  # fmt: skip
             assert named.status_code == 200, named.text
-        for _ in range(rate("key_failures").count):
-            me(on_redis.url, "gns_wrong")
-        assert me(on_redis.url, key).status_code == 429  # counted here meanwhile
+
+        def throttled():
+            for _ in range(rate("key_failures").count + 1):
+                me(on_redis.url, "gns_wrong")
+            return me(on_redis.url, key).status_code == 429
+
+        assert throttled() or throttled()  # counted here meanwhile (a second burst if the
+        # first straddled a window's end)
     finally:
         client.execute_command("REPLICAOF", "NO", "ONE")
 
