@@ -288,17 +288,18 @@ def _bad_request(description: str):
 @sensitive_variables("report")
 def report_leaked_key(request):
     ip = client_ip.of_request(request)
-    if not limits.hit("leak_reports", ip):
+    network = client_ip.network_of(ip)  # an IPv6 client as its /64
+    if not limits.hit("leak_reports", network):
         response = api.create_response(
             request,
             {"error": "too_many_requests", "error_description": "Too many reports; try later"},
             status=429,
         )
-        response["Retry-After"] = str(limits.retry_after("leak_reports", ip))
+        response["Retry-After"] = str(limits.retry_after("leak_reports", network))
         return response
     try:
         report = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return _bad_request('Send JSON: {"key": "gns_..."}')
     if not isinstance(report, dict) or not isinstance(report.get("key"), str):
         return _bad_request('Send JSON: {"key": "gns_..."}')

@@ -505,7 +505,6 @@ OAUTH2_PROVIDER = {
 }
 # W008 says http redirect URIs are allowed: for loopback only, as the validator enforces.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
-# New OAuth clients (registrations, first uses of a metadata document) per client address
 
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
@@ -545,6 +544,9 @@ LOGGING = {
     # The MCP SDK logs the end of every stateless request's session at INFO.
     "loggers": {
         "mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"},
+        # oauthlib writes refresh tokens and authorization codes into its DEBUG lines:
+        # never below INFO, whatever LOG_LEVEL says.
+        "oauthlib": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # Requests failed for a dependency, and machine URLs' refusals: a line a minute.
         "django.request": {"filters": ["request_log"]},
         # The mail sender logs each failed try with its traceback: a line a minute.
