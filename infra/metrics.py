@@ -14,6 +14,7 @@ every request's path and never raise.
 import contextvars
 import logging
 
+from django.conf import settings
 from prometheus_client import Counter, Histogram
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ for _dependency in DEPENDENCIES:
 
 def _safely(count):
     """Bookkeeping never fails a request: a metric that can't be written (a full disk
-    under the multiprocess directory) is logged, and the request goes on."""
+    under the multiprocess directory) is logged, and the request goes on. Nothing is
+    counted while /metrics is off (no METRICS_TOKEN): no one could read it."""
 
     def counted(*args):
+        if not settings.METRICS_TOKEN:
+            return
         try:
             count(*args)
         except Exception:

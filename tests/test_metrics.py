@@ -291,7 +291,8 @@ def test_log_lines_are_json_with_the_request_id_and_never_the_key(
 # In this process
 
 
-def test_a_dependency_error_is_counted_each_time_even_when_not_logged():
+def test_a_dependency_error_is_counted_each_time_even_when_not_logged(settings):
+    settings.METRICS_TOKEN = TOKEN
     labels = {"dependency": "database"}
     before = REGISTRY.get_sample_value("genesis_dependency_errors_total", labels) or 0
     for _ in range(3):
@@ -299,6 +300,15 @@ def test_a_dependency_error_is_counted_each_time_even_when_not_logged():
     faults.report("Metrics test", "a bug, not an outage", ValueError("no"))
     after = REGISTRY.get_sample_value("genesis_dependency_errors_total", labels)
     assert after - before == 3
+
+
+def test_nothing_is_counted_while_metrics_are_off(settings):
+    """No METRICS_TOKEN: no one can read them, so requests don't pay for them."""
+    settings.METRICS_TOKEN = ""
+    labels = {"dependency": "database"}
+    before = REGISTRY.get_sample_value("genesis_dependency_errors_total", labels) or 0
+    faults.report("Metrics test", "the database is down", OperationalError("gone"))
+    assert REGISTRY.get_sample_value("genesis_dependency_errors_total", labels) == before
 
 
 def test_the_shipped_dashboard_and_scrape_job_ask_for_what_metrics_answers(metered):
