@@ -1,7 +1,6 @@
 """How django-allauth fits the console: which client IP its limits count, what its
 lockout is keyed on, who may sign up, and what a sign-up saves."""
 
-import ipaddress
 from urllib.parse import quote
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -16,18 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from infra import client_ip, mail
-
-
-def client_network(ip: str) -> str:
-    """An IPv6 client counts as its /64 (one home or host gets a whole /64 and could
-    rotate through it), as allauth's own per-IP limit counts it; IPv4 as the address."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 6:
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False).network_address)
-    return str(address)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -51,7 +38,7 @@ class AccountAdapter(DefaultAccountAdapter):
         keeps the lockout on the attacker. Private in allauth (pinned <66, and
         tests/test_client_ip.py's per-client lockout test fails if it stops being used)."""
         email = credentials.get("email", credentials.get("username", "")) or ""
-        return f"{email.strip().lower()}|{client_network(self.get_client_ip(request))}"
+        return f"{email.strip().lower()}|{client_ip.network_of(self.get_client_ip(request))}"
 
     def authenticate(self, request, **credentials):
         """A service account never signs in, whatever password an operator gave it: the

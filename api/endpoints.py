@@ -21,7 +21,7 @@ from apikeys.shapes import (
     Me,
     OrganizationKeyPage,
 )
-from infra import client_ip, faults, limits, readiness
+from infra import client_ip, faults, limits, metrics, readiness
 from infra.machine import ERRORS
 from organizations import scopes
 
@@ -61,16 +61,20 @@ class ApiKeyAuth(APIKeyHeader):
         wait = throttle.retry_after(ip)
         if wait:
             usage.throttled(key, Surface.API)
+            metrics.key_check("api", "throttled")
             raise Throttled(wait)
         context = services.authenticate(key, ip)
         if context is None:
+            metrics.key_check("api", "refused")
             throttle.record_failure(ip)
             usage.refused(key, Surface.API)
             return None
         for scope in self.needed:
             if scope not in context.scopes:
                 usage.record(context.key_id, Surface.API, Outcome.FORBIDDEN)
+                metrics.key_check("api", "forbidden", context.credential)
                 raise InsufficientScope(scope)
+        metrics.key_check("api", "ok", context.credential)
         services.record_use(
             context,
             ip=ip,
@@ -342,17 +346,18 @@ def _bad_request(description: str):
 @sensitive_variables("report")
 def report_leaked_key(request):
     ip = client_ip.of_request(request)
-    if not limits.hit("leak_reports", ip):
+    network = client_ip.network_of(ip)  # an IPv6 client as its /64
+    if not limits.hit("leak_reports", network):
         response = api.create_response(
             request,
             {"error": "too_many_requests", "error_description": "Too many reports; try later"},
             status=429,
         )
-        response["Retry-After"] = str(limits.retry_after("leak_reports", ip))
+        response["Retry-After"] = str(limits.retry_after("leak_reports", network))
         return response
     try:
         report = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what the parser takes
         return _bad_request('Send JSON: {"key": "gns_..."}')
     if not isinstance(report, dict) or not isinstance(report.get("key"), str):
         return _bad_request('Send JSON: {"key": "gns_..."}')

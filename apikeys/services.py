@@ -182,11 +182,13 @@ def _create_key(
     description="",
     replacing=None,
 ):
+    role = _lock_membership(user.pk, organization.pk)
+    # After the lock: the same form sent twice at once waits here for the first, and then
+    # finds its key (rather than its name taken).
     if form_id is not None:
         existing = ApiKey.objects.filter(user=user, form_id=form_id).first()
         if existing is not None:
             raise AlreadyCreated(existing)
-    role = _lock_membership(user.pk, organization.pk)
     if role is None:
         raise NotAMember
     if scopes_.ORG_ADMIN in scopes and role not in scopes_.ADMIN_ROLES:

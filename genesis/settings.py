@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from genesis.drain import drain_seconds
 from infra.client_ip import parse_trusted_proxies
@@ -101,7 +102,9 @@ INSTALLED_APPS = [
 # the client's address, JSON errors, the security headers that apply to JSON (HSTS,
 # nosniff, frame denial, referrer policy), ALLOWED_HOSTS and the audit context.
 MIDDLEWARE = [
-    # First: everything after it sees the client's address (infra.client_ip).
+    # First: the request's id, its line in the log and its time (infra.request_log).
+    "infra.request_log.RequestLogMiddleware",
+    # Then everything after it sees the client's address (infra.client_ip).
     "infra.client_ip.ClientIpMiddleware",
     "infra.machine.MachineResponsesMiddleware",
     # Before anything reads the body: an oversized one gets 413, unread.
@@ -411,6 +414,10 @@ DRAIN_FILE = os.environ.get("DRAIN_FILE", "")
 GITHUB_SECRET_SCANNING_KEYS_FILE = os.environ.get("GITHUB_SECRET_SCANNING_KEYS_FILE", "")
 GITHUB_SECRET_SCANNING_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"  # noqa: S105
 
+# /metrics (infra.scrape) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it
+# answers nobody (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # Where the transports listen; the console shows these URLs to users.
 API_PATH = "/api/v1/"
 MCP_PATH = "/mcp"
@@ -501,22 +508,48 @@ OAUTH2_PROVIDER = {
 }
 # W008 says http redirect URIs are allowed: for loopback only, as the validator enforces.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
-# New OAuth clients (registrations, first uses of a metadata document) per client address
 
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+# "json": one JSON object per line (python-json-logger): time, level, logger, message, the
+# process, the request's id, and a request's line's fields (infra.request_log). Otherwise
+# plain text, the message alone.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower()
+LOG_FORMATTERS = {
+    "json": {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": ["levelname", "name", "message", "process"],  # process: which worker
+        "rename_fields": {"levelname": "level", "name": "logger"},
+        "timestamp": "time",
+        # Whatever else a record carries is written too, except Django's request object
+        # (its query string, its cookies) and the development server's socket.
+        "reserved_attrs": [*RESERVED_ATTRS, "request", "server_time", "taskName"],
+    },
+    "plain": {"format": "%(message)s"},
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {"default": LOG_FORMATTERS["json" if LOG_FORMAT == "json" else "plain"]},
     "filters": {
         "request_log": {"()": "infra.faults.RequestLog"},
         "condensed": {"()": "infra.faults.Condensed"},
+        "request_id": {"()": "infra.request_log.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "default",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # The MCP SDK logs the end of every stateless request's session at INFO.
     "loggers": {
         "mcp": {"level": LOG_LEVEL if LOG_LEVEL == "DEBUG" else "WARNING"},
+        # oauthlib writes refresh tokens and authorization codes into its DEBUG lines:
+        # never below INFO, whatever LOG_LEVEL says.
+        "oauthlib": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
         # Requests failed for a dependency, and machine URLs' refusals: a line a minute.
         "django.request": {"filters": ["request_log"]},
         # The mail sender logs each failed try with its traceback: a line a minute.

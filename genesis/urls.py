@@ -7,12 +7,15 @@ from accounts import views as account_views
 from api.endpoints import api
 from apikeys import views as key_views
 from genesis import views as machine_views
+from infra import scrape
 from organizations import views as organization_views
 
 urlpatterns = [
     # First: the API is most of the traffic, and patterns are tried in order.
     path(settings.API_PATH.lstrip("/"), api.urls),
     path("", organization_views.home, name="home"),
+    # Prometheus's scrape: a 404 for anyone without METRICS_TOKEN (infra.scrape).
+    path("metrics", scrape.metrics_view, name="metrics"),
     # Ours first: they replace a few of allauth's (accounts.urls).
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

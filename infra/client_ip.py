@@ -121,3 +121,17 @@ def of_request(request) -> str:
     """The decided address of a request that went through ClientIpMiddleware (for
     allauth's sign-in lockout, accounts.adapter, and anyone else who asks)."""
     return request.META.get("REMOTE_ADDR", "")
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function, asked on every key check
+def network_of(ip: str) -> str:
+    """What a per-client limit counts by: an IPv6 client as its /64 (one home or host gets
+    a whole /64 and could rotate through it), as allauth's own per-IP limit counts it;
+    IPv4 as the address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False).network_address)
+    return str(address)

@@ -16,6 +16,7 @@ import time
 
 from django.db import InterfaceError, OperationalError
 
+from infra import metrics
 from infra.machine import is_machine_path
 
 # The database could not be reached or answer (refused, dropped, timed out, read-only
@@ -30,10 +31,12 @@ DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
     socket.gaierror,
     smtplib.SMTPException,
 )
+REDIS_ERRORS: tuple[type[BaseException], ...] = ()
 try:
     import redis.exceptions
 
-    DEPENDENCY_ERRORS += (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    DEPENDENCY_ERRORS += REDIS_ERRORS
 except ImportError:  # redis is installed with the project; be safe anyway
     pass
 
@@ -51,6 +54,19 @@ logger = logging.getLogger("infra.faults")
 
 def is_dependency_error(error: BaseException | None) -> bool:
     return isinstance(error, DEPENDENCY_ERRORS)
+
+
+def dependency_of(error: BaseException | None) -> str | None:
+    """Which dependency failed, for the metrics: Django and redis-py raise their own types,
+    so a bare network error (refused, timed out) is the mail server's, which smtplib
+    lets through as it is."""
+    if isinstance(error, (OperationalError, InterfaceError, ReadOnly)):
+        return "database"
+    if isinstance(error, REDIS_ERRORS):
+        return "redis"
+    if is_dependency_error(error):
+        return "mail"
+    return None
 
 
 class _Reports:
@@ -85,7 +101,11 @@ def report(
 ) -> None:
     """Log a fault of `kind` once a minute at most: "kind: message (Error: text)", plus
     how many more there were meanwhile. An outage needs no traceback (its error says
-    what failed); a bug does (`traceback=True`: the first of its kind carries it)."""
+    what failed); a bug does (`traceback=True`: the first of its kind carries it).
+    Every dependency error is counted (infra.metrics), logged or not."""
+    dependency = dependency_of(error)
+    if dependency is not None:
+        metrics.dependency_error(dependency)
     log_now, left_out, first = _reports.due(kind)
     if not log_now:
         return

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis.exceptions
 from django.conf import settings
 from django.core.cache import caches
 
@@ -79,7 +80,9 @@ def _call(operation):
         return operation(caches["local"])
     try:
         result = operation(caches["limits"])
-    except faults.DEPENDENCY_ERRORS as error:
+    # Also a Redis that answers with an error (read-only after a failover, out of memory):
+    # the limits are advisory, so any Redis error means counting here for a while.
+    except (*faults.DEPENDENCY_ERRORS, redis.exceptions.RedisError) as error:
         _outage.began(error)
         return operation(caches["local"])
     if _outage.since is not None:

@@ -50,11 +50,17 @@ def is_oauth_endpoint(path: str) -> bool:
     return path.startswith(prefix) and not path.startswith(prefix + "authorize/")
 
 
+# Prometheus's scrape (infra.scrape).
+METRICS_PATH = "/metrics"
+
+
 def is_machine_path(path: str) -> bool:
     path = _normalized(path)
     return (
         path.startswith("/api/")
         or is_mcp_path(path)
+        or path == METRICS_PATH
+        or path.startswith(METRICS_PATH + "/")
         or path.startswith(DISCOVERY_PREFIXES)
         or is_oauth_endpoint(path)
     )

@@ -17,7 +17,9 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 
 from apikeys import usage
 from apikeys.models import Outcome, Surface
+from infra import metrics
 from infra.machine import send_json
+from infra.request_log import AsgiRequestLog
 
 from . import tools
 from .credentials import GrantVerifier, KeyVerifier, current
@@ -49,6 +51,7 @@ class ScopeCheck:
 
     def __init__(self, app, *, oauth: bool):
         self.app, self.oauth = app, oauth
+        self.surface = "oauth" if oauth else "mcp"  # for the metrics
 
     async def __call__(self, scope, receive, send):
         access_token = scope["user"].access_token
@@ -57,7 +60,9 @@ class ScopeCheck:
             key_id = access_token.claims["context"].key_id
             usage.count(key_id, Surface.MCP, Outcome.FORBIDDEN if missing else Outcome.OK)
         if not missing:
+            metrics.key_check(self.surface, "ok", scope["user"].access_token.token)
             return await self.app(scope, receive, send)
+        metrics.key_check(self.surface, "forbidden", scope["user"].access_token.token)
         needed = " ".join(sorted(missing))
         credential = "grant" if self.oauth else "API key"
         body = {
@@ -107,7 +112,8 @@ class McpApp:
                 transport_security=transport_security(),
             )
             apps[path] = protected(sdk_app, verifier, oauth=oauth)
-        self.edge = Edge(apps)
+        # The request's id, its log line and its time around everything (infra.request_log).
+        self.edge = AsgiRequestLog(Edge(apps))
 
     @contextlib.asynccontextmanager
     async def lifespan(self):

@@ -18,6 +18,7 @@ from mcp.server.auth.provider import AccessToken
 
 from apikeys import services, throttle, usage
 from apikeys.models import Surface
+from infra import metrics
 from oauth import tokens as oauth_tokens
 from organizations import scopes
 
@@ -48,6 +49,8 @@ class Verifier:
     401). Never the secret in what it returns: the AccessToken's token is the
     credential's id."""
 
+    surface = "mcp"  # for the metrics (GrantVerifier's: "oauth")
+
     async def verify_token(self, token: str) -> AccessToken | None:
         context = await sync_to_async(self.check)(token, current.get())
         if context is None:
@@ -68,9 +71,11 @@ class Verifier:
             wait = throttle.retry_after(request.ip)
             if wait:
                 self.throttled(token)
+                metrics.key_check(self.surface, "throttled")
                 raise Throttled(wait)
             context = self.authenticate(token, request)
             if context is None:
+                metrics.key_check(self.surface, "refused")
                 throttle.record_failure(request.ip)
             return context
         finally:
@@ -109,6 +114,8 @@ class KeyVerifier(Verifier):
 
 
 class GrantVerifier(Verifier):
+    surface = "oauth"
+
     @sensitive_variables("token")
     def authenticate(self, token, request):
         context = oauth_tokens.authenticate(token)

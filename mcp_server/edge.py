@@ -22,7 +22,8 @@ from django.conf import settings
 
 from apikeys import throttle
 from apikeys.shapes import THROTTLED
-from infra import client_ip, faults
+from infra import client_ip, faults, metrics
+from infra.last_use import CLIENT_NAME_LENGTH
 from infra.machine import ERRORS, NO_OAUTH, error_body, send_json
 
 from .credentials import Request, Throttled, current
@@ -39,6 +40,14 @@ def headers_of(scope) -> dict[bytes, bytes]:
     for name, value in scope.get("headers") or []:
         headers[name] = headers[name] + b"," + value if name in headers else value
     return headers
+
+
+# Room for what cleaning removes (control and invisible characters) before the cut.
+CLIENT_NAME_READ = 4 * CLIENT_NAME_LENGTH
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body was whole: nothing is acted on."""
 
 
 class BodyRefused(Exception):
@@ -100,8 +109,10 @@ def client_of(message) -> str | None:
         info = meta.get(CLIENT_INFO_META_KEY)
     if not isinstance(info, dict) or not isinstance(info.get("name"), str):
         return None
-    version = info.get("version")
-    return f"{info['name']} {version}" if isinstance(version, str) else info["name"]
+    # Cut before anything cleans it character by character (infra.last_use): the console
+    # shows CLIENT_NAME_LENGTH of it, and a body may hold megabytes.
+    name, version = info["name"][:CLIENT_NAME_READ], info.get("version")
+    return f"{name} {version[:CLIENT_NAME_READ]}" if isinstance(version, str) else name
 
 
 async def read_body(receive) -> bytes:
@@ -111,8 +122,8 @@ async def read_body(receive) -> bytes:
         async with asyncio.timeout(settings.REQUEST_BODY_TIMEOUT):
             while True:
                 message = await receive()
-                if message["type"] != "http.request":
-                    break  # the client went away
+                if message["type"] != "http.request":  # the client went away mid-body
+                    raise ClientGone
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -171,6 +182,8 @@ class Edge:
             )
         except BodyRefused as refused:
             await self.refuse(reply, refused.status, refused.body, [(b"connection", b"close")])
+        except ClientGone:
+            pass  # no one to answer
         except Exception as error:
             if faults.is_dependency_error(error):
                 faults.report("MCP request failed, a dependency is down", scope["path"], error)
@@ -220,4 +233,5 @@ class Edge:
         bearer = headers.get(b"authorization", b"")[:7].lower() == b"bearer "
         if reply.status == 401 and not bearer:
             # Refused without a token, so the verifier counted nothing: count it here.
+            metrics.key_check("oauth" if path == settings.MCP_OAUTH_PATH else "mcp", "refused")
             await sync_to_async(throttle.record_failure)(current.get().ip)

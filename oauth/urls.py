@@ -25,4 +25,5 @@ urlpatterns = [
     path("token", views.Token.as_view()),
     path("revoke", views.Revoke.as_view()),
     path("register", views.Registration.as_view()),
+    path("register/<str:client_id>", views.RegistrationManagement.as_view()),
 ]

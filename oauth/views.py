@@ -22,9 +22,8 @@ from oauth2_provider.views.dynamic_client_registration import (
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts import sudo, two_factor
-from accounts.adapter import client_network
 from infra import limits
-from infra.client_ip import of_request
+from infra.client_ip import network_of, of_request
 from organizations.models import Membership
 
 from .forms import ConsentForm
@@ -323,14 +322,14 @@ def may_register(request) -> bool:
     """Whether this client address may make one more client (a registration, or a first
     use of a client ID metadata document): RATE_LIMITS["oauth_registrations"], an IPv6
     address counted by its /64."""
-    return limits.hit("oauth_registrations", client_network(of_request(request)))
+    return limits.hit("oauth_registrations", network_of(of_request(request)))
 
 
 def too_many_registrations(request) -> JsonResponse:
     response = _oauth_error(
         "too_many_requests", "Too many new clients from this address; try later", 429
     )
-    network = client_network(of_request(request))
+    network = network_of(of_request(request))
     response["Retry-After"] = str(limits.retry_after("oauth_registrations", network))
     return response
 

@@ -160,9 +160,10 @@ class ServerProcess:
         self.log.close()
 
 
-def nginx_config(directory: Path, listen: int, web: int, mcp: int) -> Path:
+def nginx_config(directory: Path, listen: int, web: int, mcp: int, plain: int) -> Path:
     """nginx on loopback with the shipped site's map and proxy settings, in front of the
-    console and API server on `web` and the MCP server on `mcp`."""
+    console and API server on `web` and the MCP server on `mcp`; on `plain`, the site's
+    port-80 server (what plain http gets)."""
     site = (DEPLOY / "genesis.conf").read_text()
     surface_map = re.search(r"^map \$uri \$genesis_surface \{.*?^\}", site, re.M | re.S).group(0)
     temp = directory / "nginx"
@@ -195,6 +196,10 @@ http {{
     server {{
         listen 127.0.0.1:{listen};
         include {DEPLOY / "genesis-proxy.conf"};
+    }}
+    server {{
+        listen 127.0.0.1:{plain};
+        include {DEPLOY / "genesis-plain-http.conf"};
     }}
 }}
 """
@@ -262,9 +267,11 @@ class Production:
             self.mcp.__enter__()
             if self.nginx:
                 self.directory = tempfile.TemporaryDirectory()
+                self.plain_port = free_port()
                 config = nginx_config(
-                    Path(self.directory.name), self.port, self.web.port, self.mcp.port
-                )
+                    Path(self.directory.name), self.port, self.web.port, self.mcp.port,
+                    self.plain_port,
+                )  # fmt: skip
                 self.front = Nginx(config, self.port).__enter__()
         except BaseException:
             self.__exit__()

@@ -22,6 +22,7 @@ needs_nginx = pytest.mark.skipif(not has_nginx(), reason="needs nginx (apt-get i
 UNITS = (
     "genesis-web.service",
     "genesis-mcp.service",
+    "genesis-metrics.service",
     "genesis.target",
     "genesis-prune-usage.service",
     "genesis-prune-usage.timer",
@@ -168,6 +169,34 @@ def test_a_header_longer_than_nginx_takes_is_a_json_400(deployed):
     )
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+
+
+@needs_nginx
+def test_a_url_longer_than_nginx_takes_is_a_json_414(deployed):
+    """nginx can't tell whose it was (it never parsed it): JSON, which programs need."""
+    for path in ("/api/v1/me", "/mcp", "/o/acme/api-keys/"):
+        answer = httpx.get(f"{deployed.url}{path}?q={'x' * 20_000}", timeout=10)
+        assert (answer.status_code, answer.json()["error"]) == (414, "uri_too_long")
+
+
+@needs_nginx
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/me", "/mcp", "/oauth/token/", "/oauth/register/abc", "/oauth/revoke", "/metrics"],
+)
+def test_over_plain_http_programs_are_refused_in_json_not_redirected(deployed, member, path):
+    """A key sent over http went out in clear: the client is told, never sent on (it
+    would send the key again)."""
+    plain = f"http://127.0.0.1:{deployed.plain_port}"
+    refused = httpx.post(f"{plain}{path}", headers={"x-api-key": "gns_x"}, timeout=10)
+    assert refused.status_code == 403
+    assert "location" not in refused.headers
+    assert refused.json()["error"] == "https_required"
+    # People (and the consent page, which is theirs) are sent to https.
+    for page in ("/accounts/login/", "/oauth/authorize/?client_id=x"):
+        moved = httpx.get(f"{plain}{page}", timeout=10)
+        assert moved.status_code == 301
+        assert moved.headers["location"] == f"https://127.0.0.1{page}"  # https's own port
 
 
 @needs_nginx

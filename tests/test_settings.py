@@ -1,5 +1,6 @@
 """Production settings refuse to start without their secrets."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -68,3 +69,15 @@ def test_sqlite_runs_in_wal_mode_and_writers_queue_up():
             other.execute("BEGIN IMMEDIATE")
     finally:
         other.close()
+
+
+def test_debug_logs_never_carry_oauthlibs_tokens():
+    """oauthlib writes refresh tokens and authorization codes into its DEBUG lines."""
+    started = load_settings(
+        "import logging; print(logging.getLogger('oauthlib').getEffectiveLevel())",
+        SECRET_KEY="s" * 50,
+        APIKEY_PEPPERS="p1:" + "p" * 32,
+        LOG_LEVEL="DEBUG",
+    )
+    assert started.returncode == 0, started.stderr
+    assert int(started.stdout.split()[-1]) >= logging.INFO

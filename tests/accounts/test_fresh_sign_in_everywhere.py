@@ -35,6 +35,7 @@ OUTSIDE_ROUTES = (
     "api/",  # the Genesis API: keys, never sessions
     "oauth/",  # OAuth endpoints take clients' credentials; the consent page: oauth tests
     ".well-known/",  # metadata documents: read-only
+    "metrics",  # Prometheus's scrape: read-only, a bearer token, never a session
 )
 OUTSIDE_VIEWS = (
     "allauth.",  # allauth's account pages ask for its own reauthentication where it matters

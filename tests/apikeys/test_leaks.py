@@ -161,7 +161,7 @@ def test_the_public_report_answers_alike_for_any_key(
     assert len({address for mail in mailoutbox for address in mail.to}) >= 1
 
 
-@pytest.mark.parametrize("body", [b"nope", b'{"key": 5}', b"[]"])
+@pytest.mark.parametrize("body", [b"nope", b'{"key": 5}', b"[]", b"[" * 200_000])
 def test_the_public_report_wants_json_with_a_key(db, body):
     response = post(body, {}, path=PUBLIC)
     assert response.status_code == 400
@@ -172,6 +172,23 @@ def test_the_public_report_is_throttled(db, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "leak_reports": "2/m"}
     body = json.dumps({"key": keys.generate()}).encode()
     assert [post(body, {}, path=PUBLIC).status_code for _ in range(3)] == [202, 202, 429]
+
+
+def test_an_ipv6_client_counts_as_its_64_for_reports(db, settings):
+    """Rotating through one's own /64 gains nothing."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "leak_reports": "2/m"}
+    body = json.dumps({"key": keys.generate()}).encode()
+    statuses = [
+        Client(REMOTE_ADDR=f"2001:db8:1:2::{n}")
+        .post(PUBLIC, data=body, content_type="application/json")
+        .status_code
+        for n in range(1, 4)
+    ]
+    assert statuses == [202, 202, 429]
+    other = Client(REMOTE_ADDR="2001:db8:1:3::1").post(
+        PUBLIC, data=body, content_type="application/json"
+    )
+    assert other.status_code == 202  # another /64
 
 
 def test_the_refresh_command_writes_githubs_keys(github, settings, tmp_path, http_document):

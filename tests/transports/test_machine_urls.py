@@ -56,6 +56,18 @@ def test_wrong_paths_and_methods_answer_json(http, method, path, status):
         assert "GET" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize(
+    "path", ["/oauth/token", "/oauth/revoke", "/oauth/register", "/oauth/register/abc"]
+)
+def test_oauth_endpoints_without_their_slash_answer_json_not_a_redirect(http, path):
+    """Not Django's APPEND_SLASH: an HTML 301 for programs (a 500 with DEBUG on, for a
+    POST)."""
+    for method in ("GET", "POST"):
+        response = http.request(method, path, follow_redirects=False)
+        assert 400 <= response.status_code < 500, (method, response.status_code)
+        assert response.headers["content-type"].startswith("application/json")
+
+
 def test_a_bad_host_on_the_api_gets_json_and_the_console_a_page(client, db):
     api = client.get("/api/v1/health", HTTP_HOST="evil.example")
     assert api.status_code == 400

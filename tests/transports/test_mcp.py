@@ -18,6 +18,7 @@ from apikeys import keys
 from apikeys.models import ApiKey
 from apikeys.shapes import THROTTLED, UNAUTHORIZED
 from infra.limits import rate
+from mcp_server import edge
 
 from ..asgi import InProcess
 
@@ -283,6 +284,36 @@ def test_the_client_named_in_a_requests_meta_is_recorded(
     )
     key.refresh_from_db()
     assert key.last_used_client == "cursor 1.7"
+
+
+def test_a_client_name_of_megabytes_is_cut_before_it_is_read(
+    server, transactional_db, member, make_key, mcp_http
+):
+    """The edge keeps a few hundred characters of a name, however long the body holds."""
+    key = make_key(member)
+    name = "n" * 2_000_000
+    assert initialize(mcp_http, key.plaintext, name, "1" * 100_000).status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_client == "n" * len(key.last_used_client)
+    assert len(key.last_used_client) == ApiKey._meta.get_field("last_used_client").max_length
+    assert edge.client_of(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"clientInfo": {"name": name, "version": "v" * 10_000}}}
+    ) == f"{'n' * edge.CLIENT_NAME_READ} {'v' * edge.CLIENT_NAME_READ}"  # fmt: skip
+
+
+def test_a_body_the_client_abandons_is_never_acted_on():
+    """A client that goes away mid-body: nothing reads what arrived as a request."""
+    messages = iter([
+        {"type": "http.request", "body": b'{"jsonrpc": "2.0", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ])  # fmt: skip
+
+    async def receive():
+        return next(messages)
+
+    with pytest.raises(edge.ClientGone):
+        asyncio.run(edge.read_body(receive))
 
 
 def test_a_key_first_used_without_client_info_shows_the_user_agent(
