@@ -5,8 +5,9 @@ Admins (apikeys.key_management) and kept USAGE_RETENTION_DAYS (`manage.py prune_
 Counting costs a valid request no round trip: each worker process counts in its own
 memory, and writes what it counted in one upsert (every key's counts in the same
 statement, adding to what is stored) at the first key check a minute or more after its
-last write, and when it stops where the server says so (the MCP server's ASGI lifespan;
-a process that exits normally). So what is stored is about a minute behind, a worker
+last write, and when it stops where the server says so (the MCP server's ASGI lifespan).
+Not at interpreter exit: an atexit write held granian's WSGI workers past their graceful
+stop (the tests saw them killed). So what is stored is about a minute behind, a worker
 that crashes (or a WSGI worker that stops: no hook) loses at most its last minute, and a
 worker that gets no request after a burst writes it when it next checks a key.
 Bookkeeping is best-effort: a write the database refuses is logged (infra.faults) and
@@ -18,7 +19,6 @@ request is never looked up (a flood must not reach the database): it counts agai
 key this worker refused before and still remembers (REMEMBERED_REFUSALS), else nowhere.
 """
 
-import atexit
 import functools
 import threading
 import time
@@ -138,10 +138,8 @@ def write_due() -> None:
         _write(taken)
 
 
-@atexit.register
 def flush() -> None:
-    """Write every count now: a worker that stops (mcp_server.app's lifespan; at exit
-    where Python exits normally, which multiprocessing's workers don't)."""
+    """Write every count now: a worker that stops (mcp_server.app's lifespan)."""
     taken = counts.take(due_only=False)
     if taken:
         _write(taken)
