@@ -182,6 +182,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         # A database that doesn't answer fails a new connection in 3 s, not the OS's 2 min.
         "connect_timeout": 3,
+        # And an open connection whose packets go unanswered for 3 s (the database's host
+        # gone, a network partition) is dropped, not waited on for the OS's 15 minutes:
+        # the request gets 503 and the next connection is a new one (tests/cluster cuts an
+        # app host off its database). A slow query is unaffected: its packets are acked.
+        "tcp_user_timeout": 3000,
         # Parameters bound on the server, so psycopg prepares a statement it has run 5
         # times on a connection: the key check's four-table join took 0.5 ms to plan and
         # 0.04 ms to run. Behind PgBouncer in transaction mode this needs PgBouncer 1.21+
@@ -189,6 +194,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "server_side_binding": True,
         "prepare_threshold": 5,
     }
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction), each
+    # transaction may get another server connection: a cursor held across transactions
+    # (Django's server-side cursors, for .iterator()) can't be, nor, on a PgBouncer older
+    # than 1.21 or without max_prepared_statements, a statement prepared on one connection
+    # (psycopg's "prepared statement already exists" errors, found by tests/cluster).
+    # DATABASE_POOLING=transaction turns the first off; DATABASE_PREPARED_STATEMENTS=0 the
+    # second (only where the pooler can't carry them: each key check is then planned anew).
+    if os.environ.get("DATABASE_POOLING", "").strip().lower() == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if not env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 
 AUTH_USER_MODEL = "organizations.User"
 LOGIN_URL = "account_login"
