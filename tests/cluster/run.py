@@ -49,8 +49,7 @@ def build(directory: Path) -> Cluster:
         "app1", ROOT, "shell", "-c", f"from tests.cluster.seed import main; main({str(keys)!r})"
     )
     cluster.keys_file = keys
-    cluster.start_app("app1", ROOT)
-    cluster.start_app("app2", ROOT)
+    cluster.start_apps(ROOT)
     cluster.start_balancer()
     return cluster
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.cluster.hosts import WEB_WORKERS, Cluster, server_command, wait_for
+from tests.cluster.hosts import WEB_WORKERS, Cluster, pgbouncer_version, server_command, wait_for
 from tests.cluster.net import in_ns
 
 # The clients' addresses: valid keys come from one, invalid ones from another (the failed
@@ -560,7 +560,19 @@ class PooledEqualsDirect(Scenario):
                     f"{what}: {len(differ)} of {len(calls)} answers differ from direct "
                     f"({Counter(differ)})"
                 )
+        if problems and pgbouncer_version() < (1, 21):
+            found = "; ".join(sorted(errors_in(cluster.dir / "app1-8101.log")))
+            problems.append(
+                f"PgBouncer {'.'.join(map(str, pgbouncer_version()))} has no "
+                f"max_prepared_statements (1.21+){': ' + found if found else ''}"
+            )
         return problems
+
+
+def errors_in(log: Path) -> set[str]:
+    """The database errors a server logged."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return {line.strip() for line in text.splitlines() if line.startswith("psycopg.errors.")}
 
 
 SCENARIOS = [
