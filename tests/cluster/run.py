@@ -20,7 +20,7 @@ LOCK = Path("/run/genesis-cluster.lock")
 TEMP_PREFIX = "genesis-cluster-"
 
 
-class Interrupted(Exception):
+class Interrupted(BaseException):  # as KeyboardInterrupt: no `except Exception` stops it
     pass
 
 
