@@ -11,8 +11,10 @@ from django.utils import formats
 
 from .usage_report import SERIES, Usage
 
-WIDTH, HEIGHT = 600, 240
-LEFT, RIGHT, TOP, BOTTOM = 52, 8, 12, 28  # room for the axes' labels
+WIDTH, HEIGHT = 720, 270
+# Room for the axes' labels, which console.css sets twice as large on a phone (where the
+# drawing is scaled to under half its size).
+LEFT, RIGHT, TOP, BOTTOM = 84, 8, 16, 40
 BAR_GAP = 4
 # A date under every LABEL_EVERY-th bar counted back from the last day (today's is
 # always labelled), so labels never collide.
@@ -39,6 +41,7 @@ class Tick:
 class DayLabel:
     x: float
     label: str
+    anchor: str = "middle"  # the SVG text-anchor: today's ends at the drawing's edge
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,11 @@ def chart(usage: Usage) -> Chart:
                     title=f"{shown_date} · {labels[series.id]}: {requests}",
                 )
             )
-        if (len(usage.days) - 1 - index) % LABEL_EVERY == 0:
-            day_labels.append(DayLabel(round(x + slot / 2, 2), f"{day.date.month}/{day.date.day}"))
+        label = f"{day.date.month}/{day.date.day}"
+        if index == len(usage.days) - 1:
+            day_labels.append(DayLabel(WIDTH - RIGHT, label, "end"))
+        elif (len(usage.days) - 1 - index) % LABEL_EVERY == 0:
+            day_labels.append(DayLabel(round(x + slot / 2, 2), label))
     ticks = [
         Tick(round(HEIGHT - BOTTOM - plot_height * fraction, 2), formats.number_format(int(value)))
         for fraction, value in ((0, 0), (0.5, top / 2), (1, top))

@@ -8,7 +8,7 @@ answer with; the organization's are the same rows summed over its keys, one quer
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -160,11 +160,16 @@ def most_refused_keys(keys: QuerySet) -> list[ApiKey]:
 def stale_keys(keys: QuerySet) -> QuerySet:
     """Active keys unused for STALE_AFTER, or never used: the ones never used first, then
     the longest unused. "Used" is the key's last_used_at, which every answered request
-    moves (at most a minute behind, like the usage counts)."""
+    moves (at most a minute behind, like the usage counts), and, should the two ever
+    disagree, a day with answered requests in the period counts as used too."""
     cutoff = timezone.now() - STALE_AFTER
+    answered = KeyUsage.objects.filter(
+        key_id=OuterRef("pk"), outcome=Outcome.OK, date__gt=cutoff.astimezone(UTC).date()
+    )
     return (
         keys.active()
         .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff))
+        .exclude(Exists(answered))
         .select_related("user__service_account")
         .order_by(F("last_used_at").asc(nulls_first=True), "created_at", "pk")
     )
