@@ -109,6 +109,9 @@ class ApiKey(models.Model):
 
     # When its owner was told it expires within a week (the notice goes once).
     expiry_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When its owner was told that, revoked or expired, it was still being presented a
+    # day later (apikeys.digests; the notice goes once).
+    still_used_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The id of the form that created the key, so a double-submitted form makes one key.
     form_id = models.UUIDField(null=True, blank=True, editable=False)
@@ -184,3 +187,24 @@ class KeyUsage(models.Model):
 
     def __str__(self):
         return f"{self.key_id} {self.date} {self.surface} {self.outcome}: {self.count}"
+
+
+class StaleKeyDigest(models.Model):
+    """The weekly stale-key digest one Admin or Owner was sent for one organization, so
+    a second run in the same week sends nothing (apikeys.digests)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The Monday (UTC) of the ISO week it was sent in.
+    week = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "week"], name="one_stale_key_digest_a_week"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.user_id} {self.week}"
