@@ -19,7 +19,11 @@ from tests.cluster.net import Network, in_ns
 from tests.servers import DEPLOY, ROOT, VENV_BIN, unit_command
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+# PgBouncer 1.21+ (max_prepared_statements), as .ci/pgbouncer builds it; else the PATH's.
+PGBOUNCER = os.environ.get("GENESIS_PGBOUNCER") or next(
+    (str(p) for p in sorted(Path("/opt").glob("pgbouncer-*/bin/pgbouncer"))),
+    shutil.which("pgbouncer") or "/usr/sbin/pgbouncer",
+)
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # PostgreSQL and PgBouncer refuse root
