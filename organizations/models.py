@@ -373,6 +373,8 @@ class AuditEvent(models.Model):
     POLICIES = {
         "max_key_lifetime": _("Maximum API key lifetime"),
         "two_factor": _("Two-factor authentication"),
+        "sso": _("Single sign-on"),
+        "sso_domain": _("Verified domains"),
     }
 
     def shown_target(self) -> str:
