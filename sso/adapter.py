@@ -4,6 +4,7 @@ and what a person sees when the provider fails or refuses."""
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -37,6 +38,10 @@ class SsoAdapter(DefaultSocialAccountAdapter):
         """Only a person whose provider asserts a verified address at one of the
         organization's verified domains comes in (a new account, a link to an existing
         one with that address, or a returning person alike)."""
+        if sociallogin.state.get("process") == AuthProcess.CONNECT:
+            # Tying an identity to whoever is signed in would let an account with another
+            # address ride the organization's SSO: a link is made by signing in, only.
+            refuse(request, _("Sign in with SSO instead: your account is linked when you do."))
         connection = connection_for(sociallogin)
         if connection is None or connection.organization.closed_at is not None:
             refuse(request, _("This single sign-on connection no longer exists."), 404)

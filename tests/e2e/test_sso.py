@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from apikeys.models import ApiKey
 from organizations.models import Membership, Role, User
 from sso import services
 from sso.models import Domain
@@ -77,13 +78,23 @@ def test_a_newcomer_at_a_verified_domain_joins_as_a_member(live, page, org, conn
     assert Membership.objects.get(user=nora, organization=org).role == Role.MEMBER
 
 
-def test_an_existing_person_is_linked_by_signing_in_once(live, page, org, other_org, connect):
+def test_an_existing_person_is_linked_by_signing_in_once(
+    live, page, org, other_org, owner, connect
+):
+    """And, where the organization requires SSO, that session opens it and makes keys."""
     erin = MembershipFactory(
         organization=other_org, role=Role.OWNER, user__email="erin@acme.test"
     ).user
     connect()
+    services.set_require_sso(services.connection_of(org), True, owner)
     sign_in_with_sso(page, live, "acme", "erin")
     expect(page).to_have_url(re.compile(r"/o/acme/api-keys/"))
+    page.get_by_role("button", name="Create API key").first.click()
+    form = page.get_by_role("dialog", name="Create API key")
+    form.get_by_label("Key name").fill("Through SSO")
+    form.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_role("dialog", name="API key created")).to_be_visible()
+    assert ApiKey.objects.filter(name="Through SSO", created_by=erin).exists()
     assert User.objects.filter(email="erin@acme.test").count() == 1
     assert SocialAccount.objects.get(user=erin).uid == "erin"
     assert Membership.objects.get(user=erin, organization=org).role == Role.MEMBER
@@ -120,3 +131,30 @@ def test_a_person_who_left_the_domain_is_not_linked_to_someone_else(live, page, 
     sign_in_with_sso(page, live, "acme", "olga")
     expect(page.get_by_role("alert")).to_contain_text("not a verified domain")
     assert not SocialAccount.objects.exists()
+
+
+def test_connecting_an_identity_to_a_signed_in_account_is_refused(
+    live, page, context, org, other_org, connect, sign_in
+):
+    """allauth's "connect" would tie the provider's identity to whoever is signed in,
+    whatever their address: only a sign-in links."""
+    someone = MembershipFactory(organization=other_org, user__email="someone@globex.test")
+    idp = connect()
+    sign_in(someone)
+    app = services.connection_of(org).app
+    page.goto(f"{live.url}/o/globex/api-keys/")
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == settings.CSRF_COOKIE_NAME)
+    response = context.request.post(
+        f"{live.url}/accounts/oidc/{app.provider_id}/login/",
+        form={"process": "connect", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": f"{live.url}/o/globex/api-keys/"},
+        max_redirects=0,
+    )
+    assert response.headers["location"].startswith(idp.issuer)
+    page.goto(response.headers["location"])
+    page.locator("input[name=login]").fill("nora")
+    page.locator("input[name=password]").fill("anything")
+    page.locator("button[type=submit]").click()
+    expect(page.get_by_role("alert")).to_contain_text("Sign in with SSO instead")
+    assert not SocialAccount.objects.exists()
+    assert not Membership.objects.filter(user=someone.user, organization=org).exists()
