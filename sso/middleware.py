@@ -1,9 +1,17 @@
 """An organization that requires SSO opens only to sessions that came through its SSO:
 every page and action under /o/<org>/ answers 403 with where to sign in instead."""
 
+from urllib.parse import urlencode
+
 import requests
-from django.shortcuts import render
+from allauth.core.exceptions import ReauthenticationRequired
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts import two_factor
 
 from . import policy
 
@@ -27,6 +35,10 @@ class RequireSsoMiddleware:
         )
 
     def process_exception(self, request, exception):
+        if isinstance(exception, ReauthenticationRequired) and signs_in_only_through_sso(
+            request.user
+        ):
+            return sign_in_again(request)
         # allauth's provider views call the identity provider (discovery, tokens); one
         # that is down or too slow is said so, never a server error.
         if isinstance(exception, requests.RequestException):
@@ -42,3 +54,22 @@ class RequireSsoMiddleware:
                 status=502,
             )
         return None
+
+
+def signs_in_only_through_sso(user) -> bool:
+    """A person who came in through SSO and has neither a password nor a second factor
+    (allauth's sign-in-again page would ask for one of them)."""
+    return (
+        user.is_authenticated and not user.has_usable_password() and not two_factor.is_enabled(user)
+    )
+
+
+def sign_in_again(request):
+    """A fresh sign-in, for them, is one more pass through their organization's SSO."""
+    match = request.resolver_match
+    slug = match.kwargs.get("org", "") if match else ""
+    url = reverse("sso_sign_in") + (f"?{urlencode({'who': slug})}" if slug else "")
+    messages.info(request, _("Confirm it's you: sign in through SSO again, then carry on."))
+    if request.headers.get("HX-Request"):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

@@ -170,7 +170,7 @@ def find_connection(who: str) -> Connection | None:
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request):
-    form = SignInForm(request.POST or None)
+    form = SignInForm(request.POST or None, initial={"who": request.GET.get("who", "")[:254]})
     if request.method == "POST" and form.is_valid():
         connection = find_connection(form.cleaned_data["who"])
         if connection is None:

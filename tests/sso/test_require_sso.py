@@ -2,6 +2,8 @@
 Owner excepted), nobody creates or rolls a key in it from a session that didn't come
 through it, and keys (service accounts' too) keep working."""
 
+import time
+
 import pytest
 
 from apikeys.models import ApiKey
@@ -99,3 +101,37 @@ def test_without_require_sso_nothing_changes(member, client_for, connection):
     client = client_for(member)
     assert client.get(KEYS).status_code == 200
     assert client.post(KEYS + "create/", {"name": "Plain"}).status_code == 200
+
+
+def test_a_stale_sso_only_session_signs_in_through_sso_again(member, client_for):
+    """Its person has no password and no second factor for allauth's sign-in-again page."""
+    member.user.set_unusable_password()
+    member.user.save(update_fields=["password"])
+    client = client_for(member)
+    session = client.session
+    session["account_authentication_methods"] = [
+        {"method": "socialaccount", "provider": "org-x", "uid": "m", "at": 0}
+    ]
+    session.save()
+    response = client.post(KEYS + "create/", {"name": "Stale"})
+    assert response.status_code == 302
+    assert response["Location"] == "/sso/?who=acme"
+    assert not ApiKey.objects.filter(name="Stale").exists()
+    page = client.get(response["Location"]).text
+    assert 'value="acme"' in page
+    assert "sign in through SSO again" in page
+    response = client.post(KEYS + "create/", {"name": "Stale"}, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/sso/?who=acme"
+
+
+def test_a_fresh_sso_sign_in_makes_keys_without_a_password(member, client_for):
+    member.user.set_unusable_password()
+    member.user.save(update_fields=["password"])
+    client = client_for(member)
+    session = client.session
+    session["account_authentication_methods"] = [
+        {"method": "socialaccount", "provider": "org-x", "uid": "m", "at": time.time()}
+    ]
+    session.save()
+    assert client.post(KEYS + "create/", {"name": "Fresh"}).status_code == 200
+    assert ApiKey.objects.filter(name="Fresh").exists()
