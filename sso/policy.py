@@ -2,7 +2,7 @@
 without it: opening the organization (except for its break-glass Owner), and creating or
 rolling a key in it (for everyone). Keys themselves, and service accounts, are untouched."""
 
-from organizations.models import Membership
+from organizations.models import Membership, Role
 
 from .models import Connection
 
@@ -44,7 +44,11 @@ def blocked_membership(request, slug: str) -> Membership | None:
     )
     if membership is None or came_through(request, membership.organization_id):
         return None
-    if membership.organization.sso_connection.break_glass_id == request.user.pk:
+    # Only while they are still an Owner here: a demoted break-glass Owner is a member.
+    if (
+        membership.organization.sso_connection.break_glass_id == request.user.pk
+        and membership.role == Role.OWNER
+    ):
         return None
     return membership
 

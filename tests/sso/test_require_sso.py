@@ -135,3 +135,11 @@ def test_a_fresh_sso_sign_in_makes_keys_without_a_password(member, client_for):
     session.save()
     assert client.post(KEYS + "create/", {"name": "Fresh"}).status_code == 200
     assert ApiKey.objects.filter(name="Fresh").exists()
+
+
+def test_a_demoted_break_glass_owner_needs_sso_like_everyone(owner, admin, client_for, required):
+    from organizations.services import change_role
+
+    change_role(admin, "owner")
+    change_role(owner, "member")
+    assert client_for(owner).get(KEYS).status_code == 403

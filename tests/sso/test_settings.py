@@ -142,3 +142,17 @@ def test_another_organizations_domain_is_not_found(owner, outsider, client_for):
     response = client_for(owner).post(SETTINGS + f"sso/domains/{theirs.pk}/remove/")
     assert response.status_code == 404
     assert Domain.objects.filter(pk=theirs.pk).exists()
+
+
+def test_the_audit_log_says_what_changed_without_the_secret(owner, client_for, idp):
+    client = client_for(owner)
+    connect(client, idp.issuer)
+    connect(client, idp.issuer, secret="replaced-secret")
+    client.post(SETTINGS + "sso/require/", {"require_sso": "on", "break_glass": owner.pk})
+    client.post(SETTINGS + "sso/domains/", {"name": "acme.test", "mailbox": "admin"})
+    page = client.get("/o/acme/audit/").text
+    assert f"connected to {idp.issuer}" in page
+    assert f"changed: {idp.issuer} · client secret replaced" in page
+    assert "SSO required; break-glass Owner: owner@acme.test" in page
+    assert "acme.test added" in page
+    assert CLIENT_SECRET not in page and "replaced-secret" not in page
