@@ -15,6 +15,9 @@ from django.utils.translation import trans_real
 
 from apikeys import usage
 from infra import limits
+from infra.daily_counts import DailyCounts
+from oauth import usage as grant_usage
+from oauth.models import GrantUsage
 from organizations.models import Role
 
 from .factories import (
@@ -89,6 +92,14 @@ def usage_counts(monkeypatch):
 
     counts = usage.Counts(clock=PinnedClock(time.time()))
     monkeypatch.setattr(usage, "counts", counts)
+    return counts
+
+
+@pytest.fixture(autouse=True)
+def grant_usage_counts(monkeypatch):
+    """The same for OAuth grants' usage (oauth.usage)."""
+    counts = DailyCounts(GrantUsage, "grant", clock=PinnedClock(time.time()))
+    monkeypatch.setattr(grant_usage, "counts", counts)
     return counts
 
 
