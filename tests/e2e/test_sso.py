@@ -158,3 +158,27 @@ def test_connecting_an_identity_to_a_signed_in_account_is_refused(
     expect(page.get_by_role("alert")).to_contain_text("Sign in with SSO instead")
     assert not SocialAccount.objects.exists()
     assert not Membership.objects.filter(user=someone.user, organization=org).exists()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_sso_pages_are_accessible_and_fit_a_phone(
+    live, page, owner, admin, sign_in, window, scheme
+):
+    from .test_accessibility import assert_accessible
+
+    connection = services.save_oidc(
+        owner.organization, issuer="https://login.acme.test", client_id="c", client_secret="s"
+    )
+    services.set_require_sso(connection, True, owner)
+    Domain.objects.create(organization=owner.organization, name="acme.test")
+    page.emulate_media(color_scheme=scheme)
+    sign_in(owner)
+    for path in ("/o/acme/settings/", "/sso/"):
+        page.goto(f"{live.url}{path}")
+        assert_accessible(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], path
+    sign_in(admin)  # a password session of an organization that requires SSO
+    page.goto(f"{live.url}/o/acme/api-keys/")
+    expect(page.get_by_role("heading", name="Acme requires single sign-on")).to_be_visible()
+    assert_accessible(page)
