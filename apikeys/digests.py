@@ -9,18 +9,17 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from infra import mail
 from organizations.models import Membership, Organization
 
+from . import usage_report
 from .models import ApiKey, KeyUsage, Outcome, StaleKeyDigest
 from .notices import admins, keys_url, send_notice, told_about
 
-# A key is stale when it works but nothing presented it for this long, or ever.
-STALE_AFTER = timedelta(days=30)
 # A digest lists this many keys, the longest unused first; the console lists them all.
 DIGEST_KEYS = 50
 # How long after it was revoked or expired a secret still presented is worth a notice:
@@ -29,16 +28,8 @@ STILL_USED_AFTER = timedelta(days=1)
 
 
 def stale_keys(organization_id: int, now: datetime | None = None):
-    """The organization's stale keys: active, and unused for STALE_AFTER or never used;
-    never used first, then the longest unused; with their owner."""
-    now = now or timezone.now()
-    return (
-        ApiKey.objects.active()
-        .filter(organization_id=organization_id)
-        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - STALE_AFTER))
-        .select_related("user__service_account")
-        .order_by(F("last_used_at").asc(nulls_first=True), "created_at", "pk")
-    )
+    """The organization's stale keys, as its Usage page lists them, with their owner."""
+    return usage_report.stale_keys(ApiKey.objects.filter(organization_id=organization_id), now)
 
 
 def week_of(now: datetime) -> date:
@@ -82,7 +73,7 @@ def _digest(organization, person, week: date, listed: list, total: int, now: dat
         "keys": listed,
         "total": total,
         "more": total > len(listed),
-        "days": STALE_AFTER.days,
+        "days": usage_report.STALE_AFTER.days,
         "url": keys_url(organization),
         "profile_url": mail.public_url(reverse("account_profile")),
     }

@@ -157,12 +157,12 @@ def most_refused_keys(keys: QuerySet) -> list[ApiKey]:
     return _ranked(keys, Q(usage__outcome=Outcome.REFUSED))
 
 
-def stale_keys(keys: QuerySet) -> QuerySet:
+def stale_keys(keys: QuerySet, now: datetime | None = None) -> QuerySet:
     """Active keys unused for STALE_AFTER, or never used: the ones never used first, then
     the longest unused. "Used" is the key's last_used_at, which every answered request
     moves (at most a minute behind, like the usage counts), and, should the two ever
     disagree, a day with answered requests in the period counts as used too."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = (now or timezone.now()) - STALE_AFTER
     answered = KeyUsage.objects.filter(
         key_id=OuterRef("pk"), outcome=Outcome.OK, date__gt=cutoff.astimezone(UTC).date()
     )

@@ -17,7 +17,7 @@ from organizations.models import Role, User
 
 from ..factories import MembershipFactory, make_service_account, make_service_key
 
-NOW = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)  # a Wednesday
+NOW = datetime(2025, 12, 10, 8, 0, tzinfo=UTC)  # a Wednesday, in no week the suite runs in
 DEVNULL = open("/dev/null", "w")  # noqa: SIM115 (the commands' summary line)
 
 
@@ -50,7 +50,7 @@ def test_the_digest_goes_to_admins_and_owners_with_their_stale_keys(stale, mailo
     body = message.body
     assert "- Old deploy (" + stale["old"].hint + ")" in body
     assert "Owner: Mia Member (member@acme.test)" in body
-    assert "Last used: 2026-10-30" in body and "Last used: never" in body
+    assert "Last used: 2025-10-31" in body and "Last used: never" in body
     assert "Created: " in body
     assert "Nightly build" not in body and "Globex" not in body
     assert f"{settings.PUBLIC_URL}/o/acme/api-keys/" in body  # never a request's Host
@@ -62,13 +62,14 @@ def test_the_digest_goes_to_admins_and_owners_with_their_stale_keys(stale, mailo
 
 def test_the_digest_goes_once_a_week(stale, mailoutbox):
     call_command("send_stale_key_digests", stdout=DEVNULL)  # this week, whatever today is
-    assert len(mailoutbox) == 2
+    sent = len(mailoutbox)
+    assert sent >= 2  # (a year after NOW, Globex's key is stale too)
     call_command("send_stale_key_digests", stdout=DEVNULL)
-    assert len(mailoutbox) == 2
+    assert len(mailoutbox) == sent
     assert send_stale_key_digests(NOW) == 2  # the fixture's week, another than today's
     assert send_stale_key_digests(NOW + timedelta(days=4)) == 0  # Sunday: the same week
     assert send_stale_key_digests(NOW + timedelta(days=5)) == 2  # Monday: a new week
-    assert week_of(NOW + timedelta(days=5)) == datetime(2026, 12, 14).date()
+    assert week_of(NOW + timedelta(days=5)) == datetime(2025, 12, 15).date()
 
 
 def test_an_admin_who_turned_it_off_gets_none(stale, team, mailoutbox):
@@ -164,10 +165,10 @@ def test_the_owner_hears_once_that_a_revoked_key_is_still_presented(rolled, mail
     assert message.to == ["member@acme.test"]
     assert message.subject == 'Something still uses the old API key "Deploy from CI"'
     body = message.body
-    assert f"({rolled.hint}) in Acme was revoked on 2026-12-06 08:00 UTC" in body
-    assert "- 2026-12-07 (UTC): 4 refused requests" in body
-    assert "- 2026-12-08 (UTC): 6 refused requests" in body
-    assert "2026-12-06 (UTC)" not in body  # refused the day it ended: not counted
+    assert f"({rolled.hint}) in Acme was revoked on 2025-12-07 08:00 UTC" in body
+    assert "- 2025-12-08 (UTC): 4 refused requests" in body
+    assert "- 2025-12-09 (UTC): 6 refused requests" in body
+    assert "2025-12-07 (UTC)" not in body  # refused the day it ended: not counted
     assert f"{settings.PUBLIC_URL}/o/acme/api-keys/" in body
     assert rolled.plaintext not in body
     assert send_still_used_notices(NOW + timedelta(days=1)) == 0  # once per key
@@ -233,8 +234,8 @@ def test_the_notice_is_in_the_owners_language(rolled, member, mailoutbox):
     send_still_used_notices(NOW)
     [message] = mailoutbox
     assert message.subject == "古い API キー「Deploy from CI」がまだ使われています"
-    assert "2026-12-06 17:00 JST" in message.body
-    assert "2026-12-07 (UTC): 拒否されたリクエスト 4 件" in message.body
+    assert "2025-12-07 17:00 JST" in message.body
+    assert "2025-12-08 (UTC): 拒否されたリクエスト 4 件" in message.body
 
 
 def test_a_mail_server_that_is_down_sends_the_notice_next_time(rolled, settings, caplog):
