@@ -94,6 +94,10 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    # Single sign-on per organization (sso/): each organization's connection is a SocialApp.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "sso",
     "operators",  # last: its admin replaces third-party admins registered before it
 ]
 
@@ -126,6 +130,8 @@ MIDDLEWARE = [
     # After allauth's, so its process_exception runs first (accounts.middleware).
     "genesis.middleware.HtmxReauthenticationMiddleware",
     "organizations.audit.AuditContextMiddleware",
+    # An organization that requires SSO opens only to sessions that came through it.
+    "genesis.middleware.RequireSsoMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "genesis.middleware.HtmxMiddleware",
     "genesis.middleware.CSPMiddleware",
@@ -305,6 +311,18 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", not DEBUG)
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 
+# Single sign-on (sso/): each organization's identity provider is a SocialApp of
+# allauth's `openid_connect` provider, made by its Owner in Settings (sso.services).
+SOCIALACCOUNT_ADAPTER = "sso.adapter.SsoAdapter"
+# An existing person signs in through their organization's SSO and is linked, only when
+# the provider asserts their address verified (sso.adapter decides which apps may).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# The provider vouches for the address (sso.adapter refuses one it doesn't verify).
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False  # we sign people in; we never call the provider's APIs
+# Discovery, token and user-info requests to an identity provider (seconds).
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
+
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_PASSKEY_SIGNUP_ENABLED = True
@@ -346,6 +364,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Genesis Console <no-reply@localhost>")
 # Where links in emails point (the console's public address).
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# allauth builds the address an identity provider sends people back to (sso/) from the
+# request, then forces this scheme: PUBLIC_URL's, where it is set.
+if "PUBLIC_URL" in os.environ:
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = PUBLIC_URL.partition("://")[0]
 
 # English and Japanese; the browser's Accept-Language picks, the header switcher overrides.
 LANGUAGE_CODE = "en"

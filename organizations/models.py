@@ -376,6 +376,8 @@ class AuditEvent(models.Model):
     POLICIES = {
         "max_key_lifetime": _("Maximum API key lifetime"),
         "two_factor": _("Two-factor authentication"),
+        "sso": _("Single sign-on"),
+        "sso_domain": _("Verified domains"),
     }
 
     def shown_target(self) -> str:
@@ -389,6 +391,25 @@ class AuditEvent(models.Model):
             count = details["count"]
             return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
         return self.target
+
+    @staticmethod
+    def _single_sign_on_summary(details: dict) -> str:
+        """Words for sso.services' events (never the client secret: none is logged)."""
+        if "connected" in details:
+            return _("connected to %(issuer)s") % {"issuer": details["connected"]}
+        if "disconnected" in details:
+            return _("removed (%(issuer)s)") % {"issuer": details["disconnected"]}
+        if "changed" in details:
+            changed = _("changed: %(issuer)s") % {"issuer": details["changed"]}
+            if details.get("secret_replaced"):
+                return f"{changed} · {_('client secret replaced')}"
+            return str(changed)
+        required = (details.get("require_sso") or {}).get("to")
+        if required:
+            return _("SSO required; break-glass Owner: %(email)s") % {
+                "email": details.get("break_glass") or "?"
+            }
+        return _("SSO not required")
 
     def summary(self) -> str:
         """The details in words, for the audit log page."""
@@ -442,6 +463,17 @@ class AuditEvent(models.Model):
         if self.action in (AuditAction.TWO_FACTOR_ENABLED, AuditAction.TWO_FACTOR_DISABLED):
             methods = {"totp": _("authenticator app"), "webauthn": _("passkey")}
             return str(methods.get(details.get("method"), details.get("method", "")))
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "sso":
+            return self._single_sign_on_summary(details)
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "sso_domain":
+            if "verified" in details:
+                return _("%(domain)s verified by a code mailed to %(email)s") % {
+                    "domain": details["verified"],
+                    "email": details.get("by", "?"),
+                }
+            if "removed" in details:
+                return _("%(domain)s removed") % {"domain": details["removed"]}
+            return _("%(domain)s added") % {"domain": details.get("added", "?")}
         if self.action == AuditAction.POLICY_CHANGED:
 
             def days(value):
