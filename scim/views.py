@@ -43,7 +43,7 @@ def scim_view(*methods: str):
                 response = error(401, UNAUTHORIZED)
                 response["WWW-Authenticate"] = 'Bearer realm="SCIM"'
                 return response
-            if request.method not in methods:
+            if methods and request.method not in methods:
                 response = error(405, f"{request.method} is not supported here.")
                 response["Allow"] = ", ".join(methods)
                 return response
@@ -234,7 +234,8 @@ def user(request, token, resource_id):
     return _user_response(request, scim_user)
 
 
-@csrf_exempt
-def not_found(request, *args, **kwargs):
-    """Anything else under /scim/: SCIM's 404, never a page."""
+@scim_view()
+def not_found(request, token, *args, **kwargs):
+    """Anything else under /scim/, by any method: SCIM's 404 (a 401 without a token),
+    never a page."""
     return error(404, "No such SCIM endpoint.")

@@ -101,3 +101,18 @@ def test_the_command_prints_the_token_alone_on_its_last_line(org):
 def test_the_command_refuses_an_unknown_organization(db):
     with pytest.raises(CommandError, match="No organization"):
         call_command("create_scim_token", "nope", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_the_settings_section_in_japanese(owner, client_for):
+    page = client_for(owner).get("/o/acme/settings/", HTTP_ACCEPT_LANGUAGE="ja").text
+    assert "SCIM プロビジョニング" in page and "SCIM トークンを作成" in page
+
+
+def test_the_audit_log_names_the_token_as_the_actor(scim, owner, client_for):
+    from .conftest import user_payload
+
+    assert scim.post("/Users", user_payload("sam@acme.test")).status_code == 201
+    page = client_for(owner).get("/o/acme/audit/").text
+    assert "SCIM: Okta" in page
+    export = b"".join(client_for(owner).get("/o/acme/audit/export.csv").streaming_content)
+    assert "SCIM: Okta" in export.decode()
