@@ -19,6 +19,7 @@ from scim2_models import (
     ETag,
     Filter,
     InvalidSyntaxException,
+    InvalidValueException,
     NotFoundException,
     Patch,
     Required,
@@ -121,6 +122,10 @@ def no_content() -> HttpResponse:
 
 def raise_syntax(detail: str):
     raise InvalidSyntaxException(detail=detail)
+
+
+def raise_invalid(detail: str):
+    raise InvalidValueException(detail=detail)
 
 
 def raise_not_found(detail: str):

@@ -32,6 +32,7 @@ from .protocol import UserResource
 
 USER_NAME_TAKEN = "Another user of this organization has this userName."
 PERSON_TAKEN = "This person is already provisioned in this organization, as another user."
+JUST_MADE = "An account with this address was made meanwhile; send the request again."
 
 
 def person_email(resource: UserResource) -> str:
@@ -66,6 +67,9 @@ def _display_name(resource: UserResource) -> str:
 
 
 def _saved(scim_user: ScimUser, fields: list[str]) -> None:
+    for field in ("user_name", "external_id"):
+        if len(getattr(scim_user, field)) > ScimUser._meta.get_field(field).max_length:
+            raise InvalidValueException(detail=f"{field} is longer than we keep.")
     try:
         with transaction.atomic():
             scim_user.save(update_fields=fields) if fields else scim_user.save()
@@ -84,7 +88,11 @@ def _find_or_make_person(email: str, resource: UserResource) -> User:
         return user
     user = User(email=email, name=_display_name(resource)[:150])
     user.set_unusable_password()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # made meanwhile, by a concurrent request or a sign-up
+        raise UniquenessException(detail=JUST_MADE) from None
     return user
 
 

@@ -71,7 +71,20 @@ def _payload(request) -> dict:
         payload = None
     if not isinstance(payload, dict):
         return protocol.raise_syntax("The body must be a JSON object.")
+    if _holds_nul(payload):
+        # No text column or JSON document of PostgreSQL's holds a NUL character.
+        return protocol.raise_invalid("A value holds a NUL character.")
     return payload
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _resource(request, scim_user: ScimUser) -> UserResource:
@@ -195,9 +208,10 @@ def users(request, token):
         )
         scim_user = provisioning.create(token, resource)
         return _user_response(request, scim_user, status=201)
-    search = SearchRequest[UserResource].model_validate(
-        dict(request.GET.items()), scim_ctx=Context.SEARCH_REQUEST
-    )
+    parameters = dict(request.GET.items())
+    if _holds_nul(parameters):
+        protocol.raise_invalid("A parameter holds a NUL character.")
+    search = SearchRequest[UserResource].model_validate(parameters, scim_ctx=Context.SEARCH_REQUEST)
     return _search(request, token, search)
 
 

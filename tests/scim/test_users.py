@@ -366,3 +366,39 @@ def test_a_body_over_the_limit_is_a_scim_413_and_not_acted_on(scim, settings):
     payload = user_payload("sam@acme.test", displayName="x" * 2000)
     assert_scim_error(scim.post("/Users", payload), 413)
     assert not User.objects.filter(email="sam@acme.test").exists()
+
+
+def test_scim_takes_the_lean_path(scim, owner, client_for):
+    """No session, locale or CSRF machinery: a browser's cookie changes nothing."""
+    browser = client_for(owner)
+    scim.client.cookies = browser.cookies
+    response = scim.get("/Users")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response and "Cookie" not in response.get("Vary", "")
+    assert response["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+def test_a_server_error_is_a_scim_500(scim, monkeypatch):
+    from scim import provisioning
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(provisioning, "create", broken)
+    scim.client.raise_request_exception = False
+    response = scim.post("/Users", user_payload("sam@acme.test"))
+    assert_scim_error(response, 500)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"userName": "a\u0000b@acme.test"}, {"displayName": "\u0000"}, {"externalId": "x" * 300}],
+)
+def test_values_no_column_holds_are_a_400(scim, extra):
+    payload = user_payload("sam@acme.test", **extra)
+    assert_scim_error(scim.post("/Users", payload), 400, "invalidValue")
+    assert not User.objects.filter(email="sam@acme.test").exists()
+
+
+def test_a_nul_in_a_filter_is_a_400(scim):
+    assert_scim_error(scim.get("/Users", {"filter": 'userName eq "a\u0000"'}), 400, "invalidValue")
