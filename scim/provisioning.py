@@ -96,15 +96,18 @@ def _find_or_make_person(email: str, resource: UserResource) -> User:
     return user
 
 
-def _sync_membership(scim_user: ScimUser, token: ScimToken) -> None:
-    """Make the membership what `active` says: added as Member, or removed (its keys and
-    grants revoked with it, apikeys.signals)."""
+def _sync_membership(scim_user: ScimUser, token: ScimToken, *, activated: bool) -> None:
+    """Inactive: no membership, whatever happened before (removed, its keys and grants
+    revoked with it, apikeys.signals). Active: a membership, as Member, when the resource
+    was just made or made active (`activated`); not on every later write, so a member an
+    Admin removed in the console stays removed until the provider deactivates and
+    reactivates them."""
     membership = (
         Membership.objects.filter(user_id=scim_user.user_id, organization=token.organization)
         .select_related("organization")
         .first()
     )
-    if scim_user.active and membership is None:
+    if scim_user.active and activated and membership is None:
         try:
             services.add_member(token.organization, scim_user.user.email, Role.MEMBER)
         except services.MembershipError as error:
@@ -149,7 +152,7 @@ def create(token: ScimToken, resource: UserResource) -> ScimUser:
         )
         _saved(scim_user, [])
         was_member = Membership.objects.filter(user=user, organization=token.organization).exists()
-        _sync_membership(scim_user, token)
+        _sync_membership(scim_user, token, activated=True)
         if was_member and scim_user.active:
             _record(scim_user, AuditAction.SCIM_USER_UPDATED, linked=True)
         return scim_user
@@ -169,6 +172,7 @@ def replace(token: ScimToken, scim_user: ScimUser, resource: UserResource) -> Sc
         }
         for field, value in changed.items():
             setattr(current, field, value)
+        was_active = current.active
         active = current.active if resource.active is None else resource.active
         attributes = stored_attributes(resource)
         if changed or attributes != current.attributes or active != current.active:
@@ -179,7 +183,7 @@ def replace(token: ScimToken, scim_user: ScimUser, resource: UserResource) -> Sc
             _saved(current, [*changed, "attributes", "active", "updated_at", "version"])
         if changed:
             _record(current, AuditAction.SCIM_USER_UPDATED, fields=sorted(changed))
-        _sync_membership(current, token)
+        _sync_membership(current, token, activated=active and not was_active)
         return current
 
 
@@ -187,6 +191,6 @@ def delete(token: ScimToken, scim_user: ScimUser) -> None:
     with audit.acting_as(token.actor_label), transaction.atomic():
         current = ScimUser.objects.select_for_update().select_related("user").get(pk=scim_user.pk)
         current.active = False
-        _sync_membership(current, token)
+        _sync_membership(current, token, activated=False)
         _record(current, AuditAction.SCIM_USER_DELETED)
         current.delete()

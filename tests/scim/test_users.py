@@ -402,3 +402,23 @@ def test_values_no_column_holds_are_a_400(scim, extra):
 
 def test_a_nul_in_a_filter_is_a_400(scim):
     assert_scim_error(scim.get("/Users", {"filter": 'userName eq "a\u0000"'}), 400, "invalidValue")
+
+
+def test_a_member_an_admin_removed_stays_removed_until_deactivated_and_reactivated(
+    scim, org, owner
+):
+    from organizations import services
+
+    created = create(scim)
+    services.remove_member(Membership.objects.get(user__email="sam@acme.test"))
+    renamed = user_payload("sam@acme.test", displayName="Sam")
+    assert scim.put(f"/Users/{created['id']}", renamed).status_code == 200
+    assert not Membership.objects.filter(user__email="sam@acme.test", organization=org)
+    scim.patch(
+        f"/Users/{created['id']}",
+        patch_payload({"op": "replace", "path": "active", "value": False}),
+    )
+    scim.patch(
+        f"/Users/{created['id']}", patch_payload({"op": "replace", "path": "active", "value": True})
+    )
+    assert Membership.objects.filter(user__email="sam@acme.test", organization=org)
