@@ -172,7 +172,7 @@ def replace(token: ScimToken, scim_user: ScimUser, resource: UserResource) -> Sc
         }
         for field, value in changed.items():
             setattr(current, field, value)
-        was_active = current.active
+        was_active, previous = current.active, current.attributes
         active = current.active if resource.active is None else resource.active
         attributes = stored_attributes(resource)
         if changed or attributes != current.attributes or active != current.active:
@@ -181,8 +181,13 @@ def replace(token: ScimToken, scim_user: ScimUser, resource: UserResource) -> Sc
             current.updated_at = timezone.now()
             current.version += 1
             _saved(current, [*changed, "attributes", "active", "updated_at", "version"])
-        if changed:
-            _record(current, AuditAction.SCIM_USER_UPDATED, fields=sorted(changed))
+        before = {key: value for key, value in previous.items() if key != "active"}
+        after = {key: value for key, value in attributes.items() if key != "active"}
+        if changed or before != after:  # `active`'s own events are the membership's
+            # The columns that changed, else the rest of the profile ("attributes").
+            _record(
+                current, AuditAction.SCIM_USER_UPDATED, fields=sorted(changed) or ["attributes"]
+            )
         _sync_membership(current, token, activated=active and not was_active)
         return current
 

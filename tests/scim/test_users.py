@@ -422,3 +422,15 @@ def test_a_member_an_admin_removed_stays_removed_until_deactivated_and_reactivat
         f"/Users/{created['id']}", patch_payload({"op": "replace", "path": "active", "value": True})
     )
     assert Membership.objects.filter(user__email="sam@acme.test", organization=org)
+
+
+def test_every_profile_change_is_logged_and_active_only_as_the_membership(scim, org):
+    created = create(scim)
+    path = f"/Users/{created['id']}"
+    scim.patch(path, patch_payload({"op": "replace", "path": "title", "value": "CTO"}))
+    scim.patch(path, patch_payload({"op": "replace", "path": "active", "value": False}))
+    updates = AuditEvent.objects.filter(organization=org, action=AuditAction.SCIM_USER_UPDATED)
+    assert [event.details["fields"] for event in updates] == [["attributes"]]
+    assert (
+        AuditEvent.objects.filter(organization=org, action=AuditAction.MEMBER_REMOVED).count() == 1
+    )
