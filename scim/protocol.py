@@ -18,9 +18,6 @@ from scim2_models import (
     Error,
     ETag,
     Filter,
-    InvalidSyntaxException,
-    InvalidValueException,
-    NotFoundException,
     Patch,
     Required,
     ResourceType,
@@ -118,18 +115,6 @@ def error_from_validation(exception: ValidationError) -> HttpResponse:
 
 def no_content() -> HttpResponse:
     return HttpResponse(status=204)
-
-
-def raise_syntax(detail: str):
-    raise InvalidSyntaxException(detail=detail)
-
-
-def raise_invalid(detail: str):
-    raise InvalidValueException(detail=detail)
-
-
-def raise_not_found(detail: str):
-    raise NotFoundException(detail=detail)
 
 
 def as_uuid(text: str) -> uuid.UUID | None:

@@ -13,8 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 from scim2_models import (
     Context,
+    InvalidSyntaxException,
+    InvalidValueException,
     ListResponse,
     Meta,
+    NotFoundException,
     PatchOp,
     ResponseParameters,
     SCIMException,
@@ -70,10 +73,10 @@ def _payload(request) -> dict:
     except (UnicodeDecodeError, ValueError):
         payload = None
     if not isinstance(payload, dict):
-        return protocol.raise_syntax("The body must be a JSON object.")
+        raise InvalidSyntaxException(detail="The body must be a JSON object.")
     if _holds_nul(payload):
         # No text column or JSON document of PostgreSQL's holds a NUL character.
-        return protocol.raise_invalid("A value holds a NUL character.")
+        raise InvalidValueException(detail="A value holds a NUL character.")
     return payload
 
 
@@ -127,7 +130,7 @@ def _get_scim_user(token, resource_id: str) -> ScimUser:
         .first()
     )
     if scim_user is None:
-        protocol.raise_not_found(f"No User {resource_id} here.")
+        raise NotFoundException(detail=f"No User {resource_id} here.")
     return scim_user
 
 
@@ -210,7 +213,7 @@ def users(request, token):
         return _user_response(request, scim_user, status=201)
     parameters = dict(request.GET.items())
     if _holds_nul(parameters):
-        protocol.raise_invalid("A parameter holds a NUL character.")
+        raise InvalidValueException(detail="A parameter holds a NUL character.")
     search = SearchRequest[UserResource].model_validate(parameters, scim_ctx=Context.SEARCH_REQUEST)
     return _search(request, token, search)
 
