@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('organizations', '0011_alter_auditevent_action'),
+        ('organizations', '0011_stale_key_digest'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
