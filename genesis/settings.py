@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "accounts",  # our glue for django-allauth
     "oauth",  # our glue for django-oauth-toolkit: consent, grants, MCP tokens
     "oauth2_provider",
+    "scim",  # SCIM 2.0 provisioning at /scim/v2/: an identity provider manages members
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -29,6 +29,9 @@ urlpatterns = [
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no
     # HTML page (DEBUG's included) ever answers a program.
     re_path(r"^api/", machine_views.api_not_found),
+    # SCIM 2.0 (scim): identity providers provision an organization's members; its own
+    # JSON 404 for anything else under /scim/.
+    path("scim/", include("scim.urls")),
     # OAuth for MCP clients: the authorization server (its issuer is OAUTH_PATH) and the
     # metadata of it and of the MCP server's OAuth path (RFC 8414, RFC 9728 path forms).
     # Nothing at the root well-known URLs or for MCP_PATH: a key client is never offered
@@ -51,6 +54,7 @@ urlpatterns = [
     path("o/<slug:org>/service-accounts/", include("apikeys.service_account_urls")),
     path("o/<slug:org>/usage/", include("apikeys.usage_urls")),
     path("o/<slug:org>/settings/sso/", include("sso.urls")),
+    path("o/<slug:org>/settings/scim-tokens/", include("scim.console_urls")),
     path("o/<slug:org>/", include("organizations.urls")),
 ]
 

@@ -196,6 +196,23 @@ class AuditAction(models.TextChoices):
         "service_account_deleted",
         pgettext_lazy("audit action", "Service account deleted"),
     )
+    # SCIM provisioning (scim): its tokens, and what the identity provider changed.
+    SCIM_TOKEN_CREATED = (
+        "scim_token_created",
+        pgettext_lazy("audit action", "SCIM token created"),
+    )
+    SCIM_TOKEN_REVOKED = (
+        "scim_token_revoked",
+        pgettext_lazy("audit action", "SCIM token revoked"),
+    )
+    SCIM_USER_UPDATED = (
+        "scim_user_updated",
+        pgettext_lazy("audit action", "Directory profile updated"),
+    )
+    SCIM_USER_DELETED = (
+        "scim_user_deleted",
+        pgettext_lazy("audit action", "Directory profile deleted"),
+    )
     # What operators do to an organization (in its log) ...
     ORGANIZATION_CREATED = (
         "organization_created",
@@ -410,6 +427,13 @@ class AuditEvent(models.Model):
                 "email": details.get("break_glass") or "?"
             }
         return _("SSO not required")
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted when no user did: a program under its label ("SCIM: Okta",
+        organizations.audit.acting_as), else ''."""
+        label = (self.details or {}).get("actor")
+        return label if isinstance(label, str) and self.actor_id is None else ""
 
     def summary(self) -> str:
         """The details in words, for the audit log page."""

@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from organizations.models import Role
+from scim import tokens as scim_tokens
 from sso.models import Domain
 
 from ..factories import ApiKeyFactory, InvitationFactory, make_service_account, make_service_key
@@ -38,6 +39,7 @@ OUTSIDE_ROUTES = (
     "oauth/",  # OAuth endpoints take clients' credentials; the consent page: oauth tests
     ".well-known/",  # metadata documents: read-only
     "metrics",  # Prometheus's scrape: read-only, a bearer token, never a session
+    "scim/",  # SCIM provisioning: the organization's bearer tokens, never a session
 )
 OUTSIDE_VIEWS = (
     "allauth.",  # allauth's account pages ask for its own reauthentication where it matters
@@ -87,6 +89,7 @@ def make_targets(team):
         "domain_id": [
             Domain.objects.create(organization=member.organization, name=f"d{next(SERIAL)}.test").pk
         ],
+        "token_id": [scim_tokens.create_token(owner.organization, "Okta", actor=None)[0].pk],
     }
 
 
@@ -159,6 +162,8 @@ def test_every_view_that_changes_data_asks_a_stale_sign_in_or_says_why_not(
         "sso:verify_domain",
         "sso:resend_code",
         "sso:remove_domain",
+        "scim_tokens:create",
+        "scim_tokens:revoke",
     ]:
         assert name in guarded, name
     assert "apikeys:list" in read_only
