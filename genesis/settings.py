@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     # Single sign-on per organization (sso/): each organization's connection is a SocialApp.
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "sso",
     "operators",  # last: its admin replaces third-party admins registered before it
 ]
@@ -313,7 +314,8 @@ ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", not DEBUG)
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 
 # Single sign-on (sso/): each organization's identity provider is a SocialApp of
-# allauth's `openid_connect` provider, made by its Owner in Settings (sso.services).
+# allauth's `openid_connect` or `saml` provider, made by its Owner in Settings
+# (sso.services).
 SOCIALACCOUNT_ADAPTER = "sso.adapter.SsoAdapter"
 # An existing person signs in through their organization's SSO and is linked, only when
 # the provider asserts their address verified (sso.adapter decides which apps may).

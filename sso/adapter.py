@@ -8,7 +8,7 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from . import domains
+from . import domains, services
 from .models import Connection
 
 
@@ -20,9 +20,14 @@ def connection_for(sociallogin) -> Connection | None:
 
 
 def verified_email(sociallogin) -> str | None:
-    """The address the provider asserts and says it verified (OIDC's email_verified)."""
+    """The address the provider asserts and says it verified (OIDC's email_verified). A
+    SAML IdP's asserted address counts as verified: SAML has no such claim, and the
+    domain check that follows (pre_social_login) is what decides (is_email_verified)."""
+    saml = (
+        sociallogin.provider.app is not None and sociallogin.provider.app.provider == services.SAML
+    )
     for address in sociallogin.email_addresses:
-        if address.verified and address.email:
+        if (address.verified or saml) and address.email:
             return address.email.strip().lower()
     return None
 
@@ -68,6 +73,21 @@ class SsoAdapter(DefaultSocialAccountAdapter):
             refuse(request, _("Your identity provider names a different email address now."))
         if sociallogin.user is not None and not sociallogin.user.is_active:
             refuse(request, _("This account is inactive."))
+
+    def is_email_verified(self, provider, email) -> bool:
+        """SAML has no "email verified" claim: the IdP an Owner connected is trusted to
+        assert addresses at the organization's verified domains (and only those get in,
+        pre_social_login)."""
+        app = provider.app
+        if app is not None and app.provider == services.SAML and app.pk is not None:
+            organization_id = (
+                Connection.objects.filter(app_id=app.pk)
+                .values_list("organization_id", flat=True)
+                .first()
+            )
+            if organization_id and domains.verified_for(organization_id, email):
+                return True
+        return super().is_email_verified(provider, email)
 
     def is_open_for_signup(self, request, sociallogin) -> bool:
         # pre_social_login has let only a verified address at a verified domain this far.

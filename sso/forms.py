@@ -46,6 +46,38 @@ class OidcForm(DescribedErrorsMixin, forms.Form):
         return issuer
 
 
+class SamlForm(DescribedErrorsMixin, forms.Form):
+    """The IdP's metadata: its URL, or the XML pasted (one of them)."""
+
+    metadata_url = forms.URLField(
+        label=_("IdP metadata URL"),
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        error_messages={"invalid": _("Enter a valid URL, such as https://login.example.com.")},
+        widget=forms.URLInput(attrs={"placeholder": "https://login.example.com/saml/metadata"}),
+    )
+    metadata_xml = forms.CharField(
+        label=_("Or the IdP metadata XML"),
+        max_length=200_000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=_(
+            "It must name the IdP's entity ID, its single sign-on URL (HTTP-Redirect "
+            "binding) and its signing certificate."
+        ),
+    )
+
+    def clean(self):
+        data = super().clean()
+        given = data.get("metadata_url") or data.get("metadata_xml", "").strip()
+        if not given and not self.errors:
+            self.add_error(
+                "metadata_url", _("Enter the IdP metadata URL, or paste its metadata XML.")
+            )
+        return data
+
+
 class RequireSsoForm(DescribedErrorsMixin, forms.Form):
     require_sso = forms.BooleanField(
         label=_("Require SSO"),

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import requests
 from allauth.core.exceptions import ReauthenticationRequired
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -53,7 +54,26 @@ class RequireSsoMiddleware:
                 },
                 status=502,
             )
+        # allauth's saml provider finds the AuthnRequest a Response answers in the
+        # session, once: a Response posted again, or in another browser, answers none.
+        if isinstance(exception, PermissionDenied) and is_saml_finish(request):
+            return render(
+                request,
+                "sso/refused.html",
+                {
+                    "message": _(
+                        "This answer from your identity provider was used already, or answers "
+                        "no sign-in started in this browser. Sign in with SSO again."
+                    )
+                },
+                status=403,
+            )
         return None
+
+
+def is_saml_finish(request) -> bool:
+    match = request.resolver_match
+    return match is not None and match.url_name == "saml_finish_acs"
 
 
 def signs_in_only_through_sso(user) -> bool:

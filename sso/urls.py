@@ -7,6 +7,7 @@ app_name = "sso"
 # Under /o/<org>/settings/sso/: the Owner's actions.
 urlpatterns = [
     path("connection/", views.save_connection, name="save_connection"),
+    path("saml/", views.save_saml, name="save_saml"),
     path("disconnect/", views.disconnect, name="disconnect"),
     path("require/", views.require, name="require"),
     path("domains/", views.add_domain, name="add_domain"),

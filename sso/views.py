@@ -18,8 +18,8 @@ from organizations.decorators import organization_view
 from organizations.models import Organization, Role
 from organizations.views import render_settings
 
-from . import discovery, domains, services
-from .forms import DomainCodeForm, DomainForm, OidcForm, RequireSsoForm, SignInForm
+from . import discovery, domains, saml, services
+from .forms import DomainCodeForm, DomainForm, OidcForm, RequireSsoForm, SamlForm, SignInForm
 from .models import Connection, Domain
 
 
@@ -69,6 +69,23 @@ def save_connection(request, membership):
     except services.ConnectionError as error:
         form.add_error("client_secret", str(error))
         return invalid(request, membership, oidc_form=form)
+    messages.success(request, _("Single sign-on saved."))
+    return back(membership)
+
+
+@owner_action
+def save_saml(request, membership):
+    form = SamlForm(request.POST)
+    if not form.is_valid():
+        return invalid(request, membership, saml_form=form)
+    url = form.cleaned_data["metadata_url"]
+    try:
+        xml = saml.fetch(url) if url else form.cleaned_data["metadata_xml"]
+        idp = saml.idp_settings(xml)
+        services.save_saml(membership.organization, idp=idp, metadata_url=url)
+    except (saml.MetadataError, services.ConnectionError) as error:
+        form.add_error("metadata_url" if url else "metadata_xml", str(error))
+        return invalid(request, membership, saml_form=form)
     messages.success(request, _("Single sign-on saved."))
     return back(membership)
 

@@ -6,7 +6,7 @@ from organizations.models import Role
 
 from .. import services
 from ..domains import MAILBOXES
-from ..forms import DomainForm, OidcForm, RequireSsoForm
+from ..forms import DomainForm, OidcForm, RequireSsoForm, SamlForm
 
 register = template.Library()
 
@@ -20,13 +20,24 @@ def sso_settings(context) -> dict:
     connection = services.connection_of(organization)
     owners = organization.memberships.filter(role=Role.OWNER).select_related("user")
     callback = None
-    if connection is not None:
+    protocol = connection.app.provider if connection else None
+    if protocol == services.PROVIDER:
         path = reverse(
             "openid_connect_callback", kwargs={"provider_id": connection.app.provider_id}
         )
         callback = settings.PUBLIC_URL + path
+    saml = protocol == services.SAML
     return {
         "connection": connection,
+        "protocol": protocol,
+        "saml_sp": services.sp_urls(connection.app) if saml else None,
+        "saml_idp": connection.app.settings.get("idp", {}) if saml else None,
+        "saml_form": bound.get("saml_form")
+        or SamlForm(
+            initial={"metadata_url": connection.app.settings.get("metadata_url", "")}
+            if saml
+            else None
+        ),
         "issuer": connection.app.settings.get("server_url", "") if connection else "",
         "callback": callback,
         "oidc_form": bound.get("oidc_form")
@@ -36,7 +47,7 @@ def sso_settings(context) -> dict:
                 "issuer": connection.app.settings.get("server_url", ""),
                 "client_id": connection.app.client_id,
             }
-            if connection
+            if protocol == services.PROVIDER
             else None,
         ),
         "require_form": bound.get("require_form")

@@ -156,6 +156,7 @@ def test_every_view_that_changes_data_asks_a_stale_sign_in_or_says_why_not(
         "apikeys:revoke",  # someone else's key (one's own: test_fresh_sign_in)
         "apikeys:revoke_app",  # someone else's app, likewise
         "sso:save_connection",
+        "sso:save_saml",
         "sso:disconnect",
         "sso:require",
         "sso:add_domain",
