@@ -5,7 +5,7 @@ import pytest
 
 from sso import services
 
-from .idp import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, require_node
+from .idp import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, SamlIdentityProvider, require_node
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +58,11 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def saml_idp():
+    """A real SAML IdP on loopback (these tests only read its metadata)."""
+    require_node()
+    with SamlIdentityProvider({"entity_id": "x", "acs_url": "http://127.0.0.1:9/"}, {}) as running:
+        yield running
