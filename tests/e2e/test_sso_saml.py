@@ -177,3 +177,43 @@ def test_a_replayed_response_is_refused(live, page, context, org, connect_saml):
     assert SocialAccount.objects.filter(user=nora).count() == 1
     assert User.objects.filter(email="nora@acme.test").count() == 1
     elsewhere.close()
+
+
+def test_an_unsolicited_response_is_refused(live, page, org, connect_saml):
+    """IdP-initiated sign-in is off: a signed Response that answers no AuthnRequest."""
+    idp = connect_saml()
+    # A blank page (ours would refuse, by its CSP's form-action, to post to the IdP).
+    page.set_content(
+        f'<form method="post" action="http://127.0.0.1:{idp.port}/login">'
+        '<input name="login" value="nora"><input name="request_id" value="">'
+        "<button>Sign in</button></form>"
+    )
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Continue to the application").click()
+    expect(page.get_by_role("alert")).to_contain_text("did not work")
+    assert not User.objects.filter(email="nora@acme.test").exists()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_saml_settings_are_accessible_and_fit_a_phone(
+    live, page, owner, sign_in, window, scheme, metadata_xml
+):
+    from .test_accessibility import assert_accessible
+
+    page.emulate_media(color_scheme=scheme)
+    sign_in(owner)
+    for connected in (False, True):
+        if connected:
+            services.save_saml(owner.organization, idp=saml.idp_settings(metadata_xml))
+        page.goto(f"{live.url}/o/acme/settings/")
+        expect(page.get_by_label("IdP metadata URL")).to_be_visible()
+        assert_accessible(page)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], connected
+
+
+@pytest.fixture
+def metadata_xml():
+    require_node()
+    with SamlIdentityProvider({"entity_id": "x", "acs_url": "http://127.0.0.1:9/"}, {}) as idp:
+        return saml.fetch(idp.metadata_url)
