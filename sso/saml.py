@@ -5,8 +5,12 @@ organization's SocialApp (allauth's `saml` provider reads it there at every sign
 signing in never waits on the metadata URL; an Owner saves again after the IdP rolls its
 certificate."""
 
+import base64
+import binascii
+
 import requests
 from allauth.socialaccount.adapter import get_adapter
+from cryptography import x509
 from django.utils.translation import gettext as _
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
@@ -62,4 +66,8 @@ def idp_settings(xml: str) -> dict:
         )
     if not certificate:
         raise MetadataError(_("The metadata names no signing certificate."))
+    try:
+        x509.load_der_x509_certificate(base64.b64decode("".join(certificate.split())))
+    except (binascii.Error, ValueError) as error:
+        raise MetadataError(_("The signing certificate in the metadata does not parse.")) from error
     return {"entity_id": entity_id, "sso_url": sso_url, "x509cert": certificate}

@@ -45,7 +45,11 @@ def connect_saml(live, org):
         )
         sp = services.sp_urls(connection.app)
         idp = SamlIdentityProvider(
-            {"entity_id": sp["entity_id"], "acs_url": sp["acs"]}, PEOPLE, port=port, tamper=tamper
+            {"entity_id": sp["entity_id"], "acs_url": sp["acs"]},
+            PEOPLE,
+            port=port,
+            tamper=tamper,
+            host="localhost",  # another site: its POST to our ACS is cross-site
         )
         running.append(idp.__enter__())
         services.save_saml(
@@ -184,7 +188,7 @@ def test_an_unsolicited_response_is_refused(live, page, org, connect_saml):
     idp = connect_saml()
     # A blank page (ours would refuse, by its CSP's form-action, to post to the IdP).
     page.set_content(
-        f'<form method="post" action="http://127.0.0.1:{idp.port}/login">'
+        f'<form method="post" action="{idp.origin}/login">'
         '<input name="login" value="nora"><input name="request_id" value="">'
         "<button>Sign in</button></form>"
     )

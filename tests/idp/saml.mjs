@@ -1,5 +1,5 @@
 // A real SAML 2.0 identity provider (the `samlify` package) for the single sign-on tests,
-// started on loopback by tests/sso/saml_idp.py. IDP_CONFIG (JSON): {port, key, cert (PEM,
+// started on loopback by tests/sso/idp.py. IDP_CONFIG (JSON): {host, port, key, cert (PEM,
 // made by the fixture), sp: {entity_id, acs_url}, people: {login: {email, name}}, tamper:
 // "" | "audience" | "expired" | "unsigned" | "tampered"}.
 //   GET  /metadata  its metadata (entityID, HTTP-Redirect SSO endpoint, signing cert)
@@ -14,7 +14,9 @@ import samlify from 'samlify';
 import * as validator from '@authenio/samlify-node-xmllint';
 
 const config = JSON.parse(process.env.IDP_CONFIG);
-const origin = `http://127.0.0.1:${config.port}`;
+// Its URLs name `host` (it listens on 127.0.0.1 alone): "localhost" makes it another site
+// than the console's 127.0.0.1, so the browser treats its POST to the ACS as cross-site.
+const origin = `http://${config.host}:${config.port}`;
 const { Constants, SamlLib } = samlify;
 samlify.setSchemaValidator(validator);
 

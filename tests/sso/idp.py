@@ -123,15 +123,20 @@ def self_signed_certificate() -> tuple[str, str]:
 class SamlIdentityProvider(NodeServer):
     """`sp`: {entity_id, acs_url} (sso.services.sp_urls). `people`: login -> {email,
     name}. `tamper`: "", "audience", "expired", "unsigned" or "tampered"
-    (tests/idp/saml.mjs)."""
+    (tests/idp/saml.mjs). `host`: the name its URLs use ("localhost": another site than
+    the console's 127.0.0.1, as a company's IdP is)."""
 
     script = TESTS / "idp" / "saml.mjs"
 
-    def __init__(self, sp: dict, people: dict, *, port=None, tamper: str = ""):
+    def __init__(
+        self, sp: dict, people: dict, *, port=None, tamper: str = "", host: str = "127.0.0.1"
+    ):
         self.port = port or free_port()
-        self.metadata_url = f"http://127.0.0.1:{self.port}/metadata"
+        self.origin = f"http://{host}:{self.port}"
+        self.metadata_url = f"{self.origin}/metadata"
         key, self.certificate = self_signed_certificate()
         self.config = {
+            "host": host,
             "port": self.port,
             "key": key,
             "cert": self.certificate,

@@ -88,11 +88,23 @@ def test_pasted_metadata_connects_too_and_saving_again_changes_it(owner, client_
         ),
         (lambda xml: without(xml, r"<KeyDescriptor.*?</KeyDescriptor>"), "no signing certificate"),
         (
+            lambda xml: re.sub(r"(<ds:X509Certificate>)MII", r"\1QUJD", xml),
+            "signing certificate in the metadata does not parse",
+        ),
+        (
             lambda xml: '<!DOCTYPE x [<!ENTITY e "boom">]>' + xml,
             "its XML does not parse",
         ),
     ],
-    ids=["not-xml", "no-entity-id", "no-sso-endpoint", "post-binding-only", "no-cert", "dtd"],
+    ids=[
+        "not-xml",
+        "no-entity-id",
+        "no-sso-endpoint",
+        "post-binding-only",
+        "no-cert",
+        "bad-cert",
+        "dtd",
+    ],
 )
 def test_incomplete_metadata_is_refused_with_a_message(owner, client_for, metadata, breakage, says):
     response = client_for(owner).post(SAVE, {"metadata_xml": breakage(metadata)})
