@@ -27,7 +27,9 @@ class Connection(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
-        return f"{self.organization}: {self.app.settings.get('server_url', '')}"
+        settings = self.app.settings
+        provider = settings.get("server_url") or settings.get("idp", {}).get("entity_id", "")
+        return f"{self.organization}: {provider}"
 
 
 class Domain(models.Model):

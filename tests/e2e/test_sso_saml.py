@@ -137,9 +137,17 @@ def test_an_existing_person_is_linked_and_makes_keys_where_sso_is_required(
         ("nora", "audience", "did not work"),
         ("nora", "expired", "did not work"),
         ("nora", "unsigned", "did not work"),
+        ("nora", "message", "did not work"),
         ("nora", "tampered", "did not work"),
     ],
-    ids=["unverified-domain", "wrong-audience", "expired-assertion", "unsigned", "tampered"],
+    ids=[
+        "unverified-domain",
+        "wrong-audience",
+        "expired-assertion",
+        "unsigned",
+        "message-only-signed",
+        "tampered",
+    ],
 )
 def test_a_refused_sign_in_says_why_and_signs_nobody_in(
     live, page, org, connect_saml, login, tamper, says

@@ -1,14 +1,15 @@
 // A real SAML 2.0 identity provider (the `samlify` package) for the single sign-on tests,
 // started on loopback by tests/sso/idp.py. IDP_CONFIG (JSON): {host, port, key, cert (PEM,
 // made by the fixture), sp: {entity_id, acs_url}, people: {login: {email, name}}, tamper:
-// "" | "audience" | "expired" | "unsigned" | "tampered"}.
+// "" | "audience" | "expired" | "unsigned" | "message" | "tampered"}.
 //   GET  /metadata  its metadata (entityID, HTTP-Redirect SSO endpoint, signing cert)
 //   GET  /sso       the SP's AuthnRequest (HTTP-Redirect binding): a sign-in form
 //   POST /login     signs a Response for the login typed, and shows the HTTP-POST form
 //                   that carries it to the SP's ACS (a button, so a test can read it)
 // `tamper` makes it misbehave as a broken or hostile IdP would: an assertion for another
-// audience, an expired one (signed all the same), one with no signature, or a signed one
-// whose address was changed afterwards. Prints "ready" once listening.
+// audience, an expired one (signed all the same), one with no signature, one whose
+// Response is signed but not the assertion, or a signed one whose address was changed
+// afterwards. Prints "ready" once listening.
 import http from 'node:http';
 import samlify from 'samlify';
 import * as validator from '@authenio/samlify-node-xmllint';
@@ -28,9 +29,13 @@ const idp = samlify.IdentityProvider({
   nameIDFormat: [Constants.namespace.format.emailAddress],
   singleSignOnService: [{ Binding: Constants.namespace.binding.redirect, Location: `${origin}/sso` }],
 });
+// samlify signs what the SP's metadata asks for: the assertion, or (tamper "message")
+// only the Response around it.
+const messageOnly = config.tamper === 'message';
 const sp = samlify.ServiceProvider({
   entityID: config.sp.entity_id,
-  wantAssertionsSigned: true,
+  wantAssertionsSigned: !messageOnly,
+  wantMessageSigned: messageOnly,
   assertionConsumerService: [{ Binding: Constants.namespace.binding.post, Location: config.sp.acs_url }],
 });
 

@@ -122,7 +122,8 @@ def self_signed_certificate() -> tuple[str, str]:
 
 class SamlIdentityProvider(NodeServer):
     """`sp`: {entity_id, acs_url} (sso.services.sp_urls). `people`: login -> {email,
-    name}. `tamper`: "", "audience", "expired", "unsigned" or "tampered"
+    name}. `tamper`: "", "audience", "expired", "unsigned", "message" or
+    "tampered"
     (tests/idp/saml.mjs). `host`: the name its URLs use ("localhost": another site than
     the console's 127.0.0.1, as a company's IdP is)."""
 
