@@ -7,6 +7,7 @@ import requests
 from allauth.core.exceptions import ReauthenticationRequired
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,6 +26,8 @@ class RequireSsoMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_saml(request, "saml_sls"):
+            return single_logout_refused(request)
         slug = view_kwargs.get("org")
         if not slug or not request.user.is_authenticated:
             return None
@@ -56,7 +59,7 @@ class RequireSsoMiddleware:
             )
         # allauth's saml provider finds the AuthnRequest a Response answers in the
         # session, once: a Response posted again, or in another browser, answers none.
-        if isinstance(exception, PermissionDenied) and is_saml_finish(request):
+        if isinstance(exception, PermissionDenied) and is_saml(request, "saml_finish_acs"):
             return render(
                 request,
                 "sso/refused.html",
@@ -71,9 +74,17 @@ class RequireSsoMiddleware:
         return None
 
 
-def is_saml_finish(request) -> bool:
+def is_saml(request, url_name: str) -> bool:
     match = request.resolver_match
-    return match is not None and match.url_name == "saml_finish_acs"
+    return match is not None and match.url_name == url_name
+
+
+def single_logout_refused(request):
+    """allauth's saml provider answers SAML Single Logout at .../sls/, but accepts an
+    unsigned LogoutRequest there (anyone's link would sign a person out), and the
+    console keeps no IdP logout endpoint to answer to: it is not offered (404). Signing
+    out of the console is its own Sign out; of the IdP, the IdP's."""
+    raise Http404("SAML single logout is not offered")
 
 
 def signs_in_only_through_sso(user) -> bool:

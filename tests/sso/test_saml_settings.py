@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from allauth.socialaccount.models import SocialApp
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from organizations.models import AuditEvent
 from sso import saml, services
@@ -185,3 +186,24 @@ def test_the_saml_settings_speak_japanese(owner, client_for, metadata):
     assert "SP エンティティ ID (SP メタデータの URL でもあります):" in page
     refused = client.post(SAVE, {"metadata_xml": "<x"}, HTTP_ACCEPT_LANGUAGE="ja")
     assert "SAML メタデータではありません" in refused.text
+
+
+def test_saml_single_logout_is_not_offered(owner, client_for, metadata, settings):
+    """An unsigned LogoutRequest would sign the person out from anyone's link: allauth's
+    SLS endpoint answers 404 and the session stays."""
+    client = client_for(owner)
+    client.post(SAVE, {"metadata_xml": metadata})
+    app = SocialApp.objects.get()
+    logout = OneLogin_Saml2_Utils.deflate_and_base64_encode(
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" '
+        f'IssueInstant="2026-01-01T00:00:00Z"><saml:Issuer>{app.settings["idp"]["entity_id"]}'
+        "</saml:Issuer><saml:NameID>owner@acme.test</saml:NameID></samlp:LogoutRequest>"
+    )
+    response = client.get(
+        f"/accounts/saml/{app.client_id}/sls/",
+        {"SAMLRequest": logout},
+        HTTP_HOST=urlsplit(settings.PUBLIC_URL).netloc,
+    )
+    assert response.status_code == 404
+    assert client.get(SETTINGS).status_code == 200
