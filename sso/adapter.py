@@ -7,9 +7,16 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.providers.base import AuthProcess
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from . import domains, services
 from .models import Connection
+
+# gettext_noop: translated where it is shown (here, and sso.middleware).
+AUTHENTICATION_ERROR = gettext_noop(
+    "Signing in through your identity provider did not work (it refused, or its answer "
+    "could not be trusted). Try again, or ask your administrator."
+)
 
 
 def connection_for(sociallogin) -> Connection | None:
@@ -117,13 +124,7 @@ class SsoAdapter(DefaultSocialAccountAdapter):
             render(
                 request,
                 "sso/refused.html",
-                {
-                    "message": _(
-                        "Signing in through your identity provider did not work (it refused, "
-                        "or its answer could not be trusted). Try again, or ask your "
-                        "administrator."
-                    )
-                },
+                {"message": _(AUTHENTICATION_ERROR)},
                 status=403,
             )
         )

@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts import two_factor
 
 from . import policy
+from .adapter import AUTHENTICATION_ERROR
 
 
 class RequireSsoMiddleware:
@@ -56,6 +57,15 @@ class RequireSsoMiddleware:
                     )
                 },
                 status=502,
+            )
+        # allauth's saml provider catches python3-saml's refusals, not the XML parser's:
+        # a Response that is not XML, or carries a DTD or entities, is refused the same.
+        if isinstance(exception, (SyntaxError, ValueError)) and is_saml(request, "saml_finish_acs"):
+            return render(
+                request,
+                "sso/refused.html",
+                {"message": _(AUTHENTICATION_ERROR)},
+                status=403,
             )
         # allauth's saml provider finds the AuthnRequest a Response answers in the
         # session, once: a Response posted again, or in another browser, answers none.
