@@ -18,7 +18,7 @@ from sso import saml, services
 from sso.models import Domain
 from tests.factories import MembershipFactory
 from tests.servers import free_port
-from tests.sso.idp import SamlIdentityProvider, require_node
+from tests.sso.idp import SamlIdentityProvider, require_node, self_signed_certificate
 
 PEOPLE = {
     "nora": {"email": "nora@acme.test", "name": "Nora Newcomer"},
@@ -77,9 +77,18 @@ def sign_in_with_saml(page, live, who: str, login: str):
     page.get_by_role("button", name="Continue to the application").click()
 
 
-def test_an_owner_connects_a_saml_idp_in_settings(live, page, owner, sign_in):
+def test_an_owner_connects_an_idp_in_settings_and_people_sign_in_through_it(
+    live, page, browser, owner, sign_in
+):
+    """The Owner gives the console the IdP's metadata URL, and the IdP the values Settings
+    shows (it is restarted with them, with the same keys: the same IdP, configured)."""
     require_node()
-    with SamlIdentityProvider({"entity_id": "x", "acs_url": "http://127.0.0.1:9/"}, {}) as idp:
+    Domain.objects.create(
+        organization=owner.organization, name="acme.test", verified_at=timezone.now()
+    )
+    keys, port = self_signed_certificate(), free_port()
+    unconfigured = {"entity_id": "-", "acs_url": "http://127.0.0.1:9/"}
+    with SamlIdentityProvider(unconfigured, {}, port=port, keys=keys, host="localhost") as idp:
         sign_in(owner)
         page.goto(f"{live.url}/o/acme/settings/")
         page.get_by_label("IdP metadata URL").fill(idp.metadata_url)
@@ -90,12 +99,22 @@ def test_an_owner_connects_a_saml_idp_in_settings(live, page, owner, sign_in):
     app = services.connection_of(owner.organization).app
     assert app.provider == "saml"
     assert app.settings["idp"]["entity_id"] == idp.metadata_url
-    expect(page.get_by_text(f"/accounts/saml/{app.client_id}/acs/")).to_be_visible()
-    expect(page.get_by_text(f"/accounts/saml/{app.client_id}/metadata/")).to_be_visible()
-    sp_metadata = page.request.get(f"{live.url}/accounts/saml/{app.client_id}/metadata/")
-    assert sp_metadata.ok
-    assert f"/accounts/saml/{app.client_id}/acs/" in sp_metadata.text()
     expect(page.get_by_label("Issuer URL")).to_have_count(0)  # one connection per org
+    entity_id = page.locator("code", has_text="/metadata/").inner_text()
+    acs = page.locator("code", has_text="/acs/").inner_text()
+    assert entity_id == f"{live.url}/accounts/saml/{app.client_id}/metadata/"
+    assert acs == f"{live.url}/accounts/saml/{app.client_id}/acs/"
+    sp_metadata = page.request.get(entity_id)
+    assert sp_metadata.ok and acs in sp_metadata.text()
+
+    configured = {"entity_id": entity_id, "acs_url": acs}
+    with SamlIdentityProvider(configured, PEOPLE, port=port, keys=keys, host="localhost"):
+        signed_out = browser.new_context()
+        newcomer = signed_out.new_page()
+        sign_in_with_saml(newcomer, live, "nora@acme.test", "nora")
+        expect(newcomer).to_have_url(re.compile(r"/o/acme/api-keys/"))
+        signed_out.close()
+    assert Membership.objects.get(user__email="nora@acme.test").role == Role.MEMBER
 
 
 def test_a_newcomer_at_a_verified_domain_joins_as_a_member(live, page, org, connect_saml):

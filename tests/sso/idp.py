@@ -130,12 +130,21 @@ class SamlIdentityProvider(NodeServer):
     script = TESTS / "idp" / "saml.mjs"
 
     def __init__(
-        self, sp: dict, people: dict, *, port=None, tamper: str = "", host: str = "127.0.0.1"
+        self,
+        sp: dict,
+        people: dict,
+        *,
+        port=None,
+        tamper: str = "",
+        host: str = "127.0.0.1",
+        keys: tuple[str, str] | None = None,
     ):
         self.port = port or free_port()
         self.origin = f"http://{host}:{self.port}"
         self.metadata_url = f"{self.origin}/metadata"
-        key, self.certificate = self_signed_certificate()
+        # The same `keys` and port make the same IdP (its metadata unchanged) run again
+        # with other settings.
+        key, self.certificate = keys or self_signed_certificate()
         self.config = {
             "host": host,
             "port": self.port,
