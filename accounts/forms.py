@@ -42,12 +42,26 @@ class ProfileForm(forms.ModelForm):
         required=False,  # not posted: unchanged
         help_text=_("Every time in the console and in our emails is shown in it."),
     )
+    stale_key_digest = forms.BooleanField(
+        label=_("Weekly digest of stale API keys"),
+        required=False,
+        help_text=_(
+            "Each week, the keys nobody has used for 30 days in the organizations you are "
+            "an Admin or Owner of."
+        ),
+    )
 
     class Meta:
         model = User
         # The language and the zone are saved by the service (what blank means is its).
         fields = ["name"]
         labels = {"name": _("Name")}
+
+    def __init__(self, *args, manages_keys: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stale_key_digest"].initial = self.instance.stale_key_digest
+        if not manages_keys:  # nothing to send them: no switch that does nothing
+            del self.fields["stale_key_digest"]
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -30,14 +30,20 @@ def vouch_for_email(user: User) -> None:
         )
 
 
-def update_profile(user: User, *, name: str, language: str, time_zone: str) -> User:
+def update_profile(
+    user: User, *, name: str, language: str, time_zone: str, stale_key_digest: bool | None = None
+) -> User:
     """`language` "": as each browser asks (the one kept for emails stays until the next
-    sign-in tells)."""
+    sign-in tells). `stale_key_digest` None: unchanged (the form didn't offer it)."""
     user.name = name
     user.language = language or user.language
     user.language_chosen = bool(language)
     user.time_zone = time_zone
-    user.save(update_fields=["name", "language", "language_chosen", "time_zone"])
+    fields = ["name", "language", "language_chosen", "time_zone"]
+    if stale_key_digest is not None:
+        user.stale_key_digest = stale_key_digest
+        fields.append("stale_key_digest")
+    user.save(update_fields=fields)
     return user
 
 

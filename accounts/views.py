@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from organizations import invitations
-from organizations.models import User
+from organizations.models import Role, User
 
 from . import services, time_zones
 from .forms import ProfileForm
@@ -26,14 +26,18 @@ from .forms import ProfileForm
 @never_cache
 @login_required
 def profile(request):
-    """Your name and language (email, password, two-factor and sessions are allauth's)."""
+    """Your name, language and emails (email, password, two-factor and sessions are
+    allauth's). Your own settings only: no fresh sign-in needed."""
     user = request.user
     initial = {
         "language": user.language if user.language_chosen else "",
         # Until they choose one, the browser's (accounts.time_zones).
         "time_zone": user.time_zone or time_zones.browser_zone(request) or "UTC",
     }
-    form = ProfileForm(request.POST or None, instance=user, initial=initial)
+    manages_keys = user.memberships.filter(role__in=[Role.OWNER, Role.ADMIN]).exists()
+    form = ProfileForm(
+        request.POST or None, instance=user, initial=initial, manages_keys=manages_keys
+    )
     if request.method == "POST" and form.is_valid():
         language = form.cleaned_data["language"]
         if language:
@@ -43,6 +47,7 @@ def profile(request):
             name=form.cleaned_data["name"],
             language=language,
             time_zone=form.cleaned_data["time_zone"] or user.time_zone,
+            stale_key_digest=form.cleaned_data.get("stale_key_digest"),
         )
         messages.success(request, _("Profile saved."))
         response = redirect("account_profile")

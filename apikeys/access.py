@@ -19,6 +19,20 @@ def get_own_key_or_404(membership: Membership, key_id: int) -> ApiKey:
     )
 
 
+def get_usage_key_or_404(membership: Membership, key_id: int) -> ApiKey:
+    """A key whose usage the member may see: one of their own, or for Admins and Owners
+    any key of the organization; revoked ones too (who still presents an old secret is
+    the point). Another person's key is a 404 to a Member, as everywhere."""
+    if key_id > MAX_ID:  # past any row, and past what SQLite's integers hold
+        raise Http404
+    keys = ApiKey.objects.select_related("user__service_account").filter(
+        organization_id=membership.organization_id
+    )
+    if not membership.is_admin:
+        keys = keys.filter(user_id=membership.user_id)
+    return get_object_or_404(keys, pk=key_id)
+
+
 def get_org_key_or_404(membership: Membership, key_id: int) -> ApiKey:
     """Any key of the organization, for its Admins and Owners (403 for Members)."""
     require_admin(membership)

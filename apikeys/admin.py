@@ -8,7 +8,7 @@ from organizations.models import ServiceAccount
 from ui.admin import ActOnlyAdmin
 
 from . import service_accounts, services
-from .models import ApiKey
+from .models import ApiKey, KeyUsage
 
 
 @admin.register(ApiKey)
@@ -116,3 +116,29 @@ class ServiceAccountAdmin(ActOnlyAdmin):
     )
     def delete(self, request, queryset):
         self._each(request, queryset, service_accounts.delete, "Deleted")
+
+
+@admin.register(KeyUsage)
+class KeyUsageAdmin(ActOnlyAdmin):
+    """Operators look at what each key was used for; counts are written by apikeys.usage
+    and deleted by `manage.py prune_usage` only, never edited here."""
+
+    list_display = ["date", "key_name", "key_hint", "organization", "surface", "outcome", "count"]
+    list_filter = [("date", admin.DateFieldListFilter), "surface", "outcome"]
+    search_fields = ["key__name", "key__hint", "key__organization__name"]
+    list_select_related = ["key__organization"]
+    ordering = ["-date", "key_id", "surface", "outcome"]
+    fields = ["key", "date", "surface", "outcome", "count"]
+    readonly_fields = fields
+
+    @admin.display(description="Key", ordering="key__name")
+    def key_name(self, usage):
+        return usage.key.name
+
+    @admin.display(description="Hint")
+    def key_hint(self, usage):
+        return usage.key.hint
+
+    @admin.display(description="Organization", ordering="key__organization__name")
+    def organization(self, usage):
+        return usage.key.organization

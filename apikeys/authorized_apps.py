@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import sudo
 from oauth import services
+from oauth import usage as grant_usage
 from oauth.models import AuthorizedApp, RevokeReason
 from organizations.access import require_admin
 from organizations.decorators import dialog_view, organization_view
@@ -22,13 +23,15 @@ ORG_APPS_PER_PAGE = 20
 
 
 def my_apps(membership: Membership):
-    return AuthorizedApp.objects.active().filter(
-        user_id=membership.user_id, organization_id=membership.organization_id
+    return grant_usage.with_recent_requests(
+        AuthorizedApp.objects.active().filter(
+            user_id=membership.user_id, organization_id=membership.organization_id
+        )
     )
 
 
 def org_apps_page(request, membership: Membership):
-    apps = (
+    apps = grant_usage.with_recent_requests(
         AuthorizedApp.objects.active()
         .filter(organization_id=membership.organization_id)
         .select_related("user")

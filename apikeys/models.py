@@ -4,6 +4,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.daily_counts import DailyCount, Surface
+from infra.daily_counts import Outcome as Outcome  # the vocabulary, where the surfaces read it
 from infra.last_use import CLIENT_NAME_LENGTH
 from organizations.models import Organization
 
@@ -16,11 +18,6 @@ class RevokeReason(models.TextChoices):
     USER_DEACTIVATED = "user_deactivated", _("User deactivated")
     LEAKED = "leaked", _("Reported leaked")
     ACCOUNT_DELETED = "account_deleted", _("Service account deleted")
-
-
-class Surface(models.TextChoices):
-    API = "api", "API"
-    MCP = "mcp", "MCP"
 
 
 class ApiKeyQuerySet(models.QuerySet):
@@ -109,6 +106,9 @@ class ApiKey(models.Model):
 
     # When its owner was told it expires within a week (the notice goes once).
     expiry_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When its owner was told that, revoked or expired, it was still being presented a
+    # day later (apikeys.digests; the notice goes once).
+    still_used_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The id of the form that created the key, so a double-submitted form makes one key.
     form_id = models.UUIDField(null=True, blank=True, editable=False)
@@ -152,24 +152,11 @@ class ApiKey(models.Model):
         )
 
 
-class Outcome(models.TextChoices):
-    """What became of a request that presented a key we could tell (apikeys.usage)."""
-
-    OK = "ok", _("Answered")
-    FORBIDDEN = "forbidden", _("Missing a scope")
-    REFUSED = "refused", _("Refused")
-    THROTTLED = "throttled", _("Throttled")
-
-
-class KeyUsage(models.Model):
+class KeyUsage(DailyCount):
     """How many requests presented a key on one day (UTC), by surface and outcome. Written
     by apikeys.usage, at most once a minute per worker; pruned after USAGE_RETENTION_DAYS."""
 
     key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="usage")
-    date = models.DateField()
-    surface = models.CharField(max_length=3, choices=Surface.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = "API key usage"
@@ -184,3 +171,24 @@ class KeyUsage(models.Model):
 
     def __str__(self):
         return f"{self.key_id} {self.date} {self.surface} {self.outcome}: {self.count}"
+
+
+class StaleKeyDigest(models.Model):
+    """The weekly stale-key digest one Admin or Owner was sent for one organization, so
+    a second run in the same week sends nothing (apikeys.digests)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The Monday (UTC) of the ISO week it was sent in.
+    week = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "week"], name="one_stale_key_digest_a_week"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.user_id} {self.week}"

@@ -23,7 +23,7 @@ EXPIRY_NOTICE_AHEAD = timedelta(days=7)
 logger = logging.getLogger(__name__)
 
 
-def _send(user, template: str, context: dict) -> bool:
+def send_notice(user, template: str, context: dict) -> bool:
     """In the recipient's language and time zone, not those of whoever triggered it.
     A mail server that is down loses the notice, never the change that caused it: the
     change has committed already, so this logs and moves on."""
@@ -42,11 +42,11 @@ def _send(user, template: str, context: dict) -> bool:
     return True
 
 
-def _keys_url(organization) -> str:
+def keys_url(organization) -> str:
     return mail.public_url(reverse("apikeys:list", kwargs={"org": organization.slug}))
 
 
-def _admins(organization_id: int):
+def admins(organization_id: int):
     """The people (never a service account) who run the organization's keys."""
     return User.objects.filter(
         is_active=True,
@@ -56,12 +56,12 @@ def _admins(organization_id: int):
     )
 
 
-def _told_about(key: ApiKey) -> tuple[list, dict]:
+def told_about(key: ApiKey) -> tuple[list, dict]:
     """Who hears about a key, and what their emails add: its owner; for a service
     account's key (nobody reads its mail), whoever made it while they are still an
     active member, else the organization's Admins and Owners, with its page's address."""
     if not key.user.is_service_account:
-        return [key.user], {"url": _keys_url(key.organization)}
+        return [key.user], {"url": keys_url(key.organization)}
     page = reverse(
         "service_accounts:detail",
         kwargs={"org": key.organization.slug, "account_id": key.user_id},
@@ -73,7 +73,7 @@ def _told_about(key: ApiKey) -> tuple[list, dict]:
         service_account__isnull=True,
         memberships__organization_id=key.organization_id,
     )
-    return list(maker) or list(_admins(key.organization_id)), context
+    return list(maker) or list(admins(key.organization_id)), context
 
 
 def keys_revoked(keys: list[ApiKey], actor) -> None:
@@ -85,7 +85,7 @@ def keys_revoked(keys: list[ApiKey], actor) -> None:
     def send():
         letters = {}  # per recipient: their keys, grouped by the page they live on
         for key in keys:
-            people, extra = _told_about(key)
+            people, extra = told_about(key)
             for person in people:
                 if actor is not None and actor.pk == person.pk:
                     continue
@@ -99,9 +99,9 @@ def keys_revoked(keys: list[ApiKey], actor) -> None:
             if sum(len(group["keys"]) for group in groups.values()) == 1:
                 [group] = groups.values()
                 context |= {**group, "key": group["keys"][0]}
-                _send(person, "apikeys/email/revoked.txt", context)
+                send_notice(person, "apikeys/email/revoked.txt", context)
             else:
-                _send(person, "apikeys/email/revoked_many.txt", context)
+                send_notice(person, "apikeys/email/revoked_many.txt", context)
 
     keys = [key for key in keys if actor is None or actor.pk != key.user_id]
     if keys:
@@ -113,19 +113,19 @@ def key_leaked(key: ApiKey, where: str) -> None:
     learn where it was found, each in their own language, after the commit."""
 
     def send():
-        recipients = {user.pk: user for user in _admins(key.organization_id)}
-        people, extra = _told_about(key)
+        recipients = {user.pk: user for user in admins(key.organization_id)}
+        people, extra = told_about(key)
         recipients.update((person.pk, person) for person in people if person.is_active)
         context = {
             "key": key,
             "owner": key.user,
             "organization": key.organization,
             "where": where,
-            "url": _keys_url(key.organization),
+            "url": keys_url(key.organization),
             **extra,
         }
         for recipient in recipients.values():
-            _send(recipient, "apikeys/email/leaked.txt", {**context, "user": recipient})
+            send_notice(recipient, "apikeys/email/leaked.txt", {**context, "user": recipient})
 
     transaction.on_commit(send)
 
@@ -142,7 +142,7 @@ def keys_revoked_on_removal(
             return
         where = organization or Organization.objects.get(pk=organization_id)
         context = {"user": recipient, "organization": where, "keys": key_labels}
-        _send(recipient, "apikeys/email/removed.txt", context)
+        send_notice(recipient, "apikeys/email/removed.txt", context)
 
     transaction.on_commit(send)
 
@@ -166,9 +166,9 @@ def send_expiry_notices(now=None) -> int:
             if not claimed:
                 continue
             key = ApiKey.objects.select_related("user", "organization").get(pk=key_id)
-            people, extra = _told_about(key)
+            people, extra = told_about(key)
             delivered = all(
-                _send(
+                send_notice(
                     person,
                     "apikeys/email/expiring.txt",
                     {"key": key, "user": person, "organization": key.organization, **extra},

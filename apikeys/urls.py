@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import authorized_apps as apps
-from . import views
+from . import usage_views, views
 
 app_name = "apikeys"
 
@@ -27,6 +27,7 @@ urlpatterns = [
         rename=views.rename_key,
         roll=views.roll_key,
     ),
+    path("<int:key_id>/usage/", usage_views.key_usage, name="usage"),
     # Authorized apps (OAuth grants), beside the keys.
     path("apps/mine/", apps.my_apps_section, name="my_apps"),
     path("apps/organization/", apps.org_apps_section, name="org_apps"),

@@ -46,6 +46,7 @@ urlpatterns = [
     path("o/<slug:org>/api-keys/", include("apikeys.urls")),
     path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),
     path("o/<slug:org>/service-accounts/", include("apikeys.service_account_urls")),
+    path("o/<slug:org>/usage/", include("apikeys.usage_urls")),
     path("o/<slug:org>/", include("organizations.urls")),
 ]
 

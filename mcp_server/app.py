@@ -20,6 +20,7 @@ from apikeys.models import Outcome, Surface
 from infra import metrics
 from infra.machine import send_json
 from infra.request_log import AsgiRequestLog
+from oauth import usage as grant_usage
 
 from . import tools
 from .credentials import GrantVerifier, KeyVerifier, current
@@ -56,9 +57,11 @@ class ScopeCheck:
     async def __call__(self, scope, receive, send):
         access_token = scope["user"].access_token
         missing = tools.needed(current.get().tools) - frozenset(access_token.scopes)
-        if not self.oauth:
-            key_id = access_token.claims["context"].key_id
-            usage.count(key_id, Surface.MCP, Outcome.FORBIDDEN if missing else Outcome.OK)
+        outcome = Outcome.FORBIDDEN if missing else Outcome.OK
+        if self.oauth:
+            grant_usage.count(access_token.claims["context"].grant_id, Surface.MCP, outcome)
+        else:
+            usage.count(access_token.claims["context"].key_id, Surface.MCP, outcome)
         if not missing:
             metrics.key_check(self.surface, "ok", scope["user"].access_token.token)
             return await self.app(scope, receive, send)
@@ -123,6 +126,7 @@ class McpApp:
             yield
         # A worker that stops writes the usage it counted since its last write.
         await sync_to_async(usage.flush)()
+        await sync_to_async(grant_usage.flush)()
 
     async def __call__(self, scope, receive, send):
         await self.edge(scope, receive, send)

@@ -20,6 +20,7 @@ from apikeys import services, throttle, usage
 from apikeys.models import Surface
 from infra import metrics
 from oauth import tokens as oauth_tokens
+from oauth import usage as grant_usage
 from organizations import scopes
 
 
@@ -119,7 +120,11 @@ class GrantVerifier(Verifier):
     @sensitive_variables("token")
     def authenticate(self, token, request):
         context = oauth_tokens.authenticate(token)
-        if context is not None:
+        if context is None:
+            grant_usage.refused(token, Surface.MCP)
+        else:
+            # Counted ok or forbidden once the scopes are checked (mcp_server.app).
+            grant_usage.write_due()
             oauth_tokens.record_use(
                 context,
                 ip=request.ip,
@@ -127,3 +132,7 @@ class GrantVerifier(Verifier):
                 client_info=request.client_name,
             )
         return context
+
+    @sensitive_variables("token")
+    def throttled(self, token):
+        grant_usage.throttled(token, Surface.MCP)

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from infra.daily_counts import DailyCount
 from infra.last_use import CLIENT_NAME_LENGTH
 from organizations.models import Organization, User
 
@@ -82,3 +83,25 @@ class AuthorizedApp(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.token_family is not None
+
+
+class GrantUsage(DailyCount):
+    """How many requests presented a grant's access tokens on one day (UTC), by surface
+    and outcome, as apikeys.models.KeyUsage for keys. Written by oauth.usage, at most once
+    a minute per worker; pruned with the keys' (`manage.py prune_usage`)."""
+
+    grant = models.ForeignKey(AuthorizedApp, on_delete=models.CASCADE, related_name="usage")
+
+    class Meta:
+        verbose_name = "authorized app usage"
+        verbose_name_plural = "authorized app usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "date", "surface", "outcome"],
+                name="one_grant_usage_row_per_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["date"], name="grant_usage_by_date")]
+
+    def __str__(self):
+        return f"{self.grant_id} {self.date} {self.surface} {self.outcome}: {self.count}"

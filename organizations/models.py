@@ -63,6 +63,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # An IANA zone ("Asia/Tokyo") every time is shown in, for the console and emails;
     # blank: not known yet, the browser's (accounts.time_zones).
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # The weekly digest of stale keys, for the organizations they are an Admin or Owner
+    # of (apikeys.digests); each person may turn it off in their profile.
+    stale_key_digest = models.BooleanField(default=True)
 
     objects = UserManager()
 

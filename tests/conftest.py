@@ -2,6 +2,7 @@ import email
 import email.policy
 import json as jsonlib
 import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -15,6 +16,9 @@ from django.utils.translation import trans_real
 
 from apikeys import usage
 from infra import limits
+from infra.daily_counts import DailyCounts
+from oauth import usage as grant_usage
+from oauth.models import GrantUsage
 from organizations.models import Role
 
 from .factories import (
@@ -80,15 +84,27 @@ def throttle_clock(monkeypatch):
     return clock
 
 
+def noon_today() -> float:
+    return datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
+
+
 @pytest.fixture(autouse=True)
 def usage_counts(monkeypatch):
     """This process's usage counts (apikeys.usage), new for each test, on a clock of their
-    own that stands still at the time the test began (counts are dated by it): nothing is
-    written until a test moves it a minute on (`usage_counts.clock.set`) or calls
-    `usage.flush()`."""
+    own that stands still at noon (UTC) of the day the test began (counts are dated by it;
+    a test moving it on minutes or hours stays on that day): nothing is written until a
+    test moves it a minute on (`usage_counts.clock.set`) or calls `usage.flush()`."""
 
-    counts = usage.Counts(clock=PinnedClock(time.time()))
+    counts = usage.Counts(clock=PinnedClock(noon_today()))
     monkeypatch.setattr(usage, "counts", counts)
+    return counts
+
+
+@pytest.fixture(autouse=True)
+def grant_usage_counts(monkeypatch):
+    """The same for OAuth grants' usage (oauth.usage)."""
+    counts = DailyCounts(GrantUsage, "grant", clock=PinnedClock(noon_today()))
+    monkeypatch.setattr(grant_usage, "counts", counts)
     return counts
 
 

@@ -10,10 +10,12 @@ in production; else each on a port of its own.
 `Nginx`: nginx with the shipped site in front of such servers.
 """
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -155,6 +157,10 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+        # A worker its server left behind (killed above, or a worker that outlived its
+        # main) would hold the port and the test database: end the whole group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.log.seek(0)
         self.output = self.log.read().decode(errors="replace")
         self.log.close()

@@ -19,6 +19,7 @@ from oauth2_provider.models import Application, Grant, IDToken
 from post_office import mail
 from post_office.models import STATUS, Log
 
+from apikeys.models import KeyUsage
 from oauth.models import AuthorizedApp
 from organizations.models import User
 
@@ -54,6 +55,7 @@ ADMIN_PAGES = {
     "organizations.auditevent": {},
     "organizations.serviceaccount": {"actions": ["delete", "disable", "enable"]},
     "apikeys.apikey": {"actions": ["revoke_selected"]},
+    "apikeys.keyusage": {},
     "oauth.authorizedapp": {"actions": ["revoke_selected"]},
     "mfa.authenticator": {},
     "account.emailaddress": {},
@@ -102,6 +104,9 @@ def world(team, operator, make_key):
     """One of everything an operator could come across, each secret kept to look for."""
     member = team["member"]
     key = make_key(member)
+    KeyUsage.objects.create(
+        key=key, date=timezone.now().date(), surface="api", outcome="ok", count=3
+    )
     invitation = InvitationFactory(organization=member.organization)
     totp = Authenticator.objects.create(
         user=member.user, type="totp", data={"secret": "MEMBERSTOTPSECRETXYZ"}

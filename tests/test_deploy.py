@@ -26,6 +26,10 @@ UNITS = (
     "genesis.target",
     "genesis-prune-usage.service",
     "genesis-prune-usage.timer",
+    "genesis-stale-key-digests.service",
+    "genesis-stale-key-digests.timer",
+    "genesis-still-used-notices.service",
+    "genesis-still-used-notices.timer",
 )
 TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
          "params": {"name": "whoami", "arguments": {}}}  # fmt: skip

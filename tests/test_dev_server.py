@@ -6,6 +6,7 @@ itself; it restarts when code changes, and stops on SIGTERM.
 It runs on a copy of the repository (the command writes its database and translations
 where it runs), with this interpreter standing in for the README's fresh venv."""
 
+import contextlib
 import os
 import re
 import shlex
@@ -136,16 +137,7 @@ def test_the_readme_command_serves_a_minute_of_writes_without_restarting(checkou
         subprocess.run(argv, cwd=checkout, env=clean_env(**env), check=True, timeout=300)  # noqa: S603
     env, argv = as_here(serve)
     port = free_port()
-    log = (checkout / "server.log").open("w")
-    server = subprocess.Popen(  # noqa: S603
-        on_port(argv, port),
-        cwd=checkout,
-        env=clean_env(**env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with serving(on_port(argv, port), checkout, clean_env(**env)):
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=10) as client:
             wait_for(lambda: _answers(client), 30, "the server answers")
@@ -183,6 +175,18 @@ def test_the_readme_command_serves_a_minute_of_writes_without_restarting(checkou
             (checkout / "genesis" / "views.py").touch()
             wait_for(lambda: "Changes detected" in _log(checkout), 20, "a reload on a code change")
             wait_for(lambda: _answers(client), 30, "the server answers after reloading")
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], cwd: Path, env: dict):
+    """The server, logging to `cwd`/server.log; stopped as systemd and Ctrl-C stop it
+    (SIGTERM: it must be gone within 15 s), its whole group killed if it isn't."""
+    log = (cwd / "server.log").open("w")
+    server = subprocess.Popen(  # noqa: S603
+        argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        yield server
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=15)
     finally:
@@ -233,31 +237,19 @@ def test_without_granians_reload_extra_it_serves_and_says_it_wont_restart(tmp_pa
         "from django.core.management import execute_from_command_line; "
         f"execute_from_command_line(['manage.py', 'serve', '--port', '{port}'])"
     )
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(  # noqa: S603
+    with serving(
         [sys.executable, "-c", without_watchfiles],
-        cwd=tmp_path,
-        env=clean_env(
+        tmp_path,
+        clean_env(
             DJANGO_SETTINGS_MODULE="genesis.settings",
             DEBUG="1",
             DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
             # Set, so that serve has no reason to start again (without this test's setup).
             PUBLIC_URL=f"http://127.0.0.1:{port}",
         ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    ):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             wait_for(lambda: _answers(client), 30, "the server answers")
         said = (tmp_path / "server.log").read_text()
         assert "Not restarting when the code changes" in said
         assert "requirements-dev.lock" in said
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=15)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()

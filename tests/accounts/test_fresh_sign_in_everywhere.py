@@ -23,7 +23,7 @@ from .test_fresh_sign_in import REAUTH
 EXEMPT = {
     "apikeys:delete": "only the person's own key, only narrower: a stolen session gains nothing",
     "apikeys:rename": "a label: no access changes",
-    "account_profile": "the person's own name and language",
+    "account_profile": "the person's own name, language and which emails they get",
     "set_language": "the language of the person's own pages",
     "invitation": "accepting one's own invitation, proved by its link; joins as offered",
     "account_login": "signing in is the fresh sign-in",

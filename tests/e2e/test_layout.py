@@ -82,6 +82,7 @@ def page_paths(account):
         "/o/acme/mcp-server/",
         "/o/acme/members/",
         "/o/acme/audit/",
+        "/o/acme/usage/",
         "/o/acme/settings/",
         f"/o/acme/service-accounts/{account.user_id}/",
         "/accounts/profile/",
@@ -134,7 +135,7 @@ def test_no_page_is_wider_than_the_window(live, page, owner, long_data, sign_in,
     # its row with the brand.
     page.goto(f"{live.url}/o/acme/api-keys/")
     tabs = page.locator("nav.tabs a")
-    expect(tabs).to_have_count(5)
+    expect(tabs).to_have_count(6)
     assert_on_screen(page, tabs)
     assert_on_screen(page, page.locator(".user-menu > summary"))
     avatar = page.locator(".user-menu > summary").bounding_box()

@@ -12,6 +12,7 @@ from oauth.models import AuthorizedApp
 
 
 def make_grant(membership, client="Claude", scopes="mcp:read mcp:write") -> AuthorizedApp:
+    """A grant with a working access token (`.token`)."""
     application = Application.objects.create(
         name=client,
         client_type=Application.CLIENT_PUBLIC,
@@ -25,7 +26,8 @@ def make_grant(membership, client="Claude", scopes="mcp:read mcp:write") -> Auth
         scope=scopes,
         resource=[settings.MCP_OAUTH_RESOURCE],
     )
-    set_token_value(access_token, uuid.uuid4().hex)
+    token = uuid.uuid4().hex
+    set_token_value(access_token, token)
     access_token.save()
     family = uuid.uuid4()
     refresh_token = RefreshToken(
@@ -34,7 +36,7 @@ def make_grant(membership, client="Claude", scopes="mcp:read mcp:write") -> Auth
     )  # fmt: skip
     set_token_value(refresh_token, uuid.uuid4().hex)
     refresh_token.save()
-    return AuthorizedApp.objects.create(
+    grant = AuthorizedApp.objects.create(
         user=membership.user,
         organization=membership.organization,
         application=application,
@@ -44,3 +46,5 @@ def make_grant(membership, client="Claude", scopes="mcp:read mcp:write") -> Auth
         access_token=access_token,
         token_family=family,
     )
+    grant.token = token  # the access token itself, for a test to present
+    return grant

@@ -192,6 +192,19 @@ KEY_ACTIONS = {
 
 
 @register.simple_tag
+def key_usage_link(key_urls, key):
+    """A key row's link to the key's usage page (a page of its own, not a dialog)."""
+    label = _("Usage of API key %(name)s") % {"name": key.name}
+    return format_html(
+        '<a class="icon-button" href="{}" aria-label="{}" title="{}">{}</a>',
+        key_urls.url(key, "usage"),
+        label,
+        _("Usage"),
+        icon("chart"),
+    )
+
+
+@register.simple_tag
 def key_action(key_urls, key, action):
     """One of a key row's icon buttons, opening the `action` dialog of `key`;
     `key_urls` says where the list's key dialogs are (apikeys.views.KeyUrls)."""
