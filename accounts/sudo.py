@@ -14,8 +14,10 @@ from django.conf import settings
 
 # The methods of allauth's records that prove the person is at the keyboard now: a
 # password (typed at sign-in, or a new one set from the reset link mailed to them), a
-# second factor. Not a code mailed to the address alone.
-FRESH_METHODS = {"password", "mfa", "password_reset"}
+# second factor, a sign-in through the organization's identity provider (sso/: the
+# provider checked them, and an SSO-only person has no password to confirm). Not a code
+# mailed to the address alone.
+FRESH_METHODS = {"password", "mfa", "password_reset", "socialaccount"}
 
 # Ours: when this session's user signed up (allauth records no method for a sign-up,
 # with a password or a passkey). {"user": the user's id, "at": a time.time()}.

@@ -22,6 +22,7 @@ from accounts import sudo, two_factor
 from organizations.access import require_admin
 from organizations.decorators import dialog_view, organization_view
 from organizations.models import Membership
+from sso import policy as sso_policy
 from ui.htmx import finish, render_dialog
 from ui.pages import page_of, without_page
 
@@ -199,6 +200,8 @@ def create(page: KeyPage, owner: Membership):
     request, membership = page.request, page.membership
     if two_factor.missing_for(membership):
         return two_factor_first(page)
+    if sso_policy.keys_blocked(request, membership):
+        return sso_first(page)
     form = KeyNameForm(
         request.POST or None,
         organization=membership.organization,
@@ -288,6 +291,8 @@ def roll(page: KeyPage, key):
     request = page.request
     if two_factor.missing_for(page.membership):
         return two_factor_first(page)
+    if sso_policy.keys_blocked(request, page.membership):
+        return sso_first(page)
     usable = key.revoked_at is None and not key.is_expired and key.replaced_by_id is None
     if request.method == "GET" and usable:
         return page.dialog("apikeys/_roll_dialog.html", {"key": key, "form": RollForm()})
@@ -315,6 +320,13 @@ def two_factor_first(page: KeyPage):
     dialog that says so (a POST is refused, 403, with the same dialog)."""
     status = 403 if page.request.method == "POST" else 200
     return page.dialog("apikeys/_two_factor_required_dialog.html", {}, status=status)
+
+
+def sso_first(page: KeyPage):
+    """The organization requires SSO for new keys, and this session didn't come through
+    it: the dialog that says so and where to sign in (a POST is refused, 403)."""
+    status = 403 if page.request.method == "POST" else 200
+    return page.dialog("apikeys/_sso_required_dialog.html", {}, status=status)
 
 
 def gone(page: KeyPage, key):

@@ -26,6 +26,7 @@ from whitenoise.middleware import WhiteNoiseMiddleware as WhiteNoise
 from accounts.middleware import HtmxReauthenticationMiddleware as Reauthentication
 from accounts.time_zones import TimeZoneMiddleware as TimeZones
 from infra.machine import is_machine_path
+from sso.middleware import RequireSsoMiddleware as RequireSso
 
 # Django calls these on a middleware that has them (its documented hooks).
 HOOKS = ("process_view", "process_exception", "process_template_response")
@@ -67,3 +68,4 @@ MessageMiddleware = console_only(DjangoMessageMiddleware)
 HtmxReauthenticationMiddleware = console_only(Reauthentication)
 HtmxMiddleware = console_only(DjangoHtmxMiddleware)
 CSPMiddleware = console_only(DjangoCspMiddleware)
+RequireSsoMiddleware = console_only(RequireSso)

@@ -90,10 +90,15 @@ INSTALLED_APPS = [
     "accounts",  # our glue for django-allauth
     "oauth",  # our glue for django-oauth-toolkit: consent, grants, MCP tokens
     "oauth2_provider",
+    "scim",  # SCIM 2.0 provisioning at /scim/v2/: an identity provider manages members
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    # Single sign-on per organization (sso/): each organization's connection is a SocialApp.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "sso",
     "operators",  # last: its admin replaces third-party admins registered before it
 ]
 
@@ -126,6 +131,8 @@ MIDDLEWARE = [
     # After allauth's, so its process_exception runs first (accounts.middleware).
     "genesis.middleware.HtmxReauthenticationMiddleware",
     "organizations.audit.AuditContextMiddleware",
+    # An organization that requires SSO opens only to sessions that came through it.
+    "genesis.middleware.RequireSsoMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "genesis.middleware.HtmxMiddleware",
     "genesis.middleware.CSPMiddleware",
@@ -182,6 +189,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         # A database that doesn't answer fails a new connection in 3 s, not the OS's 2 min.
         "connect_timeout": 3,
+        # And an open connection whose packets go unanswered for 3 s (the database's host
+        # gone, a network partition) is dropped, not waited on for the OS's 15 minutes:
+        # the request gets 503 and the next connection is a new one (tests/cluster cuts an
+        # app host off its database). A slow query is unaffected: its packets are acked.
+        "tcp_user_timeout": 3000,
         # Parameters bound on the server, so psycopg prepares a statement it has run 5
         # times on a connection: the key check's four-table join took 0.5 ms to plan and
         # 0.04 ms to run. Behind PgBouncer in transaction mode this needs PgBouncer 1.21+
@@ -189,6 +201,17 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "server_side_binding": True,
         "prepare_threshold": 5,
     }
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction), each
+    # transaction may get another server connection: a cursor held across transactions
+    # (Django's server-side cursors, for .iterator()) can't be, nor, on a PgBouncer older
+    # than 1.21 or without max_prepared_statements, a statement prepared on one connection
+    # (psycopg's "prepared statement already exists" errors, found by tests/cluster).
+    # DATABASE_POOLING=transaction turns the first off; DATABASE_PREPARED_STATEMENTS=0 the
+    # second (only where the pooler can't carry them: each key check is then planned anew).
+    if os.environ.get("DATABASE_POOLING", "").strip().lower() == "transaction":
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if not env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 
 AUTH_USER_MODEL = "organizations.User"
 LOGIN_URL = "account_login"
@@ -289,6 +312,18 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ADMIN_REQUIRE_TWO_FACTOR = env_bool("ADMIN_REQUIRE_TWO_FACTOR", not DEBUG)
 ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 
+# Single sign-on (sso/): each organization's identity provider is a SocialApp of
+# allauth's `openid_connect` provider, made by its Owner in Settings (sso.services).
+SOCIALACCOUNT_ADAPTER = "sso.adapter.SsoAdapter"
+# An existing person signs in through their organization's SSO and is linked, only when
+# the provider asserts their address verified (sso.adapter decides which apps may).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# The provider vouches for the address (sso.adapter refuses one it doesn't verify).
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False  # we sign people in; we never call the provider's APIs
+# Discovery, token and user-info requests to an identity provider (seconds).
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
+
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_PASSKEY_SIGNUP_ENABLED = True
@@ -330,6 +365,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Genesis Console <no-reply@localhost>")
 # Where links in emails point (the console's public address).
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# allauth builds the address an identity provider sends people back to (sso/) from the
+# request, then forces this scheme: PUBLIC_URL's, where it is set.
+if "PUBLIC_URL" in os.environ:
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = PUBLIC_URL.partition("://")[0]
 
 # English and Japanese; the browser's Accept-Language picks, the header switcher overrides.
 LANGUAGE_CODE = "en"

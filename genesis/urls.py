@@ -9,6 +9,7 @@ from apikeys import views as key_views
 from genesis import views as machine_views
 from infra import scrape
 from organizations import views as organization_views
+from sso import views as sso_views
 
 urlpatterns = [
     # First: the API is most of the traffic, and patterns are tried in order.
@@ -19,6 +20,8 @@ urlpatterns = [
     # Ours first: they replace a few of allauth's (accounts.urls).
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    # Sign in through an organization's identity provider (sso/).
+    path("sso/", sso_views.sign_in, name="sso_sign_in"),
     path("invitations/<str:token>/", account_views.invitation, name="invitation"),
     # Operators' site (operators.site): the console's sign-in, two-factor, a recent sign-in.
     path("admin/", admin.site.urls),
@@ -26,6 +29,9 @@ urlpatterns = [
     # Machine-facing paths answer JSON even where nothing is: routed here, so that no
     # HTML page (DEBUG's included) ever answers a program.
     re_path(r"^api/", machine_views.api_not_found),
+    # SCIM 2.0 (scim): identity providers provision an organization's members; its own
+    # JSON 404 for anything else under /scim/.
+    path("scim/", include("scim.urls")),
     # OAuth for MCP clients: the authorization server (its issuer is OAUTH_PATH) and the
     # metadata of it and of the MCP server's OAuth path (RFC 8414, RFC 9728 path forms).
     # Nothing at the root well-known URLs or for MCP_PATH: a key client is never offered
@@ -47,6 +53,8 @@ urlpatterns = [
     path("o/<slug:org>/mcp-server/", key_views.mcp_server, name="mcp_server"),
     path("o/<slug:org>/service-accounts/", include("apikeys.service_account_urls")),
     path("o/<slug:org>/usage/", include("apikeys.usage_urls")),
+    path("o/<slug:org>/settings/sso/", include("sso.urls")),
+    path("o/<slug:org>/settings/scim-tokens/", include("scim.console_urls")),
     path("o/<slug:org>/", include("organizations.urls")),
 ]
 

@@ -1,5 +1,6 @@
-"""Machine-facing URLs (the API, the MCP server, OAuth discovery) answer JSON, errors
-included, never an HTML page."""
+"""Machine-facing URLs (the API, the MCP server, OAuth discovery, SCIM) answer JSON, errors
+included, never an HTML page. SCIM's errors have SCIM's own shape and media type (RFC 7644
+3.12), whoever answers: the SCIM views, or the layers around them (a 413, a 500)."""
 
 import json
 from http import HTTPStatus
@@ -53,6 +54,15 @@ def is_oauth_endpoint(path: str) -> bool:
 # Prometheus's scrape (infra.scrape).
 METRICS_PATH = "/metrics"
 
+# SCIM provisioning (scim).
+SCIM_PREFIX = "/scim/"
+SCIM_CONTENT_TYPE = "application/scim+json"
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def is_scim_path(path: str) -> bool:
+    return _normalized(path).startswith(SCIM_PREFIX)
+
 
 def is_machine_path(path: str) -> bool:
     path = _normalized(path)
@@ -63,6 +73,7 @@ def is_machine_path(path: str) -> bool:
         or path.startswith(METRICS_PATH + "/")
         or path.startswith(DISCOVERY_PREFIXES)
         or is_oauth_endpoint(path)
+        or path.startswith(SCIM_PREFIX)
     )
 
 
@@ -75,6 +86,9 @@ def is_discovery_path(path: str) -> bool:
 
 def error_body(path: str, status: int) -> dict:
     """The JSON body of an error at a machine-facing URL."""
+    if is_scim_path(path):
+        detail = ERRORS.get(status, {}).get("error_description") or HTTPStatus(status).phrase
+        return {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status), "detail": detail}
     if status == 404 and is_discovery_path(path):
         return NO_OAUTH
     body = ERRORS.get(status)
@@ -105,7 +119,14 @@ async def send_json(send, status: int, body: dict, headers: list[tuple[bytes, by
 
 
 def machine_error(path: str, status: int) -> JsonResponse:
+    if is_scim_path(path):
+        return JsonResponse(error_body(path, status), status=status, content_type=SCIM_CONTENT_TYPE)
     return JsonResponse(error_body(path, status), status=status)
+
+
+def is_json(response) -> bool:
+    content_type = response.get("Content-Type", "")
+    return content_type.startswith(("application/json", SCIM_CONTENT_TYPE))
 
 
 # One policy, written once: JSON needs none, and the API's docs page (Swagger UI, no
@@ -163,9 +184,7 @@ class MachineResponsesMiddleware:
         response = self.get_response(request)
         if not is_machine_path(request.path):
             return response  # in the console's stack, its pages pass untouched
-        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
+        if response.status_code >= 400 and not is_json(response):
             replacement = machine_error(request.path, response.status_code)
             for header in self.KEPT_HEADERS:
                 if header in response:

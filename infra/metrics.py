@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 SURFACES = ("api", "mcp", "oauth")
 OUTCOMES = ("ok", "forbidden", "refused", "throttled")
-LATENCY_SURFACES = ("api", "mcp", "console", "oauth")
+LATENCY_SURFACES = ("api", "mcp", "console", "oauth", "scim")
 DEPENDENCIES = ("database", "redis", "mail")
 
 KEY_CHECKS = Counter(

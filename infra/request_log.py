@@ -22,7 +22,13 @@ import time
 
 from infra import client_ip, metrics
 from infra.faults import SECRET_PATHS
-from infra.machine import DISCOVERY_PREFIXES, METRICS_PATH, is_mcp_path, is_oauth_endpoint
+from infra.machine import (
+    DISCOVERY_PREFIXES,
+    METRICS_PATH,
+    is_mcp_path,
+    is_oauth_endpoint,
+    is_scim_path,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,8 @@ def surface_of(path: str) -> str | None:
         return "oauth"
     if path == METRICS_PATH:
         return None
+    if is_scim_path(path):
+        return "scim"
     return "console"
 
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 # registrations below replace theirs whatever the order of INSTALLED_APPS.
 import allauth.account.admin
 import allauth.mfa.admin
+import allauth.socialaccount.admin
 import allauth.usersessions.admin  # noqa: F401
 import oauth2_provider.admin  # noqa: F401
 import post_office.admin  # noqa: F401
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
@@ -49,7 +51,9 @@ from . import services as operators
 # tokens, codes and client registrations (grants are Authorized apps), sessions (their
 # keys are bearer credentials; the person page lists them), permission groups (an
 # operator is staff, or staff and superuser, set on the person page and logged), and
-# post_office's templates and attachments (unused: notices are rendered here).
+# post_office's templates and attachments (unused: notices are rendered here), and single
+# sign-on's apps, links and tokens (an app holds its client secret; Owners connect their
+# provider in Settings, sso.services).
 for model in (
     AccessToken,
     RefreshToken,
@@ -64,6 +68,9 @@ for model in (
     EmailAddress,
     Email,
     Log,
+    SocialApp,
+    SocialAccount,
+    SocialToken,
 ):
     admin.site.unregister(model)
 

@@ -4,8 +4,11 @@ Services record events inside their transactions. They learn the acting user and
 the request through AuditContextMiddleware (Django admin included), so every path that
 changes state is covered without passing the request around. Outside a request
 (management commands, a shell) there is no actor, and the log shows "system".
+A program that is no user (an identity provider through SCIM) acts under a label
+(`acting_as`), kept in the event's details as "actor".
 """
 
+import contextlib
 import contextvars
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from .models import AuditEvent
 class Context:
     actor_id: int | None = None
     ip: str | None = None
+    actor_label: str = ""
 
 
 _context: contextvars.ContextVar[Context] = contextvars.ContextVar(
@@ -56,6 +60,8 @@ def record(
     """One event in the organization's log, or in the operators' log with no
     organization (what an operator did to a person)."""
     context = _context.get()
+    if context.actor_label and actor_id is None and context.actor_id is None:
+        details = {**(details or {}), "actor": context.actor_label}
     return AuditEvent.objects.create(
         organization_id=organization_id,
         action=action,
@@ -71,3 +77,13 @@ def acting_user_id() -> int | None:
     """Who is acting in this request: the signed-in user (an operator in Django admin),
     or None outside a request or before sign-in."""
     return _context.get().actor_id
+
+
+@contextlib.contextmanager
+def acting_as(label: str):
+    """Events recorded in this block name `label` as their actor ("SCIM: Okta")."""
+    token = _context.set(Context(ip=_context.get().ip, actor_label=label))
+    try:
+        yield
+    finally:
+        _context.reset(token)

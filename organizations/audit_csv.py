@@ -39,7 +39,7 @@ def rows(events, zone):
         [_("Time"), _("Actor"), _("Actor email"), _("Action"), _("Target"), _("Details"), "IP"]
     )
     for event in events:
-        name, email = _person(event.actor)
+        name, email = (event.actor_label, "") if event.actor_label else _person(event.actor)
         with timezone.override(zone):  # the summary's dates too
             values = (
                 timezone.localtime(event.created_at).isoformat(),

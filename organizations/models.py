@@ -197,6 +197,23 @@ class AuditAction(models.TextChoices):
         "service_account_deleted",
         pgettext_lazy("audit action", "Service account deleted"),
     )
+    # SCIM provisioning (scim): its tokens, and what the identity provider changed.
+    SCIM_TOKEN_CREATED = (
+        "scim_token_created",
+        pgettext_lazy("audit action", "SCIM token created"),
+    )
+    SCIM_TOKEN_REVOKED = (
+        "scim_token_revoked",
+        pgettext_lazy("audit action", "SCIM token revoked"),
+    )
+    SCIM_USER_UPDATED = (
+        "scim_user_updated",
+        pgettext_lazy("audit action", "Directory profile updated"),
+    )
+    SCIM_USER_DELETED = (
+        "scim_user_deleted",
+        pgettext_lazy("audit action", "Directory profile deleted"),
+    )
     # What operators do to an organization (in its log) ...
     ORGANIZATION_CREATED = (
         "organization_created",
@@ -377,6 +394,8 @@ class AuditEvent(models.Model):
     POLICIES = {
         "max_key_lifetime": _("Maximum API key lifetime"),
         "two_factor": _("Two-factor authentication"),
+        "sso": _("Single sign-on"),
+        "sso_domain": _("Verified domains"),
     }
 
     def shown_target(self) -> str:
@@ -390,6 +409,32 @@ class AuditEvent(models.Model):
             count = details["count"]
             return ngettext("%(count)s API key", "%(count)s API keys", count) % {"count": count}
         return self.target
+
+    @staticmethod
+    def _single_sign_on_summary(details: dict) -> str:
+        """Words for sso.services' events (never the client secret: none is logged)."""
+        if "connected" in details:
+            return _("connected to %(issuer)s") % {"issuer": details["connected"]}
+        if "disconnected" in details:
+            return _("removed (%(issuer)s)") % {"issuer": details["disconnected"]}
+        if "changed" in details:
+            changed = _("changed: %(issuer)s") % {"issuer": details["changed"]}
+            if details.get("secret_replaced"):
+                return f"{changed} · {_('client secret replaced')}"
+            return str(changed)
+        required = (details.get("require_sso") or {}).get("to")
+        if required:
+            return _("SSO required; break-glass Owner: %(email)s") % {
+                "email": details.get("break_glass") or "?"
+            }
+        return _("SSO not required")
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted when no user did: a program under its label ("SCIM: Okta",
+        organizations.audit.acting_as), else ''."""
+        label = (self.details or {}).get("actor")
+        return label if isinstance(label, str) and self.actor_id is None else ""
 
     def summary(self) -> str:
         """The details in words, for the audit log page."""
@@ -443,6 +488,17 @@ class AuditEvent(models.Model):
         if self.action in (AuditAction.TWO_FACTOR_ENABLED, AuditAction.TWO_FACTOR_DISABLED):
             methods = {"totp": _("authenticator app"), "webauthn": _("passkey")}
             return str(methods.get(details.get("method"), details.get("method", "")))
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "sso":
+            return self._single_sign_on_summary(details)
+        if self.action == AuditAction.POLICY_CHANGED and details.get("policy") == "sso_domain":
+            if "verified" in details:
+                return _("%(domain)s verified by a code mailed to %(email)s") % {
+                    "domain": details["verified"],
+                    "email": details.get("by", "?"),
+                }
+            if "removed" in details:
+                return _("%(domain)s removed") % {"domain": details["removed"]}
+            return _("%(domain)s added") % {"domain": details.get("added", "?")}
         if self.action == AuditAction.POLICY_CHANGED:
 
             def days(value):

@@ -401,7 +401,11 @@ def two_factor_policy(request, membership):
     return redirect("organizations:settings", org=membership.organization.slug)
 
 
-def render_settings(request, membership, *, key_form, confirm_two_factor=False):
+def render_settings(
+    request, membership, *, key_form, confirm_two_factor=False, extra=None, status=None
+):
+    """The Settings page; `extra`: context of a section another app adds (sso/), with
+    the `status` its bound form's errors call for."""
     organization = membership.organization
     if key_form is None:
         key_form = KeyPolicyForm(
@@ -421,8 +425,9 @@ def render_settings(request, membership, *, key_form, confirm_two_factor=False):
             "without_two_factor_query": f"two_factor={WITHOUT_TWO_FACTOR}",
             "owner_has_two_factor": two_factor.is_enabled(request.user),
             "confirm_two_factor": confirm_two_factor,
+            **(extra or {}),
         },
-        status=400 if key_form.is_bound else 200,
+        status=status or (400 if key_form.is_bound else 200),
     )
 
 

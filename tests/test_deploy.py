@@ -158,7 +158,9 @@ def test_slow_clients_are_held_by_nginx_and_everyone_else_is_served(deployed, me
 
 
 @needs_nginx
-@pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/leaked-keys", "/mcp", "/oauth/token/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/me", "/api/v1/leaked-keys", "/mcp", "/oauth/token/", "/scim/v2/Users"]
+)
 def test_a_body_over_the_limit_is_a_json_413_at_every_machine_url(deployed, path):
     """Straight from nginx (client_max_body_size is the app's limit), never acted on."""
     response = httpx.post(f"{deployed.url}{path}", content=b"x" * 3_000_000, timeout=30)
@@ -186,7 +188,15 @@ def test_a_url_longer_than_nginx_takes_is_a_json_414(deployed):
 @needs_nginx
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/me", "/mcp", "/oauth/token/", "/oauth/register/abc", "/oauth/revoke", "/metrics"],
+    [
+        "/api/v1/me",
+        "/mcp",
+        "/oauth/token/",
+        "/oauth/register/abc",
+        "/oauth/revoke",
+        "/metrics",
+        "/scim/v2/Users",
+    ],
 )
 def test_over_plain_http_programs_are_refused_in_json_not_redirected(deployed, member, path):
     """A key sent over http went out in clear: the client is told, never sent on (it
@@ -209,7 +219,8 @@ def test_while_the_app_restarts_programs_get_json_and_people_a_page(deployed, me
     deployed.web.__exit__()  # the console and API restart: nginx answers for them
     deployed.mcp.__exit__()
     for method, path in [("GET", "/api/v1/me"), ("POST", "/oauth/token/"),
-                         ("POST", "/oauth/register/"), ("POST", "/mcp")]:  # fmt: skip
+                         ("POST", "/oauth/register/"), ("POST", "/mcp"),
+                         ("GET", "/scim/v2/Users")]:  # fmt: skip
         down = httpx.request(
             method, f"{deployed.url}{path}", headers={"x-api-key": key.plaintext}, timeout=10
         )
@@ -218,3 +229,19 @@ def test_while_the_app_restarts_programs_get_json_and_people_a_page(deployed, me
         assert down.headers["Retry-After"] == "5"
     page = httpx.get(f"{deployed.url}/accounts/login/", timeout=10)
     assert (page.status_code, "Back in a moment" in page.text) == (503, True)
+
+
+@needs_nginx
+def test_scim_answers_in_scims_shape_through_nginx(deployed, org):
+    from scim import tokens
+
+    _token, raw = tokens.create_token(org, "Okta", actor=None)
+    for headers, status in [({}, 401), ({"Authorization": f"Bearer {raw}"}, 404)]:
+        answer = httpx.get(f"{deployed.url}/scim/v2/Groups", headers=headers, timeout=10)
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "application/scim+json"
+        assert answer.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    listed = httpx.get(
+        f"{deployed.url}/scim/v2/Users", headers={"Authorization": f"Bearer {raw}"}, timeout=10
+    )
+    assert listed.json()["totalResults"] == 0

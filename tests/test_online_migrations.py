@@ -2,7 +2,7 @@
 
 A database at the previous release's schema gets 100,000 keys, then migrates to the
 newest schema (every migration of the keys, users, organizations and memberships
-tables: apikeys 0003-0010, organizations 0002-0012) while another process runs key
+tables: apikeys 0003-0010, organizations 0002-0013) while another process runs key
 checks in a loop (tests/key_check_probe.py: this release's authenticate() and the
 previous release's statement). The longest single key check stays far under a second.
 

@@ -81,3 +81,26 @@ def test_debug_logs_never_carry_oauthlibs_tokens():
     )
     assert started.returncode == 0, started.stderr
     assert int(started.stdout.split()[-1]) >= logging.INFO
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "False 5"),
+        ({"DATABASE_POOLING": "transaction"}, "True 5"),
+        ({"DATABASE_POOLING": "transaction", "DATABASE_PREPARED_STATEMENTS": "0"}, "True None"),
+    ],
+)
+def test_transaction_pooling_settings(env, expected):
+    # Behind PgBouncer in transaction mode (tests/cluster runs the servers so): no cursor
+    # held across transactions; prepared statements only where the pooler carries them.
+    result = load_settings(
+        "from django.conf import settings; db = settings.DATABASES['default']; "
+        "print(db['DISABLE_SERVER_SIDE_CURSORS'], db['OPTIONS']['prepare_threshold'])",
+        SECRET_KEY="s" * 50,
+        APIKEY_PEPPERS="p1:" + "x" * 32,
+        DATABASE_URL="postgres://genesis:genesis@127.0.0.1:5432/genesis",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected.split()

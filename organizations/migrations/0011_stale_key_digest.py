@@ -6,7 +6,7 @@ from infra.online_migrations import Briefly
 
 # Made to run beside the previous release (docs/upgrading.md, "A migration that only
 # adds"): the users table, which every key check joins, gets its column in a short
-# transaction that waits at most 100 ms for the table's lock and tries again. 0012 gives
+# transaction that waits at most 100 ms for the table's lock and tries again. 0013 gives
 # the column a database default.
 
 

@@ -14,6 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from organizations.models import Role
+from scim import tokens as scim_tokens
+from sso.models import Domain
 
 from ..factories import ApiKeyFactory, InvitationFactory, make_service_account, make_service_key
 from ..oauth.grants import make_grant
@@ -27,6 +29,7 @@ EXEMPT = {
     "set_language": "the language of the person's own pages",
     "invitation": "accepting one's own invitation, proved by its link; joins as offered",
     "account_login": "signing in is the fresh sign-in",
+    "sso_sign_in": "sends the browser to an identity provider: signing in is the fresh sign-in",
 }
 
 # Whole families of URLs that are not the console's session-backed views, and why.
@@ -36,6 +39,7 @@ OUTSIDE_ROUTES = (
     "oauth/",  # OAuth endpoints take clients' credentials; the consent page: oauth tests
     ".well-known/",  # metadata documents: read-only
     "metrics",  # Prometheus's scrape: read-only, a bearer token, never a session
+    "scim/",  # SCIM provisioning: the organization's bearer tokens, never a session
 )
 OUTSIDE_VIEWS = (
     "allauth.",  # allauth's account pages ask for its own reauthentication where it matters
@@ -82,6 +86,10 @@ def make_targets(team):
         "invitation_id": [InvitationFactory(organization=member.organization, role=Role.ADMIN).pk],
         "grant_id": [make_grant(member).pk],
         "token": ["not-a-real-invitation-token"],
+        "domain_id": [
+            Domain.objects.create(organization=member.organization, name=f"d{next(SERIAL)}.test").pk
+        ],
+        "token_id": [scim_tokens.create_token(owner.organization, "Okta", actor=None)[0].pk],
     }
 
 
@@ -147,6 +155,15 @@ def test_every_view_that_changes_data_asks_a_stale_sign_in_or_says_why_not(
         "apikeys:roll",
         "apikeys:revoke",  # someone else's key (one's own: test_fresh_sign_in)
         "apikeys:revoke_app",  # someone else's app, likewise
+        "sso:save_connection",
+        "sso:disconnect",
+        "sso:require",
+        "sso:add_domain",
+        "sso:verify_domain",
+        "sso:resend_code",
+        "sso:remove_domain",
+        "scim_tokens:create",
+        "scim_tokens:revoke",
     ]:
         assert name in guarded, name
     assert "apikeys:list" in read_only

@@ -284,8 +284,9 @@ class TestLists:
         assert queries() == few
         # The page: session, user, membership, switcher, my keys, and for the organization
         # section one page and, as it has more than one, its COUNT ("1-20 of 25"); then
-        # my authorized apps and the organization's.
-        assert few == (9 if url.endswith("api-keys/") else 5)
+        # my authorized apps and the organization's; and whether the organization
+        # requires SSO of this session (sso.middleware, one query on every page of it).
+        assert few == (10 if url.endswith("api-keys/") else 6)
 
 
 @pytest.mark.parametrize("slug", ["acme", "o999999999", "999999999"])

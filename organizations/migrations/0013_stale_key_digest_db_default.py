@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     atomic = False  # the step in a short transaction of its own
 
     dependencies = [
-        ("organizations", "0011_stale_key_digest"),
+        ("organizations", "0012_alter_auditevent_action"),
     ]
 
     operations = [
