@@ -12,9 +12,11 @@ lock for 8.5 s on 300,000 keys and a key check waited 8.35 s; this test failed o
 """
 
 import json
+import logging
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from django.db import connection
 from psycopg import sql
 
 from apikeys import keys
+from infra import online_migrations
 
 from .servers import server_env
 
@@ -172,3 +175,43 @@ def test_migrating_the_key_tables_never_makes_a_key_check_wait(scratch_database)
             "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"
         ).fetchone()[0]
     assert (left, invalid, unvalidated) == (0, 0, 0)
+
+
+def test_a_change_waiting_for_a_lock_lets_reads_through_and_tries_again(transactional_db, caplog):
+    """A long transaction holds a table a migration must alter: the migration gives up
+    its place in the lock queue after LOCK_TIMEOUT_MS, so reads queued behind it go on,
+    and it tries again until the transaction ends."""
+    url = scratch_url(connection.settings_dict["NAME"])
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE online_probe (id integer)")
+    holder = psycopg.connect(url)
+    holder.execute("SELECT * FROM online_probe")  # its transaction holds the table
+    reads = []
+
+    def read_until_released():
+        # Reads while the migration retries, then the long transaction ends. A read
+        # stuck behind a migration that never gives up fails after 5 s, and the long
+        # transaction ends all the same: the test fails instead of hanging.
+        try:
+            with psycopg.connect(url, autocommit=True, options="-c statement_timeout=5000") as r:
+                while len([x for x in caplog.records if "not granted" in x.getMessage()]) < 3:
+                    started = time.perf_counter()
+                    r.execute("SELECT * FROM online_probe")
+                    reads.append(time.perf_counter() - started)
+        finally:
+            holder.commit()
+
+    reader = threading.Thread(target=read_until_released)
+    with caplog.at_level(logging.WARNING, logger=online_migrations.__name__):
+        reader.start()
+        with connection.schema_editor(atomic=False) as editor:
+            online_migrations.with_short_locks(
+                editor, lambda: editor.execute("ALTER TABLE online_probe ADD COLUMN x integer")
+            )
+        reader.join(timeout=60)
+    holder.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT x FROM online_probe")  # the column is there
+        cursor.execute("DROP TABLE online_probe")
+    assert len([r for r in caplog.records if "not granted" in r.getMessage()]) >= 3
+    assert reads and max(reads) < LONGEST_KEY_CHECK, reads
