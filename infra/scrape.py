@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import os
 import platform
-from importlib import metadata
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -30,17 +29,11 @@ from prometheus_client.core import GaugeMetricFamily
 
 from infra import faults
 from infra.machine import machine_error
+from infra.version import VERSION
 
 # A scrape waits this long for the database's answer at most (PostgreSQL's
 # statement_timeout; SQLite in WAL mode never blocks a read).
 QUEUE_QUERY_TIMEOUT_MS = 500
-
-
-def version() -> str:
-    try:
-        return metadata.version("genesis-console")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def queued_mail() -> int | None:
@@ -70,7 +63,7 @@ class AtScrape:
             "The running version of Genesis Console (always 1).",
             labels=["version", "python"],
         )
-        build.add_metric([version(), platform.python_version()], 1)
+        build.add_metric([VERSION, platform.python_version()], 1)
         yield build
         depth = queued_mail()
         if depth is not None:

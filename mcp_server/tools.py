@@ -6,8 +6,6 @@ TokenVerifier built (mcp_server.credentials), whose claims hold the credential's
 place (mcp_server.app.ScopeCheck), so a tool here never checks them again.
 """
 
-import importlib.metadata
-
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -18,12 +16,8 @@ from mcp.types import ToolAnnotations
 from apikeys import key_management
 from apikeys.shapes import KeyInfo, KeyUsage, Me, OrganizationKeyPage
 from infra import faults
+from infra.version import VERSION
 from organizations import scopes
-
-try:
-    VERSION = importlib.metadata.version("genesis-console")
-except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
-    VERSION = "0+unknown"
 
 # What each tool needs, besides mcp:read for the server itself. A tool not listed needs
 # nothing more; list_tools shows a credential only the tools it may call.

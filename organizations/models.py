@@ -64,8 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # blank: not known yet, the browser's (accounts.time_zones).
     time_zone = models.CharField(max_length=64, blank=True, default="")
     # The weekly digest of stale keys, for the organizations they are an Admin or Owner
-    # of (apikeys.digests); each person may turn it off in their profile.
-    stale_key_digest = models.BooleanField(default=True)
+    # of (apikeys.digests); each person may turn it off in their profile. A database
+    # default too: the previous release's code makes people without naming it.
+    stale_key_digest = models.BooleanField(default=True, db_default=True)
 
     objects = UserManager()
 

@@ -482,9 +482,11 @@ def test_the_audit_log_migration_only_drops_not_null_on_postgresql():
             self.statements.append(sql)
 
     editor = SchemaEditor()
+    # Inside the migration's Briefly group (infra.online_migrations) since 0.3.0.
     [operation] = [
         each
-        for each in migration.Migration.operations
+        for group in migration.Migration.operations
+        for each in getattr(group, "operations", (group,))
         if isinstance(each, migration.AuditEventOrganizationNullable)
     ]
     operation.database_forwards("organizations", editor, None, None)

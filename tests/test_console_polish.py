@@ -207,3 +207,16 @@ def test_the_revoke_dialog_says_who_is_told_and_when_the_key_was_used(admin, cli
     dialog = client_for(admin).get(f"/o/acme/api-keys/{key.pk}/revoke/", **HTMX).text
     assert "We email Rita that you revoked it." in dialog
     assert "Last used" in dialog and "Never" in dialog
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/o/acme/settings/", "/o/acme/api-keys/", "/o/acme/members/", "/o/acme/usage/"],
+)
+def test_every_id_on_an_owners_page_is_its_own(owner, client_for, path):
+    """Several forms on one page (Settings: the key policy, two-factor, SSO, SCIM): a
+    repeated id would tie a label to another section's field."""
+    page = client_for(owner).get(path)
+    assert page.status_code == 200
+    ids = re.findall(r'\sid="([^"]+)"', page.content.decode())
+    assert [i for i in set(ids) if ids.count(i) > 1] == []

@@ -5,6 +5,8 @@ them (docs/deploy/genesis-metrics.service)."""
 import json
 import re
 import time
+import tomllib
+from pathlib import Path
 
 import httpx
 import pytest
@@ -136,7 +138,9 @@ def test_metrics_with_the_token_are_prometheus_text(metered):
     assert "genesis_request_duration_seconds_bucket" in names
     assert "genesis_dependency_errors_total" in names
     build = next(labels for name, labels in samples if name == "genesis_build_info")
-    assert ("version", "0.1.0") in build
+    # The release pyproject.toml declares (CHANGELOG.md, README's "Upgrading").
+    declared = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert ("version", declared["project"]["version"]) in build
     # Every surface and outcome is there from the start.
     for surface in ("api", "mcp", "oauth"):
         for outcome in ("ok", "forbidden", "refused", "throttled"):

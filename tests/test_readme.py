@@ -63,7 +63,13 @@ def test_every_install_the_readme_gives_is_from_a_lock_file():
         shlex.split(words) for words in re.findall(r"\.venv/bin/pip (install[^&\n]*)", README)
     ]
     locks = [words[words.index("-r") + 1] for words in installs if "--require-hashes" in words]
-    assert locks == ["requirements-dev.lock", "requirements-dev.lock", "requirements.lock"]
+    # The two commands at the top, the production install, and the upgrade's.
+    assert locks == [
+        "requirements-dev.lock",
+        "requirements-dev.lock",
+        "requirements.lock",
+        "requirements.lock",
+    ]
     # The rest installs the project alone, over what the lock installed.
     assert all("--no-deps" in words for words in installs if "--require-hashes" not in words)
     assert all((ROOT / lock).is_file() for lock in locks)

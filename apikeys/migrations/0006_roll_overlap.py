@@ -3,17 +3,31 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from infra.online_migrations import AddForeignKeyConcurrently
+
+# Edited after release (0.3.0): Django's AddField added the column, its foreign key
+# (checking every row) and its index (built without CONCURRENTLY) in one transaction
+# holding the keys table's exclusive lock: every key check waited for all of it. On
+# PostgreSQL the column now comes alone, the constraint NOT VALID then validated, the
+# index built concurrently, under the names Django gave them; elsewhere Django's own
+# AddField. The schema it makes is unchanged (makemigrations --check finds nothing; a
+# database that applied the first version is left as it is): see
+# infra/online_migrations.py and docs/upgrading.md.
+
 
 class Migration(migrations.Migration):
+    atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
         ('apikeys', '0005_leak_reports'),
     ]
 
     operations = [
-        migrations.AddField(
+        AddForeignKeyConcurrently(
             model_name='apikey',
             name='replaced_by',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey'),
+            constraint_name='apikeys_apikey_replaced_by_id_d85ff34e_fk_apikeys_apikey_id',
+            index_name='apikeys_apikey_replaced_by_id_d85ff34e',
         ),
     ]

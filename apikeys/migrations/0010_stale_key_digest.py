@@ -5,8 +5,17 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from infra.online_migrations import Briefly
+
+# Made to run beside the previous release (docs/upgrading.md, "A migration that only
+# adds"): the keys table's new column is nullable and comes in a short transaction that
+# waits at most 100 ms for the table's lock and tries again; the new table's foreign keys
+# lock the users and organizations tables against writes only while it is made, in a
+# transaction of its own likewise.
+
 
 class Migration(migrations.Migration):
+    atomic = False  # each step in a short transaction of its own
 
     dependencies = [
         ('apikeys', '0009_key_usage'),
@@ -15,22 +24,26 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='apikey',
-            name='still_used_notice_sent_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True),
+        Briefly(
+            migrations.AddField(
+                model_name='apikey',
+                name='still_used_notice_sent_at',
+                field=models.DateTimeField(blank=True, editable=False, null=True),
+            ),
         ),
-        migrations.CreateModel(
-            name='StaleKeyDigest',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week', models.DateField()),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organizations.organization')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('organization', 'user', 'week'), name='one_stale_key_digest_a_week')],
-            },
+        Briefly(
+            migrations.CreateModel(
+                name='StaleKeyDigest',
+                fields=[
+                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                    ('week', models.DateField()),
+                    ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
+                    ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organizations.organization')),
+                    ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ],
+                options={
+                    'constraints': [models.UniqueConstraint(fields=('organization', 'user', 'week'), name='one_stale_key_digest_a_week')],
+                },
+            ),
         ),
     ]

@@ -5,43 +5,57 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from infra.online_migrations import Briefly
+
+
+# Edited after release (0.3.0): the organizations table (which every key check joins)
+# gets its column (a constant default: no rewrite on PostgreSQL 11+), and the
+# invitations' foreign keys lock it and the users table against writes, in one short
+# transaction that waits at most 100 ms for those locks and tries again, so key checks
+# never queue behind it. The operations and so the schema they make are unchanged
+# (makemigrations --check finds nothing; a database that applied the first version is
+# left as it is): see infra/online_migrations.py and docs/upgrading.md.
+
 
 class Migration(migrations.Migration):
+    atomic = False  # each step in a short transaction of its own
 
     dependencies = [
         ('organizations', '0001_initial'),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='organization',
-            name='require_two_factor',
-            field=models.BooleanField(default=False),
-        ),
-        migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('key_created', 'API key created'), ('key_deleted', 'API key deleted'), ('key_revoked', 'API key revoked'), ('key_auto_revoked', 'API keys revoked automatically'), ('key_renamed', 'API key renamed'), ('key_rolled', 'API key rolled'), ('member_added', 'Member added'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('policy_changed', 'Policy changed'), ('member_invited', 'Member invited'), ('invitation_accepted', 'Invitation accepted'), ('invitation_revoked', 'Invitation revoked'), ('two_factor_enabled', 'Two-factor enabled'), ('two_factor_disabled', 'Two-factor disabled')], max_length=30),
-        ),
-        migrations.CreateModel(
-            name='Invitation',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='organizations.organization')),
-            ],
-            options={
-                'ordering': ['-sent_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('accepted_at__isnull', True), ('revoked_at__isnull', True)), fields=('organization', 'email'), name='one_open_invitation_per_email')],
-            },
+        Briefly(
+            migrations.AddField(
+                model_name='organization',
+                name='require_two_factor',
+                field=models.BooleanField(default=False),
+            ),
+            migrations.AlterField(
+                model_name='auditevent',
+                name='action',
+                field=models.CharField(choices=[('key_created', 'API key created'), ('key_deleted', 'API key deleted'), ('key_revoked', 'API key revoked'), ('key_auto_revoked', 'API keys revoked automatically'), ('key_renamed', 'API key renamed'), ('key_rolled', 'API key rolled'), ('member_added', 'Member added'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('policy_changed', 'Policy changed'), ('member_invited', 'Member invited'), ('invitation_accepted', 'Invitation accepted'), ('invitation_revoked', 'Invitation revoked'), ('two_factor_enabled', 'Two-factor enabled'), ('two_factor_disabled', 'Two-factor disabled')], max_length=30),
+            ),
+            migrations.CreateModel(
+                name='Invitation',
+                fields=[
+                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                    ('email', models.EmailField(max_length=254)),
+                    ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=10)),
+                    ('token_hash', models.CharField(max_length=64, unique=True)),
+                    ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                    ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
+                    ('expires_at', models.DateTimeField()),
+                    ('accepted_at', models.DateTimeField(blank=True, null=True)),
+                    ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                    ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                    ('invited_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                    ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='organizations.organization')),
+                ],
+                options={
+                    'ordering': ['-sent_at', '-id'],
+                    'constraints': [models.UniqueConstraint(condition=models.Q(('accepted_at__isnull', True), ('revoked_at__isnull', True)), fields=('organization', 'email'), name='one_open_invitation_per_email')],
+                },
+            ),
         ),
     ]

@@ -5,82 +5,95 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from infra.online_migrations import Briefly
+
+
+# Edited after release (0.3.0): the new table's foreign keys lock the users and
+# organizations tables (which every key check joins) against writes while it is made: in
+# one short transaction that waits at most 100 ms for those locks and tries again, so
+# key checks never queue behind it. The operations and so the schema they make are
+# unchanged (makemigrations --check finds nothing; a database that applied the first
+# version is left as it is): see infra/online_migrations.py and docs/upgrading.md.
+
 
 class Migration(migrations.Migration):
+    atomic = False  # each step in a short transaction of its own
     dependencies = [
         ("organizations", "0005_leak_reports"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="auditevent",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("key_created", "API key created"),
-                    ("key_deleted", "API key deleted"),
-                    ("key_revoked", "API key revoked"),
-                    ("key_auto_revoked", "API keys revoked automatically"),
-                    ("key_renamed", "API key renamed"),
-                    ("key_rolled", "API key rolled"),
-                    ("key_refused", "API key refused"),
-                    ("key_leaked", "API key reported leaked"),
-                    ("member_added", "Member added"),
-                    ("member_removed", "Member removed"),
-                    ("role_changed", "Role changed"),
-                    ("policy_changed", "Policy changed"),
-                    ("member_invited", "Member invited"),
-                    ("invitation_accepted", "Invitation accepted"),
-                    ("invitation_revoked", "Invitation revoked"),
-                    ("two_factor_enabled", "Two-factor enabled"),
-                    ("two_factor_disabled", "Two-factor disabled"),
-                    ("app_authorized", "App authorized"),
-                    ("app_revoked", "Authorized app revoked"),
-                    ("service_account_created", "Service account created"),
-                    ("service_account_disabled", "Service account disabled"),
-                    ("service_account_enabled", "Service account enabled"),
-                    ("service_account_deleted", "Service account deleted"),
-                ],
-                max_length=30,
+        Briefly(
+            migrations.AlterField(
+                model_name="auditevent",
+                name="action",
+                field=models.CharField(
+                    choices=[
+                        ("key_created", "API key created"),
+                        ("key_deleted", "API key deleted"),
+                        ("key_revoked", "API key revoked"),
+                        ("key_auto_revoked", "API keys revoked automatically"),
+                        ("key_renamed", "API key renamed"),
+                        ("key_rolled", "API key rolled"),
+                        ("key_refused", "API key refused"),
+                        ("key_leaked", "API key reported leaked"),
+                        ("member_added", "Member added"),
+                        ("member_removed", "Member removed"),
+                        ("role_changed", "Role changed"),
+                        ("policy_changed", "Policy changed"),
+                        ("member_invited", "Member invited"),
+                        ("invitation_accepted", "Invitation accepted"),
+                        ("invitation_revoked", "Invitation revoked"),
+                        ("two_factor_enabled", "Two-factor enabled"),
+                        ("two_factor_disabled", "Two-factor disabled"),
+                        ("app_authorized", "App authorized"),
+                        ("app_revoked", "Authorized app revoked"),
+                        ("service_account_created", "Service account created"),
+                        ("service_account_disabled", "Service account disabled"),
+                        ("service_account_enabled", "Service account enabled"),
+                        ("service_account_deleted", "Service account deleted"),
+                    ],
+                    max_length=30,
+                ),
             ),
-        ),
-        migrations.CreateModel(
-            name="ServiceAccount",
-            fields=[
-                (
-                    "user",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        primary_key=True,
-                        related_name="service_account",
-                        serialize=False,
-                        to=settings.AUTH_USER_MODEL,
+            migrations.CreateModel(
+                name="ServiceAccount",
+                fields=[
+                    (
+                        "user",
+                        models.OneToOneField(
+                            on_delete=django.db.models.deletion.CASCADE,
+                            primary_key=True,
+                            related_name="service_account",
+                            serialize=False,
+                            to=settings.AUTH_USER_MODEL,
+                        ),
                     ),
-                ),
-                ("description", models.CharField(blank=True, max_length=300)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("deleted_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
+                    ("description", models.CharField(blank=True, max_length=300)),
+                    ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                    ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                    (
+                        "created_by",
+                        models.ForeignKey(
+                            blank=True,
+                            null=True,
+                            on_delete=django.db.models.deletion.SET_NULL,
+                            related_name="+",
+                            to=settings.AUTH_USER_MODEL,
+                        ),
                     ),
-                ),
-                (
-                    "organization",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="service_accounts",
-                        to="organizations.organization",
+                    (
+                        "organization",
+                        models.ForeignKey(
+                            on_delete=django.db.models.deletion.CASCADE,
+                            related_name="service_accounts",
+                            to="organizations.organization",
+                        ),
                     ),
-                ),
-            ],
-            options={
-                "ordering": ["user__name", "pk"],
-            },
+                ],
+                options={
+                    "ordering": ["user__name", "pk"],
+                },
+            ),
         ),
     ]
