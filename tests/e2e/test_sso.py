@@ -78,6 +78,42 @@ def test_a_newcomer_at_a_verified_domain_joins_as_a_member(live, page, org, conn
     assert Membership.objects.get(user=nora, organization=org).role == Role.MEMBER
 
 
+def test_an_owner_connects_a_provider_in_settings_and_people_sign_in_through_it(
+    live, page, browser, owner, sign_in
+):
+    """The Owner gives the console the provider's issuer and client, and the provider the
+    redirect URI Settings shows (it is restarted with it, on the same issuer)."""
+    require_node()
+    Domain.objects.create(
+        organization=owner.organization, name="acme.test", verified_at=timezone.now()
+    )
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    with OpenIdProvider("http://127.0.0.1:9/unregistered", {}, port=port):
+        sign_in(owner)
+        page.goto(f"{live.url}/o/acme/settings/")
+        page.get_by_label("Issuer URL").fill(issuer)
+        page.get_by_label("Client ID").fill(CLIENT_ID)
+        page.get_by_label("Client secret").fill(CLIENT_SECRET)
+        page.locator("form", has=page.get_by_label("Issuer URL")).get_by_role(
+            "button", name="Connect"
+        ).click()
+        expect(page.get_by_text("Single sign-on saved.")).to_be_visible()
+    app = services.connection_of(owner.organization).app
+    assert app.provider == "openid_connect"
+    assert app.settings["server_url"].rstrip("/") == issuer
+    assert CLIENT_SECRET not in page.content()  # kept, never shown again
+    callback = page.locator("code", has_text="/login/callback/").inner_text()
+    assert callback.endswith(f"/accounts/oidc/{app.provider_id}/login/callback/")
+    with OpenIdProvider(callback, PEOPLE, port=port):
+        signed_out = browser.new_context()
+        newcomer = signed_out.new_page()
+        sign_in_with_sso(newcomer, live, "nora@acme.test", "nora")
+        expect(newcomer).to_have_url(re.compile(r"/o/acme/api-keys/"))
+        signed_out.close()
+    assert Membership.objects.get(user__email="nora@acme.test").role == Role.MEMBER
+
+
 def test_an_existing_person_is_linked_by_signing_in_once(
     live, page, org, other_org, owner, connect
 ):
