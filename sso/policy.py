@@ -2,6 +2,11 @@
 without it: opening the organization (except for its break-glass Owner), and creating or
 rolling a key in it (for everyone). Keys themselves, and service accounts, are untouched."""
 
+from importlib import import_module
+
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+
 from organizations.models import Membership, Role
 
 from .models import Connection
@@ -14,6 +19,19 @@ SESSION_KEY = "sso_organizations"
 def record(request, organization_id: int) -> None:
     came = [pk for pk in request.session.get(SESSION_KEY, []) if pk != organization_id]
     request.session[SESSION_KEY] = [*came, organization_id]
+
+
+def end_sessions_through(user_id: int, organization_id: int) -> int:
+    """End the person's sessions that came through the organization's SSO (its identity
+    provider vouched for them, and by removing the member no longer does); their other
+    sessions stay. Returns how many ended."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended = 0
+    for user_session in UserSession.objects.filter(user_id=user_id):
+        if organization_id in store(session_key=user_session.session_key).get(SESSION_KEY, []):
+            user_session.end()
+            ended += 1
+    return ended
 
 
 def came_through(request, organization_id: int) -> bool:

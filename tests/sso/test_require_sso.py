@@ -5,6 +5,7 @@ through it, and keys (service accounts' too) keep working."""
 import time
 
 import pytest
+from django.db import transaction
 
 from apikeys.models import ApiKey
 from sso import policy, services
@@ -143,3 +144,39 @@ def test_a_demoted_break_glass_owner_needs_sso_like_everyone(owner, admin, clien
     change_role(admin, "owner")
     change_role(owner, "member")
     assert client_for(owner).get(KEYS).status_code == 403
+
+
+def test_removing_a_member_ends_the_sessions_its_sso_let_in(
+    member, other_org, client_for, org, django_capture_on_commit_callbacks
+):
+    """The identity provider vouched for that sign-in and, removing the member (SCIM's
+    deprovisioning does it the same way), no longer does; a session signed in otherwise
+    stays, and reaches the person's other organizations."""
+    from allauth.usersessions.models import UserSession
+
+    from organizations import services as org_services
+
+    from ..factories import MembershipFactory
+
+    MembershipFactory(organization=other_org, user=member.user)
+    came_through_sso = through_sso(client_for(member), org)
+    by_password = client_for(member)
+    for client in (came_through_sso, by_password):
+        UserSession.objects.get_or_create(
+            session_key=client.session.session_key,
+            defaults={"user": member.user, "ip": "127.0.0.1"},
+        )
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        org_services.remove_member(member)
+        raise RuntimeError("rolled back")
+    assert callbacks == []  # nothing ends for a removal that didn't happen
+    assert came_through_sso.get(KEYS).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        org_services.remove_member(member)
+    assert came_through_sso.get("/o/globex/api-keys/").status_code == 302  # signed out
+    assert by_password.get("/o/globex/api-keys/").status_code == 200
+    assert by_password.get(KEYS).status_code == 404
