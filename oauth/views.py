@@ -25,6 +25,7 @@ from accounts import sudo, two_factor
 from infra import limits
 from infra.client_ip import network_of, of_request
 from organizations.models import Membership
+from sso import policy as sso_policy
 
 from .forms import ConsentForm
 from .services import redirect_host
@@ -43,7 +44,7 @@ class Consent(AuthorizationView):
             return self.render_to_response(
                 {"refusal": _("This sign-in link is damaged.")}, status=400
             )
-        self.memberships = []
+        self.memberships, self.sso_blocked = [], []
         if request.user.is_authenticated:
             if not sudo.is_fresh(request):
                 if request.method == "POST":
@@ -52,11 +53,19 @@ class Consent(AuthorizationView):
                     # the strength of an old sign-in.
                     return redirect(f"{request.path}?{urlencode(_request_parameters(request))}")
                 sudo.require_fresh_sign_in(request)
-            self.memberships = list(
+            memberships = list(
                 Membership.objects.filter(user=request.user)
                 .select_related("organization", "user")
                 .order_by("organization__name")
             )
+            # An app authorized for an organization that requires SSO is a credential
+            # made there, as a key is: only from a session that came through its SSO
+            # (its break-glass Owner's too). Not offered, so not grantable by a POST.
+            blocked = sso_policy.credentials_blocked(
+                request, (m.organization_id for m in memberships)
+            )
+            self.memberships = [m for m in memberships if m.organization_id not in blocked]
+            self.sso_blocked = [m for m in memberships if m.organization_id in blocked]
         return super().dispatch(request, *args, **kwargs)
 
     def handle_no_permission(self):
@@ -139,6 +148,7 @@ class Consent(AuthorizationView):
             client_name=(application.name or application.client_id) if application else "",
             redirect_host=redirect_host(redirect_uri or ""),
             blocked=[m for m in self.memberships if two_factor.missing_for(m)],
+            sso_blocked=self.sso_blocked,
         )
         return context
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts import sudo
 from organizations import access
 from organizations.decorators import organization_view
+from sso import policy as sso_policy
 
 from . import tokens
 from .forms import TokenForm
@@ -29,6 +30,15 @@ def create_token(request, membership):
     context = {"membership": membership, "form": form}
     if not form.is_valid():
         return render(request, "scim/token_page.html", context, status=400)
+    if sso_policy.credentials_blocked(request, [membership.organization_id]):
+        # A token that adds and removes members, made outside the company's sign-in, is
+        # what Require SSO is there to stop (its break-glass Owner's too, as for keys).
+        form.add_error(
+            None,
+            _("%(organization)s requires single sign-on: sign in through it to make a token.")
+            % {"organization": membership.organization.name},
+        )
+        return render(request, "scim/token_page.html", context, status=403)
     token, raw = tokens.create_token(
         membership.organization, form.cleaned_data["name"], actor=request.user
     )

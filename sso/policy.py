@@ -79,3 +79,13 @@ def keys_blocked(request, membership) -> Connection | None:
     if connection is None or came_through(request, membership.organization_id):
         return None
     return connection
+
+
+def credentials_blocked(request, organization_ids) -> set[int]:
+    """Of these organizations, those where this session may not mint a lasting credential
+    (an OAuth grant, a SCIM token), as keys_blocked rules for keys: they require SSO and
+    the session didn't come through it. One query."""
+    required = Connection.objects.filter(
+        organization_id__in=list(organization_ids), require_sso=True
+    ).values_list("organization_id", flat=True)
+    return {pk for pk in required if not came_through(request, pk)}

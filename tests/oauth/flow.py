@@ -40,9 +40,14 @@ def register(http: httpx.Client, *, name="Test client", redirect_uris=(REDIRECT_
     return response.json()
 
 
-def browser_for(server, user, *, minutes_ago=0) -> httpx.Client:
-    """An httpx client with the person's signed-in session, as their browser has it."""
+def browser_for(server, user, *, minutes_ago=0, session=None) -> httpx.Client:
+    """An httpx client with the person's signed-in session, as their browser has it
+    (with `session`'s values too)."""
     client = sessions.sign_in(Client(), user, minutes_ago=minutes_ago)
+    if session:
+        stored = client.session
+        stored.update(session)
+        stored.save()
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     return httpx.Client(
         base_url=server.url, cookies={settings.SESSION_COOKIE_NAME: cookie}, timeout=10

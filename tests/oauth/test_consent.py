@@ -10,6 +10,8 @@ from django.conf import settings
 
 from oauth.models import AuthorizedApp
 from organizations.models import AuditAction, AuditEvent
+from sso import policy as sso_policy
+from sso import services as sso_services
 from tests.factories import MembershipFactory
 from tests.oauth import flow
 
@@ -131,6 +133,36 @@ def test_an_organization_that_requires_two_factor_needs_it_first(server, member,
         )
     assert response.status_code == 200
     assert not AuthorizedApp.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["owner", "admin"])  # the owner: its break-glass Owner
+def test_an_organization_that_requires_sso_needs_a_session_through_it(server, team, client_id, who):
+    """An app authorized there is a credential made there, as a key is."""
+    organization = team["owner"].organization
+    connection = sso_services.save_oidc(
+        organization, issuer="http://127.0.0.1:9", client_id="c", client_secret="s"
+    )
+    sso_services.set_require_sso(connection, True, team["owner"])
+    asked = ["mcp:read", "mcp:write", "org:admin"]
+    with flow.browser_for(server, team[who].user) as browser:
+        page = browser.get("/oauth/authorize/", params=params(client_id, scope=" ".join(asked)))
+        assert "Acme requires single sign-on" in page.text
+        assert f'value="{organization.pk}"' not in page.text  # not offered
+        data = flow.form_fields(page.text) | {
+            "organization": str(organization.pk),
+            "scopes": asked,
+            "allow": "on",
+        }
+        response = browser.post("/oauth/authorize/", data=data, headers={"Referer": str(page.url)})
+    assert response.status_code == 200  # the page again, with its error
+    assert not AuthorizedApp.objects.exists()
+    through_sso = {sso_policy.SESSION_KEY: [organization.pk]}
+    with flow.browser_for(server, team[who].user, session=through_sso) as browser:
+        response = flow.consent(
+            browser, params(client_id), organization=organization, scopes=["mcp:read"]
+        )
+    flow.code_from(response)
+    assert AuthorizedApp.objects.get().organization == organization
 
 
 def test_deny_sends_the_client_access_denied_and_grants_nothing(server, member, client_id):

@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from organizations.models import AuditAction, AuditEvent
 from scim import tokens
 from scim.models import ScimToken
+from sso import policy as sso_policy
+from sso import services as sso_services
 
 from .conftest import Scim
 
@@ -59,6 +61,26 @@ def test_the_token_is_shown_once_then_only_its_hint(owner, client_for):
     assert token.hint in settings_page and "Okta" in settings_page
     event = AuditEvent.objects.get(action=AuditAction.SCIM_TOKEN_CREATED)
     assert event.actor_id == owner.user_id and raw not in str(event.details) + event.target
+
+
+def test_where_sso_is_required_a_token_needs_a_session_through_it(owner, client_for):
+    """Its break-glass Owner's password session opens Settings, but makes no token: one
+    that adds and removes members is a credential, as a key is."""
+    connection = sso_services.save_oidc(
+        owner.organization, issuer="http://127.0.0.1:9", client_id="c", client_secret="s"
+    )
+    sso_services.set_require_sso(connection, True, owner)
+    client = client_for(owner)
+    refused = client.post("/o/acme/settings/scim-tokens/", {"name": "Backdoor"})
+    assert refused.status_code == 403
+    assert "Acme requires single sign-on" in refused.text
+    assert "scim_gns_" not in refused.text
+    assert not ScimToken.objects.exists()
+    session = client.session
+    session[sso_policy.SESSION_KEY] = [owner.organization_id]
+    session.save()
+    assert client.post("/o/acme/settings/scim-tokens/", {"name": "Okta"}).status_code == 200
+    assert ScimToken.objects.get().name == "Okta"
 
 
 def test_a_token_without_a_name_is_a_400(owner, client_for):
