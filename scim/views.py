@@ -6,6 +6,7 @@ filters and PATCH operations are read by scim2-models; changes go through
 scim.provisioning."""
 
 import json
+import re
 from functools import wraps
 
 from django.http import HttpRequest
@@ -75,14 +76,18 @@ def _payload(request) -> dict:
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="The body must be a JSON object.")
     if _holds_nul(payload):
-        # No text column or JSON document of PostgreSQL's holds a NUL character.
-        raise InvalidValueException(detail="A value holds a NUL character.")
+        # No text column or JSON document of PostgreSQL's holds a NUL character, nor a
+        # lone UTF-16 surrogate (JSON's "\ud800" escapes decode to one; UTF-8 has none).
+        raise InvalidValueException(detail="A value holds a NUL character or a lone surrogate.")
     return payload
+
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _holds_nul(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
         return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
     if isinstance(value, list):
@@ -198,7 +203,9 @@ def _search(request, token, search: SearchRequest):
     start = max(search.start_index or 1, 1)
     count = MAX_RESULTS if search.count is None else min(max(search.count, 0), MAX_RESULTS)
     total = users.count()
-    page = list(users[start - 1 : start - 1 + count]) if count else []
+    # Past the end, an empty page without asking the database (an index beyond a bigint
+    # would be its error, not the client's).
+    page = list(users[start - 1 : start - 1 + count]) if count and start <= total else []
     resources = [_dump(_resource(request, scim_user), search) for scim_user in page]
     return respond(_list_response(resources, total, start))
 

@@ -392,7 +392,13 @@ def test_a_server_error_is_a_scim_500(scim, monkeypatch):
 
 @pytest.mark.parametrize(
     "extra",
-    [{"userName": "a\u0000b@acme.test"}, {"displayName": "\u0000"}, {"externalId": "x" * 300}],
+    [
+        {"userName": "a\u0000b@acme.test"},
+        {"displayName": "\u0000"},
+        {"externalId": "x" * 300},
+        {"displayName": "\ud800"},  # a lone surrogate: JSON escapes one, UTF-8 has none
+        {"externalId": "\udc00"},
+    ],
 )
 def test_values_no_column_holds_are_a_400(scim, extra):
     payload = user_payload("sam@acme.test", **extra)
@@ -402,6 +408,22 @@ def test_values_no_column_holds_are_a_400(scim, extra):
 
 def test_a_nul_in_a_filter_is_a_400(scim):
     assert_scim_error(scim.get("/Users", {"filter": 'userName eq "a\u0000"'}), 400, "invalidValue")
+
+
+def test_a_search_body_with_a_lone_surrogate_is_a_400(scim):
+    search = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName eq "\ud800"',
+    }
+    assert_scim_error(scim.post("/Users/.search", search), 400, "invalidValue")
+
+
+@pytest.mark.parametrize("start", ["9223372036854775807", "100000000000000000000"])
+def test_a_start_index_past_any_end_is_an_empty_page(scim, start):
+    create(scim)
+    listed = scim.get("/Users", {"startIndex": start})
+    assert listed.status_code == 200
+    assert (listed.json()["totalResults"], listed.json().get("Resources", [])) == (1, [])
 
 
 def test_a_member_an_admin_removed_stays_removed_until_deactivated_and_reactivated(
