@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +43,18 @@ class OidcForm(DescribedErrorsMixin, forms.Form):
 
     def clean_issuer(self):
         issuer = self.cleaned_data["issuer"].rstrip("/")
-        if not issuer.startswith(("https://", "http://")):
+        parts = urlsplit(issuer)
+        # An issuer is a scheme, a host and a path (OpenID Connect Discovery 1.0, 4.1):
+        # a query or fragment would swallow the discovery path, and a user in it is no one.
+        if (
+            parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or "?" in issuer
+            or "#" in issuer
+            or parts.username is not None
+        ):
             raise forms.ValidationError(_("Enter a valid URL, such as https://login.example.com."))
         return issuer
 

@@ -9,16 +9,16 @@ import base64
 import binascii
 
 import requests
-from allauth.socialaccount.adapter import get_adapter
 from cryptography import x509
 from django.utils.translation import gettext as _
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
+from . import remote
+
 # What allauth's saml provider sends an AuthnRequest with (python3-saml's login() builds
 # an HTTP-Redirect URL only): an IdP that takes requests by HTTP-POST alone can't be used.
 REQUEST_BINDING = OneLogin_Saml2_Constants.BINDING_HTTP_REDIRECT
-MAX_METADATA_BYTES = 1024 * 1024
 
 
 class MetadataError(Exception):
@@ -26,23 +26,22 @@ class MetadataError(Exception):
 
 
 def fetch(url: str) -> str:
-    """The metadata document at `url` (allauth's HTTP session: its timeout,
-    SOCIALACCOUNT_REQUESTS_TIMEOUT)."""
+    """The metadata document at `url` (sso.remote: bounded in size and time)."""
     try:
-        with get_adapter().get_requests_session() as session:
-            response = session.get(url, allow_redirects=False)
-        response.raise_for_status()
-    except requests.Timeout as error:
+        body = remote.read(url)
+    except (requests.Timeout, remote.TooSlow) as error:
         raise MetadataError(
             _("Your identity provider did not answer in time. Check the URL and try again.")
+        ) from error
+    except remote.TooLarge as error:
+        raise MetadataError(
+            _("The SAML metadata at %(url)s is too large.") % {"url": url}
         ) from error
     except requests.RequestException as error:
         raise MetadataError(
             _("No SAML metadata could be read at %(url)s.") % {"url": url}
         ) from error
-    if len(response.content) > MAX_METADATA_BYTES:
-        raise MetadataError(_("The SAML metadata at %(url)s is too large.") % {"url": url})
-    return response.text
+    return body.decode("utf-8", errors="replace")
 
 
 def idp_settings(xml: str) -> dict:

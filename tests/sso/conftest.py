@@ -66,3 +66,41 @@ def saml_idp():
     require_node()
     with SamlIdentityProvider({"entity_id": "x", "acs_url": "http://127.0.0.1:9/"}, {}) as running:
         yield running
+
+
+@pytest.fixture
+def document_server():
+    """A loopback HTTP server answering every GET with the body `serve(...)` sets: bytes,
+    or an endless stream of them (a provider that never stops sending)."""
+    import http.server
+
+    served = {"body": b"", "endless": False}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            try:
+                if served["endless"]:
+                    while True:  # until the client hangs up
+                        self.wfile.write(b" " * 65536)
+                self.wfile.write(served["body"])
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def serve(body=b"", *, endless=False):
+        served.update(body=body, endless=endless)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    server.shutdown()
+    server.server_close()

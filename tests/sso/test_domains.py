@@ -34,6 +34,7 @@ def test_an_owner_verifies_a_domain_with_the_code_mailed_to_it(owner, client_for
     assert add(client, " ACME.test. ").status_code == 302
     [message] = mail.outbox
     assert message.to == ["admin@acme.test"]
+    assert "Give it to the Owner who asked only if Acme is yours." in message.body
     code = mailed_code()
     domain = Domain.objects.get()
     assert (domain.name, domain.verified_at) == ("acme.test", None)

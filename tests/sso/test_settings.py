@@ -1,6 +1,8 @@
 """The SSO section of Settings: only Owners, after a fresh sign-in (tests/accounts'
 stale-session test covers that for every action), and the client secret never shown."""
 
+import json
+
 import pytest
 from allauth.socialaccount.models import SocialAccount, SocialApp
 
@@ -156,3 +158,41 @@ def test_the_audit_log_says_what_changed_without_the_secret(owner, client_for, i
     assert "SSO required; break-glass Owner: owner@acme.test" in page
     assert "acme.test added" in page
     assert CLIENT_SECRET not in page and "replaced-secret" not in page
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "http://127.0.0.1:9/admin/internal?q=",  # the query would swallow the discovery path
+        "https://login.acme.test/#x",
+        "https://someone@login.acme.test",
+        "ftp://login.acme.test",
+    ],
+)
+def test_an_issuer_is_a_scheme_a_host_and_a_path(owner, client_for, issuer):
+    response = connect(client_for(owner), issuer)
+    assert response.status_code == 400
+    assert "Enter a valid URL" in response.text
+    assert not SocialApp.objects.exists()
+
+
+def test_a_document_naming_something_else_than_an_issuer_is_not_echoed(
+    owner, client_for, document_server
+):
+    document = {
+        "issuer": "internal-secret-value",
+        "authorization_endpoint": "x",
+        "token_endpoint": "x",
+        "jwks_uri": "x",
+    }
+    response = connect(client_for(owner), document_server(json.dumps(document).encode()))
+    assert response.status_code == 400
+    assert "names another issuer" in response.text
+    assert "internal-secret-value" not in response.text
+
+
+def test_a_provider_that_never_stops_sending_is_cut_off(owner, client_for, document_server):
+    response = connect(client_for(owner), document_server(endless=True))
+    assert response.status_code == 400
+    assert "too large" in response.text
+    assert not SocialApp.objects.exists()
