@@ -434,6 +434,8 @@ RATE_LIMITS = {
     "client_renames": "3/m",
     "refusal_records": "1/m",
     "oauth_registrations": f"{int(os.environ.get('OAUTH_REGISTRATIONS_PER_HOUR', '20'))}/h",
+    # Domain verification codes mailed per organization (sso.domains).
+    "domain_codes": "10/h",
 }
 
 # How many days of per-key usage (apikeys.usage) `manage.py prune_usage` keeps.

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from infra import mail
+from infra import limits, mail
 from organizations import audit
 from organizations.models import AuditAction, Organization
 
@@ -31,6 +31,10 @@ MAX_FAILED_ATTEMPTS = 5
 
 class DomainError(Exception):
     """A refusal, worded for the Owner."""
+
+
+class TooManyCodes(DomainError):
+    """Over the rate of codes an organization may have mailed (RATE_LIMITS["domain_codes"])."""
 
 
 def normalize(name: str) -> str:
@@ -72,6 +76,7 @@ def add(organization: Organization, name: str, mailbox: str) -> Domain:
     name = normalize(name)
     if mailbox not in MAILBOXES:
         raise DomainError(_("Choose one of the offered addresses."))
+    _count_code(organization.pk)
     if Domain.objects.filter(name=name, verified_at__isnull=False).exists():
         raise DomainError(
             _("%(domain)s is already verified by an organization.") % {"domain": name}
@@ -87,14 +92,28 @@ def add(organization: Organization, name: str, mailbox: str) -> Domain:
             )
     except IntegrityError:
         raise DomainError(_("%(domain)s is already on the list.") % {"domain": name}) from None
-    send_code(domain, mailbox)
+    _send_code(domain, mailbox)
     return domain
+
+
+def _count_code(organization_id: int) -> None:
+    # Each code is an email to a mailbox of someone else's choosing: a few an hour per
+    # organization, so the console can't be made to flood a domain's postmaster.
+    if not limits.hit("domain_codes", str(organization_id)):
+        raise TooManyCodes(
+            _("Too many codes were sent for this organization's domains. Try again later.")
+        )
 
 
 def send_code(domain: Domain, mailbox: str) -> bool:
     """A new code (the old one stops working), mailed to `mailbox`@ the domain."""
     if mailbox not in MAILBOXES:
         raise DomainError(_("Choose one of the offered addresses."))
+    _count_code(domain.organization_id)
+    return _send_code(domain, mailbox)
+
+
+def _send_code(domain: Domain, mailbox: str) -> bool:
     code = "-".join(secrets.token_hex(2).upper() for _ in range(3))  # 48 bits, easy to type
     domain.code_digest = _digest(code)
     domain.code_sent_at = timezone.now()

@@ -42,9 +42,9 @@ def back(membership):
     return redirect("organizations:settings", org=membership.organization.slug)
 
 
-def invalid(request, membership, **forms):
+def invalid(request, membership, status=400, **forms):
     return render_settings(
-        request, membership, key_form=None, extra={"sso_forms": forms}, status=400
+        request, membership, key_form=None, extra={"sso_forms": forms}, status=status
     )
 
 
@@ -124,6 +124,9 @@ def add_domain(request, membership):
             domain = domains.add(
                 membership.organization, form.cleaned_data["name"], form.cleaned_data["mailbox"]
             )
+        except domains.TooManyCodes as error:
+            form.add_error("name", str(error))
+            return invalid(request, membership, status=429, domain_form=form)
         except domains.DomainError as error:
             form.add_error("name", str(error))
         else:
@@ -158,7 +161,8 @@ def resend_code(request, membership, domain_id):
     try:
         domains.send_code(domain, request.POST.get("mailbox", ""))
     except domains.DomainError as error:
-        return invalid(request, membership, domain_errors={domain.pk: str(error)})
+        status = 429 if isinstance(error, domains.TooManyCodes) else 400
+        return invalid(request, membership, status, domain_errors={domain.pk: str(error)})
     messages.success(request, _("We sent a code to %(email)s.") % {"email": domain.code_sent_to})
     return back(membership)
 

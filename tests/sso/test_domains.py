@@ -105,3 +105,19 @@ def test_a_domain_another_organization_verified_is_refused(owner, client_for):
     assert response.status_code == 400
     assert "already verified by an organization" in response.text
     assert not mail.outbox
+
+
+def test_codes_are_mailed_a_few_an_hour_per_organization(owner, client_for):
+    client = client_for(owner)
+    assert add(client, "acme.test").status_code == 302
+    domain = Domain.objects.get()
+    resend = SETTINGS + f"sso/domains/{domain.pk}/resend/"
+    for _ in range(9):
+        assert client.post(resend, {"mailbox": "admin"}).status_code == 302
+    assert len(mail.outbox) == 10
+    refused = client.post(resend, {"mailbox": "hostmaster"})
+    assert refused.status_code == 429
+    assert "Too many codes" in refused.text
+    assert add(client, "acme.example").status_code == 429
+    assert len(mail.outbox) == 10  # nothing more mailed
+    assert not Domain.objects.filter(name="acme.example").exists()
