@@ -5,6 +5,7 @@ change (accounts.sudo)."""
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accounts import sudo
@@ -22,6 +23,7 @@ def _owner_post(request, membership) -> None:
     sudo.require_fresh_sign_in(request)
 
 
+@sensitive_variables("raw", "context")  # the token, never in an error report
 @require_POST
 @organization_view
 def create_token(request, membership):

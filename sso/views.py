@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import sudo
@@ -48,6 +49,7 @@ def invalid(request, membership, status=400, **forms):
     )
 
 
+@sensitive_post_parameters("client_secret")  # never in an error report
 @owner_action
 def save_connection(request, membership):
     connection = services.connection_of(membership.organization)
