@@ -21,6 +21,8 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.servers import free_port
 from tests.sso.idp import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, require_node
 
+from .test_api_keys import create_key
+
 PEOPLE = {
     "nora": {"email": "nora@acme.test", "email_verified": True, "name": "Nora Newcomer"},
     "erin": {"email": "erin@acme.test", "email_verified": True, "name": "Erin Existing"},
@@ -125,11 +127,7 @@ def test_an_existing_person_is_linked_by_signing_in_once(
     services.set_require_sso(services.connection_of(org), True, owner)
     sign_in_with_sso(page, live, "acme", "erin")
     expect(page).to_have_url(re.compile(r"/o/acme/api-keys/"))
-    page.get_by_role("button", name="Create API key").first.click()
-    form = page.get_by_role("dialog", name="Create API key")
-    form.get_by_label("Key name").fill("Through SSO")
-    form.get_by_role("button", name="Create API key").click()
-    expect(page.get_by_role("dialog", name="API key created")).to_be_visible()
+    create_key(page, "Through SSO")  # the session came through SSO: allowed
     assert ApiKey.objects.filter(name="Through SSO", created_by=erin).exists()
     assert User.objects.filter(email="erin@acme.test").count() == 1
     assert SocialAccount.objects.get(user=erin).uid == "erin"

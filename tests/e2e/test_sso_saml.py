@@ -20,6 +20,8 @@ from tests.factories import MembershipFactory
 from tests.servers import free_port
 from tests.sso.idp import SamlIdentityProvider, require_node, self_signed_certificate
 
+from .test_api_keys import create_key
+
 PEOPLE = {
     "nora": {"email": "nora@acme.test", "name": "Nora Newcomer"},
     "erin": {"email": "erin@acme.test", "name": "Erin Existing"},
@@ -138,11 +140,7 @@ def test_an_existing_person_is_linked_and_makes_keys_where_sso_is_required(
     services.set_require_sso(services.connection_of(org), True, owner)
     sign_in_with_saml(page, live, "acme", "erin")
     expect(page).to_have_url(re.compile(r"/o/acme/api-keys/"))
-    page.get_by_role("button", name="Create API key").first.click()
-    form = page.get_by_role("dialog", name="Create API key")
-    form.get_by_label("Key name").fill("Through SAML")
-    form.get_by_role("button", name="Create API key").click()
-    expect(page.get_by_role("dialog", name="API key created")).to_be_visible()
+    create_key(page, "Through SAML")  # the session came through SSO: allowed
     assert ApiKey.objects.filter(name="Through SAML", created_by=erin).exists()
     assert User.objects.filter(email="erin@acme.test").count() == 1
     assert SocialAccount.objects.get(user=erin).uid == "erin@acme.test"
