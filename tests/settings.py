@@ -45,3 +45,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
+
+# The tests' passwords: Argon2 as in production, at a small fraction of its cost.
+PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405

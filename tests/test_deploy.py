@@ -73,10 +73,23 @@ def from_address(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
 
 
-@pytest.fixture
-def deployed(transactional_db):
+@pytest.fixture(scope="module")
+def deployment(django_db_setup):
     """Both servers as their units start them, behind nginx with the shipped site, on a
-    port that is neither 80 nor 443."""
+    port that is neither 80 nor 443, for the module: the tests that share it come from
+    addresses of their own, and none stops it."""
+    with Production(nginx=True) as production:
+        yield production
+
+
+@pytest.fixture
+def deployed(deployment, transactional_db):
+    return deployment
+
+
+@pytest.fixture
+def restarting(transactional_db):
+    """A deployment of the test's own, for a test that stops its servers."""
     with Production(nginx=True) as production:
         yield production
 
@@ -214,20 +227,20 @@ def test_over_plain_http_programs_are_refused_in_json_not_redirected(deployed, m
 
 
 @needs_nginx
-def test_while_the_app_restarts_programs_get_json_and_people_a_page(deployed, member, make_key):
+def test_while_the_app_restarts_programs_get_json_and_people_a_page(restarting, member, make_key):
     key = make_key(member)
-    deployed.web.__exit__()  # the console and API restart: nginx answers for them
-    deployed.mcp.__exit__()
+    restarting.web.__exit__()  # the console and API restart: nginx answers for them
+    restarting.mcp.__exit__()
     for method, path in [("GET", "/api/v1/me"), ("POST", "/oauth/token/"),
                          ("POST", "/oauth/register/"), ("POST", "/mcp"),
                          ("GET", "/scim/v2/Users")]:  # fmt: skip
         down = httpx.request(
-            method, f"{deployed.url}{path}", headers={"x-api-key": key.plaintext}, timeout=10
+            method, f"{restarting.url}{path}", headers={"x-api-key": key.plaintext}, timeout=10
         )
         assert down.status_code == 503, path
         assert down.json()["error"] == "temporarily_unavailable", path
         assert down.headers["Retry-After"] == "5"
-    page = httpx.get(f"{deployed.url}/accounts/login/", timeout=10)
+    page = httpx.get(f"{restarting.url}/accounts/login/", timeout=10)
     assert (page.status_code, "Back in a moment" in page.text) == (503, True)
 
 

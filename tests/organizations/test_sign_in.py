@@ -8,6 +8,9 @@ WRONG = "The email address or the password is not right. Passwords are case-sens
 
 
 def test_a_new_password_is_stored_as_argon2_and_verifies(db):
+    from genesis import settings as production  # the tests' Argon2 is a cheaper one
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     user = User.objects.create_user("argon@example.com", "a long enough passphrase")
     user.refresh_from_db()
     assert user.password.startswith("argon2$argon2id$")
