@@ -325,6 +325,10 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_STORE_TOKENS = False  # we sign people in; we never call the provider's APIs
 # Discovery, token and user-info requests to an identity provider (seconds).
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
+# Whether those requests may go to this machine or its link (loopback, link-local: a
+# cloud's metadata service), where an Owner-typed URL has no business (sso.remote);
+# private networks are always allowed. On with DEBUG: a provider on the developer's laptop.
+SSO_ALLOW_LOCAL_ADDRESSES = env_bool("SSO_ALLOW_LOCAL_ADDRESSES", DEBUG)
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from . import domains, services
+from . import domains, remote, services
 from .models import Connection
 
 # gettext_noop: translated where it is shown (here, and sso.middleware).
@@ -46,6 +46,11 @@ def refuse(request, message: str, status: int = 403):
 
 
 class SsoAdapter(DefaultSocialAccountAdapter):
+    def get_requests_session(self):
+        """Every request allauth makes to a provider (discovery, token, user info, keys),
+        and ours (sso.remote.read), kept off this machine and its link."""
+        return remote.guarded(super().get_requests_session())
+
     def pre_social_login(self, request, sociallogin):
         """Only a person whose provider asserts a verified address at one of the
         organization's verified domains comes in (a new account, a link to an existing

@@ -21,6 +21,8 @@ def problem_with(issuer: str) -> str | None:
         document = json.loads(remote.read(url))
     except (requests.Timeout, remote.TooSlow):
         return _("Your provider did not answer in time. Check the URL and try again.")
+    except remote.LocalAddress as error:
+        return remote.local_address_message(error)
     except remote.TooLarge:
         return _("The discovery document at %(url)s is too large.") % {"url": url}
     except (requests.RequestException, ValueError):

@@ -33,6 +33,8 @@ def fetch(url: str) -> str:
         raise MetadataError(
             _("Your identity provider did not answer in time. Check the URL and try again.")
         ) from error
+    except remote.LocalAddress as error:
+        raise MetadataError(remote.local_address_message(error)) from error
     except remote.TooLarge as error:
         raise MetadataError(
             _("The SAML metadata at %(url)s is too large.") % {"url": url}

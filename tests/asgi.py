@@ -7,6 +7,8 @@ import asyncio
 import threading
 
 import httpx
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 
 class InProcess:
@@ -27,6 +29,10 @@ class InProcess:
             async with self.app.router.lifespan_context(self.app):
                 started.set()
                 await self.stopping.wait()
+            # The app's database work ran on asgiref's one thread for sync code, whose
+            # connection a server's worker drops as it exits; this process lives on, and
+            # the test database can't be dropped while that connection is open.
+            await sync_to_async(connections.close_all)()
 
         self.lifespan = asyncio.run_coroutine_threadsafe(lifespan(), self.loop)
         if not started.wait(timeout=30):

@@ -18,6 +18,10 @@ def _free_port() -> int:
 # The session's test server (tests/conftest.py `server`) listens at PUBLIC_URL: the OAuth
 # issuer and the MCP server's audience are built on it, as in production.
 os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{_free_port()}")
+# The tests' identity providers run on loopback (tests/sso/idp.py), which production
+# refuses to reach (sso.remote; tests/sso/test_local_addresses.py turns this off); set
+# in the environment so that the tests' servers allow it too.
+os.environ.setdefault("SSO_ALLOW_LOCAL_ADDRESSES", "1")
 
 from genesis.settings import *  # noqa: E402, F403
 

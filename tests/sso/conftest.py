@@ -71,13 +71,16 @@ def saml_idp():
 @pytest.fixture
 def document_server():
     """A loopback HTTP server answering every GET with the body `serve(...)` sets: bytes,
-    or an endless stream of them (a provider that never stops sending)."""
+    or an endless stream of them (a provider that never stops sending); `serve.requests`
+    lists what it was asked for."""
     import http.server
 
     served = {"body": b"", "endless": False}
+    requests_seen = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            requests_seen.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -100,6 +103,8 @@ def document_server():
     def serve(body=b"", *, endless=False):
         served.update(body=body, endless=endless)
         return f"http://127.0.0.1:{server.server_address[1]}"
+
+    serve.requests = requests_seen  # the paths asked for, in order
 
     yield serve
     server.shutdown()
